@@ -1,0 +1,166 @@
+"""App wiring: one process, one event loop, a user client (the watcher), a bot client,
+a scheduler and the database, shared by the components that do the work.
+
+The same :class:`App` runs against Telegram (``tgmon run``) and against the simulated
+Telegram (``tgmon run --simulate``): only the client factory and the clock differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from config.errors import TgmonError
+from config.settings import Settings
+from storage.db import Database, open_database
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from telethon import TelegramClient
+
+log = logging.getLogger(__name__)
+
+# role ("user" or "bot"), session file path without ".session" -> an unconnected client
+ClientFactory = Callable[[str, Path], "TelegramClient"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Signal:
+    """Wakes waiting tasks when something happened (e.g. the log changed). Level-
+    triggered: a notify before anyone waits is not lost."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event.clear()
+
+
+@dataclass
+class Runtime:
+    """What the components of a running app share."""
+
+    settings: Settings
+    db: Database
+    now: Callable[[], datetime]
+    user: TelegramClient
+    bot: TelegramClient | None
+    scheduler: AsyncIOScheduler
+    log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+
+
+class Component(Protocol):
+    """A part of the running app (watcher, alert dispatcher, bot commands, ...)."""
+
+    name: str
+
+    async def start(self, rt: Runtime) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class NotAuthorizedError(TgmonError):
+    pass
+
+
+def default_components() -> list[Component]:
+    """The components of tgmon, in start order (stopped in reverse)."""
+    return []
+
+
+class App:
+    def __init__(self, settings: Settings, *, make_client: ClientFactory,
+                 now: Callable[[], datetime] = utcnow,
+                 components: Callable[[], Sequence[Component]] = default_components) -> None:
+        self.settings = settings
+        self.make_client = make_client
+        self.now = now
+        self._make_components = components
+        self.components: list[Component] = []
+        self.rt: Runtime | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def busy(self) -> bool:
+        """True while the database thread works (the simulation's clock waits for it)."""
+        return self.rt is not None and self.rt.db.busy
+
+    async def start(self) -> Runtime:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        s = self.settings
+        db = await open_database(s.db_path)
+        user = bot = None
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        try:
+            s.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            user = self.make_client("user", s.user_session)
+            await user.connect()
+            if not await user.is_user_authorized():
+                raise NotAuthorizedError(
+                    f"the user session {s.user_session}.session is not logged in: "
+                    "run `tgmon login` once in a terminal, then `tgmon run`")
+            if s.bot_token:
+                bot = self.make_client("bot", s.bot_session)
+                await bot.start(bot_token=s.bot_token)
+                bot.parse_mode = "html"
+            scheduler.start()
+            self.rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
+            for component in self._make_components():
+                await component.start(self.rt)
+                self.components.append(component)
+        except BaseException:
+            await self._teardown(db, user, bot, scheduler)
+            raise
+        return self.rt
+
+    async def stop(self) -> None:
+        if self.rt is None:
+            return
+        rt, self.rt = self.rt, None
+        await self._teardown(rt.db, rt.user, rt.bot, rt.scheduler)
+        self._stopped.set()
+
+    async def _teardown(self, db: Database, user: TelegramClient | None,
+                        bot: TelegramClient | None, scheduler: AsyncIOScheduler) -> None:
+        while self.components:
+            component = self.components.pop()
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %s failed", component.name)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        for client in (bot, user):
+            if client is not None:
+                try:
+                    await client.disconnect()
+                except Exception:
+                    log.exception("disconnecting a client failed")
+        await db.close()
+
+    async def run_until_stopped(self) -> None:
+        """Start, then run until a client dies or :meth:`stop` is called."""
+        rt = self.rt or await self.start()
+        waits = [asyncio.ensure_future(self._stopped.wait()),
+                 asyncio.ensure_future(rt.user.disconnected)]
+        if rt.bot is not None:
+            waits.append(asyncio.ensure_future(rt.bot.disconnected))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await self.stop()

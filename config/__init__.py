@@ -1,0 +1,1 @@
+"""Settings and the default channel list. Imports nothing from ``bot``."""

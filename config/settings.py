@@ -1,0 +1,254 @@
+"""Settings: read once from the environment and ``.env`` into a frozen object.
+
+Nothing else in tgmon reads the environment. Every setting is described once, in
+``SPECS``: its field, its environment variable, how it is parsed, its default and
+one line of help. ``.env.example`` and the README list exactly these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from config.durations import format_duration, parse_duration
+from config.errors import TgmonError
+
+ACCESS_MODES = ("open", "allowlist", "admins")
+
+
+class SettingsError(TgmonError):
+    """A setting has a value tgmon cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Telegram credentials (secrets: never logged, never exported).
+    api_id: int | None = None
+    api_hash: str | None = field(default=None, repr=False)
+    bot_token: str | None = field(default=None, repr=False)
+    # Where things live.
+    db_path: Path = Path("data/tgmon.db")
+    session_dir: Path = Path("data")
+    channels_file: Path | None = None
+    watch: tuple[str, ...] | None = None
+    # Who may use the bot.
+    admins: frozenset[int] = frozenset()
+    access: str = "allowlist"
+    allowlist: frozenset[int] = frozenset()
+    # Subscriber defaults.
+    timezone: str = "UTC"
+    digest_time: time = time(8, 0)
+    # Capture.
+    initial_window: timedelta = timedelta(hours=24)
+    reconcile_interval: timedelta = timedelta(minutes=5)
+    recheck_window: timedelta = timedelta(hours=48)
+    recheck_interval: timedelta = timedelta(minutes=30)
+    # Alerts.
+    repost_window: timedelta = timedelta(hours=6)
+    # Digests: a digest that fell due while tgmon was down is still sent within this.
+    digest_grace: timedelta = timedelta(hours=6)
+    log_level: str = "INFO"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def user_session(self) -> Path:
+        """The watcher's (user account's) Telethon session file, without ``.session``."""
+        return self.session_dir / "user"
+
+    @property
+    def bot_session(self) -> Path:
+        return self.session_dir / "bot"
+
+
+# ---- parsers: each takes a string (environment) or an already-typed JSON value ----
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(v, int):
+        return v
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {v!r}") from None
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected text, got {v!r}")
+    return v.strip()
+
+
+def _path(v: Any) -> Path:
+    return (v if isinstance(v, Path) else Path(_str(v))).expanduser()
+
+
+def _ids(v: Any) -> frozenset[int]:
+    items = v if isinstance(v, list | tuple) else [p for p in str(v).replace(";", ",").split(",")]
+    out = set()
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        out.add(_int(item))
+    return frozenset(out)
+
+
+def _usernames(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, list | tuple) else str(v).split(",")
+    out = []
+    for item in items:
+        name = _str(item).lstrip("@")
+        if name:
+            out.append(name)
+    return tuple(out)
+
+
+def _access(v: Any) -> str:
+    s = _str(v).lower()
+    if s not in ACCESS_MODES:
+        raise ValueError(f"expected one of {', '.join(ACCESS_MODES)}, got {v!r}")
+    return s
+
+
+def _timezone(v: Any) -> str:
+    s = _str(v)
+    try:
+        ZoneInfo(s)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {v!r} (use an IANA name such as Europe/Kyiv)") from None
+    return s
+
+
+def _clock_time(v: Any) -> time:
+    s = _str(v)
+    try:
+        hh, mm = s.split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise ValueError(f"expected a time as HH:MM, got {v!r}") from None
+
+
+def _duration(v: Any) -> timedelta:
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return timedelta(minutes=v)
+    return parse_duration(_str(v))
+
+
+def _log_level(v: Any) -> str:
+    s = _str(v).upper()
+    if s not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {v!r}")
+    return s
+
+
+def _show_duration(v: timedelta) -> str:
+    return format_duration(v)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str                       # Settings field, also the key in a scenario's "settings"
+    env: str                        # environment variable
+    parse: Callable[[Any], Any]
+    help: str
+    secret: bool = False
+    show: Callable[[Any], str] = str
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("api_id", "TGMON_API_ID", _int,
+         "Telegram API id of the watching user account (https://my.telegram.org)."),
+    Spec("api_hash", "TGMON_API_HASH", _str, "Telegram API hash that goes with the API id.",
+         secret=True),
+    Spec("bot_token", "TGMON_BOT_TOKEN", _str, "Token of the tgmon bot from @BotFather.",
+         secret=True),
+    Spec("db_path", "TGMON_DB", _path, "SQLite database of the captured-post log."),
+    Spec("session_dir", "TGMON_SESSION_DIR", _path,
+         "Directory of the Telethon session files (user.session, bot.session)."),
+    Spec("channels_file", "TGMON_CHANNELS_FILE", _path,
+         "Watch list file; default: the channels.toml shipped in config/."),
+    Spec("watch", "TGMON_WATCH", _usernames,
+         "Comma-separated usernames to watch instead of the channels file.",
+         show=lambda v: ",".join(v)),
+    Spec("admins", "TGMON_ADMINS", _ids, "Comma-separated Telegram user ids of the bot's admins.",
+         show=lambda v: ",".join(map(str, sorted(v)))),
+    Spec("access", "TGMON_ACCESS", _access,
+         "Who may use the bot: open (anyone), allowlist (admins and allowed users), admins."),
+    Spec("allowlist", "TGMON_ALLOWLIST", _ids,
+         "Comma-separated user ids allowed in allowlist mode (admins can add more with /allow).",
+         show=lambda v: ",".join(map(str, sorted(v)))),
+    Spec("timezone", "TGMON_TIMEZONE", _timezone,
+         "Default time zone of subscribers (IANA name); each can set their own with /timezone."),
+    Spec("digest_time", "TGMON_DIGEST_TIME", _clock_time,
+         "Default local time of the daily digest, HH:MM.", show=lambda v: v.strftime("%H:%M")),
+    Spec("initial_window", "TGMON_INITIAL_WINDOW", _duration,
+         "How far back a channel watched for the first time is read.", show=_show_duration),
+    Spec("reconcile_interval", "TGMON_RECONCILE_INTERVAL", _duration,
+         "How often each channel is polled for posts that pushes missed.", show=_show_duration),
+    Spec("recheck_window", "TGMON_RECHECK_WINDOW", _duration,
+         "How far back posts are re-checked for deletions and new view counts.",
+         show=_show_duration),
+    Spec("recheck_interval", "TGMON_RECHECK_INTERVAL", _duration,
+         "How often recent posts are re-checked.", show=_show_duration),
+    Spec("repost_window", "TGMON_REPOST_WINDOW", _duration,
+         "The same story posted or forwarded by several channels within this alerts once.",
+         show=_show_duration),
+    Spec("digest_grace", "TGMON_DIGEST_GRACE", _duration,
+         "A digest that fell due while tgmon was down is sent after restart within this.",
+         show=_show_duration),
+    Spec("log_level", "TGMON_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR."),
+)
+
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+def settings_from_values(values: Mapping[str, Any], *, base: Settings | None = None,
+                         source: Callable[[Spec], str] = lambda s: s.name) -> Settings:
+    """Apply ``{field name: raw value}`` on top of ``base``; unknown names are errors.
+
+    ``source`` names a setting in error messages (an env variable, a JSON path).
+    """
+    changes: dict[str, Any] = {}
+    for name, raw in values.items():
+        spec = SPEC_BY_NAME.get(name)
+        if spec is None:
+            known = ", ".join(sorted(SPEC_BY_NAME))
+            raise SettingsError(f"unknown setting {name!r}; known settings: {known}")
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        try:
+            changes[name] = spec.parse(raw)
+        except ValueError as e:
+            raise SettingsError(f"{source(spec)}: {e}") from None
+    return (base or Settings()).replace(**changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *,
+                  env_file: str | Path | None = ".env",
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read the settings once: ``.env`` first, the environment over it, ``overrides`` last.
+
+    ``overrides`` holds command-line options such as ``--db`` by field name.
+    """
+    env: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    values = {s.name: env[s.env] for s in SPECS if s.env in env}
+    settings = settings_from_values(values, source=lambda s: s.env)
+    if overrides:
+        settings = settings_from_values(
+            {k: v for k, v in overrides.items() if v is not None}, base=settings,
+            source=lambda s: f"--{s.name.replace('_', '-')}")
+    return settings

@@ -1,0 +1,1 @@
+"""The captured-post log in SQLite. Imports neither Telethon nor anything from ``bot``."""

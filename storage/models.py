@@ -1,0 +1,124 @@
+"""Plain frozen records of the log: what Telegram says about a post, and what tgmon kept.
+
+The Telethon adapter and the export importer both produce :class:`Post`; storage,
+rules, alerts, digests and exports consume it. No Telethon types beyond this point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class CapturePath(StrEnum):
+    """How a post first reached the log."""
+
+    LIVE = "live"            # pushed by Telegram while tgmon ran
+    CATCH_UP = "catch-up"    # read after downtime, or by a reconcile that found a missed push
+    BACKFILL = "backfill"    # older history read on request (tgmon backfill)
+    IMPORT = "import"        # from a Telegram Desktop export file
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A formatting entity; ``offset`` and ``length`` count UTF-16 code units, as Telegram does."""
+
+    type: str                       # bold, italic, text_link, hashtag, mention, custom_emoji, ...
+    offset: int
+    length: int
+    url: str | None = None          # text_link
+    user_id: int | None = None      # mention_name
+    language: str | None = None     # pre
+    document_id: str | None = None  # custom_emoji
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str                       # photo, video, animation, voice, audio, video_message,
+                                    # sticker, document, poll, location, contact, webpage, other
+    file_name: str | None = None
+    size: int | None = None
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class ForwardOrigin:
+    channel_id: int | None = None   # origin channel (bare id), when Telegram reveals it
+    message_id: int | None = None
+    date: datetime | None = None
+    name: str | None = None         # origin's display name (the only field of hidden origins)
+
+
+@dataclass(frozen=True)
+class Reaction:
+    emoji: str                      # the emoji, or "custom:<document id>" for custom emoji
+    count: int
+
+
+@dataclass(frozen=True)
+class Post:
+    """One channel message as Telegram shows it at one moment."""
+
+    channel_id: int                 # bare MTProto id (the one in t.me/c/<id>/<msg>)
+    message_id: int
+    date: datetime                  # aware, UTC
+    text: str = ""
+    entities: tuple[Entity, ...] = ()
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reactions: tuple[Reaction, ...] = ()
+    media: Media | None = None
+    forward: ForwardOrigin | None = None
+    reply_to_id: int | None = None
+    grouped_id: int | None = None   # album: posts of one album share it
+    author: str | None = None       # post signature
+    edit_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    channel_id: int
+    username: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """A post as the log holds it: the latest version plus what tgmon knows about it."""
+
+    post: Post
+    channel: Channel
+    captured_via: CapturePath
+    first_seen: datetime
+    last_seen: datetime
+    deleted_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def url(self) -> str:
+        return post_url(self.channel.username, self.post.channel_id, self.post.message_id)
+
+
+@dataclass(frozen=True)
+class PostVersion:
+    """One distinct version of a post's text and media, as first seen at ``seen_at``."""
+
+    channel_id: int
+    message_id: int
+    version: int
+    text: str
+    media: Media | None
+    edit_date: datetime | None
+    seen_at: datetime
+
+
+def post_url(username: str | None, channel_id: int, message_id: int) -> str:
+    """Public link when the username is known, else the members-only ``t.me/c/`` link."""
+    if username:
+        return f"https://t.me/{username}/{message_id}"
+    return f"https://t.me/c/{channel_id}/{message_id}"
