@@ -1,0 +1,50 @@
+"""Run every ``bench/bench_*.py`` (or those named) and print a table of figures.
+
+Each module defines ``run(quick: bool) -> list[Figure]``. ``--quick`` shrinks the
+workloads for a smoke run; the figures in the README come from a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+from bench.common import Figure
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.3f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small workloads (smoke test)")
+    args = parser.parse_args(argv)
+    here = Path(__file__).parent
+    found = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(here)])
+                   if m.name.startswith("bench_"))
+    names = args.names or found
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; known: {', '.join(found)}")
+    figures: list[Figure] = []
+    for name in names:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(f"bench.bench_{name}")
+        figures.extend(module.run(args.quick))
+    print("| figure | value | baseline | ratio | target | ok |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
+    for f in figures:
+        print(f"| {f.name} | {_fmt(f.value)} {f.unit} | {_fmt(f.baseline)} | {_fmt(f.ratio)} "
+              f"| {f.target} | {'yes' if f.ok else 'NO'}{' — ' + f.note if f.note else ''} |")
+    return 0 if all(f.ok for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
