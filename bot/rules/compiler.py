@@ -18,7 +18,7 @@ from bot.rules import nodes
 from bot.rules.analysis import AnalysedText
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.keys import rule_word_keys
-from bot.rules.match import Hit, Match, Span, make_hit, make_match
+from bot.rules.match import Hit, Match, Span, make_hit
 from bot.rules.parser import parse, regex_options
 from bot.rules.text import word_forms
 
@@ -41,6 +41,15 @@ class _Node:
         """Keys one of which every post this node holds for has; None: no such keys."""
         raise NotImplementedError
 
+    def exact(self) -> bool:
+        """True when having one of ``need()`` is enough for the node to hold."""
+        return False
+
+    def breadth(self) -> int:
+        """Roughly how many posts have one of ``need()``, relatively: AND files a rule
+        under its narrowest part."""
+        return 1
+
 
 class _Term(_Node):
     __slots__ = ("keys", "name")
@@ -55,6 +64,9 @@ class _Term(_Node):
     def need(self) -> frozenset[str] | None:
         return self.keys
 
+    def exact(self) -> bool:
+        return True
+
     def spans(self, post: AnalysedText) -> list[Span]:
         return []
 
@@ -66,8 +78,9 @@ class _Word(_Term):
     __slots__ = ()
 
     def spans(self, post: AnalysedText) -> list[Span]:
-        return [(w.start, w.end) for w, k in zip(post.words, post.word_keys, strict=True)
-                if not self.keys.isdisjoint(k)]
+        keys = self.keys
+        return [span for span, k in zip(post.spans, post.word_keys, strict=True)
+                if not keys.isdisjoint(k)]
 
 
 class _Sequence(_Term):
@@ -85,6 +98,9 @@ class _Sequence(_Term):
             return False
         return bool(self._starts(post, first_only=True))
 
+    def exact(self) -> bool:
+        return False
+
     def _starts(self, post: AnalysedText, first_only: bool = False) -> list[int]:
         n, wk, parts = len(self.parts), post.word_keys, self.parts
         starts = []
@@ -97,7 +113,7 @@ class _Sequence(_Term):
 
     def spans(self, post: AnalysedText) -> list[Span]:
         n = len(self.parts)
-        return [(post.words[i].start, post.words[i + n - 1].end) for i in self._starts(post)]
+        return [(post.spans[i][0], post.spans[i + n - 1][1]) for i in self._starts(post)]
 
 
 class _Prefix(_Term):
@@ -108,7 +124,8 @@ class _Prefix(_Term):
         self.stem = stem
 
     def spans(self, post: AnalysedText) -> list[Span]:
-        return [(w.start, w.end) for w in post.words if w.form.startswith(self.stem)]
+        return [span for span, form in zip(post.spans, post.forms, strict=True)
+                if form.startswith(self.stem)]
 
 
 class _Tag(_Term):
@@ -129,6 +146,9 @@ class _From(_Term):
         key = f"ch:{node.username}" if node.username else f"chid:{node.channel_id}"
         super().__init__(str(node), frozenset({key}))
 
+    def breadth(self) -> int:
+        return 1000       # every post of a channel: any word is narrower
+
 
 class _Regex(_Term):
     __slots__ = ("pattern", "regex")
@@ -140,7 +160,7 @@ class _Regex(_Term):
 
     def spans(self, post: AnalysedText) -> list[Span]:
         spans = []
-        for m in self.regex.finditer(post.folded):
+        for m in self.regex.finditer(post.regex_text):
             if m.end() > m.start():
                 spans.append(m.span())
                 if len(spans) >= MAX_REGEX_SPANS:
@@ -171,16 +191,33 @@ class _And(_Node):
         self.children = children
 
     def holds(self, keys: Keys, post: AnalysedText) -> bool:
-        return all(child.holds(keys, post) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - no generator on the hot path
+            if not child.holds(keys, post):
+                return False
+        return True
 
     def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
         for child in self.children:
             child.collect(keys, post, out)
 
     def need(self) -> frozenset[str] | None:
-        # Any one child's keys will do: the smallest set sends the fewest posts on.
-        needs = [n for n in (c.need() for c in self.children) if n is not None]
-        return min(needs, key=len) if needs else None
+        # Any one child's keys will do: the narrowest sends the fewest posts on.
+        narrowest = self._narrowest()
+        return None if narrowest is None else narrowest.need()
+
+    def breadth(self) -> int:
+        narrowest = self._narrowest()
+        return 0 if narrowest is None else narrowest.breadth()
+
+    def _narrowest(self) -> _Node | None:
+        best, best_size = None, 0
+        for child in self.children:
+            need = child.need()
+            if need is not None:
+                size = child.breadth() * len(need)
+                if best is None or size < best_size:
+                    best, best_size = child, size
+        return best
 
 
 class _Or(_Node):
@@ -190,7 +227,10 @@ class _Or(_Node):
         self.children = children
 
     def holds(self, keys: Keys, post: AnalysedText) -> bool:
-        return any(child.holds(keys, post) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - no generator on the hot path
+            if child.holds(keys, post):
+                return True
+        return False
 
     def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
         for child in self.children:
@@ -203,6 +243,12 @@ class _Or(_Node):
             return None
         return frozenset().union(*needs)  # type: ignore[arg-type]
 
+    def exact(self) -> bool:
+        return all(c.exact() for c in self.children)
+
+    def breadth(self) -> int:
+        return max(c.breadth() for c in self.children)
+
 
 @dataclass(frozen=True)
 class CompiledRule:
@@ -211,6 +257,7 @@ class CompiledRule:
     text: str                          # the rule as written
     node: nodes.Node                   # its parsed form
     index_keys: frozenset[str]         # a post lacking all of these cannot match
+    exact: bool                        # ... and a post having one of them does match
     prefixes: tuple[str, ...]          # folded stems of its ``word*`` terms
     regexes: tuple[str, ...]           # its ``/regex/`` patterns (ё written е)
     root: Any = field(repr=False, compare=False)
@@ -219,9 +266,9 @@ class CompiledRule:
     def match(self, post: AnalysedText) -> Match | None:
         """Match one post on its own (a :class:`RuleSet` matches many rules at once)."""
         extra = {"pre:" + s for s in self.prefixes
-                 if any(w.form.startswith(s) for w in post.words)}
+                 if any(form.startswith(s) for form in post.forms)}
         extra.update("re:" + p for p, r in zip(self.regexes, self._compiled_regexes,
-                                              strict=True) if r.search(post.folded))
+                                              strict=True) if r.search(post.regex_text))
         return self.match_keys(post.keys | extra if extra else post.keys, post)
 
     def match_keys(self, keys: Keys, post: AnalysedText) -> Match | None:
@@ -229,9 +276,7 @@ class CompiledRule:
         root: _Node = self.root
         if not root.holds(keys, post):
             return None
-        hits: list[Hit] = []
-        root.collect(keys, post, hits)
-        return make_match(hits)
+        return Match(root, keys, post)
 
 
 class _Compiler:
@@ -293,5 +338,6 @@ def compile_rule(rule: str | nodes.Node) -> CompiledRule:
             f"the rule only excludes (at column {col}): a rule, and each alternative of OR, "
             "needs something to find: a word, \"phrase\", #tag, prefix*, /regex/ or "
             "from:CHANNEL", col, text)
-    return CompiledRule(text, node, need, tuple(compiler.prefixes), tuple(compiler.regexes),
+    return CompiledRule(text, node, need, root.exact(), tuple(compiler.prefixes),
+                        tuple(compiler.regexes),
                         root, tuple(r.regex for r in compiler.regexes.values()))

@@ -23,18 +23,18 @@ from functools import lru_cache
 
 from bot.rules.morph import RU, UK, english_stem, lemmas
 from bot.rules.romanize import cyrillic_skeleton, latin_skeletons
-from bot.rules.text import RU_ONLY, UK_ONLY, script
+from bot.rules.text import RU_ONLY, UK_ONLY, canonical, script
 
 BOTH = (RU, UK)
 # Latin rule words this short ("on", "no") would meet too many Cyrillic words.
 MIN_ROMANIZED = 3
 
 
-def post_languages(text: str) -> tuple[str, ...]:
-    """Russian, Ukrainian or (mixed or undecided) both, from the letters only one has."""
-    letters = set(text.lower())
-    ru = not RU_ONLY.isdisjoint(letters)
-    uk = not UK_ONLY.isdisjoint(letters)
+def post_languages(folded: str, yo: bool = False) -> tuple[str, ...]:
+    """Russian, Ukrainian or (mixed or undecided) both, from the letters only one of the
+    languages has (``yo``: the text had ё before folding)."""
+    ru = yo or any(c in folded for c in RU_ONLY)
+    uk = any(c in folded for c in UK_ONLY)
     if ru != uk:
         return (RU,) if ru else (UK,)
     return BOTH
@@ -52,9 +52,10 @@ def _lemma_keys(form: str, langs: tuple[str, ...]) -> set[str]:
     return {f"{lang}:{lemma}" for lang in langs for lemma in lemmas(form, lang)}
 
 
-@lru_cache(maxsize=200_000)
 def text_word_keys(form: str, langs: tuple[str, ...]) -> frozenset[str]:
-    """Keys of a folded word of a post whose languages are ``langs``."""
+    """Keys of a folded word of a post whose languages are ``langs`` (uncached: see
+    :func:`text_keys_cache`)."""
+    form = canonical(form)
     keys = {"w:" + form}
     if any(c.isdigit() for c in form):
         return frozenset(keys)
@@ -70,9 +71,23 @@ def text_word_keys(form: str, langs: tuple[str, ...]) -> frozenset[str]:
     return frozenset(keys)
 
 
+_TEXT_CACHE_LIMIT = 300_000
+_text_caches: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
+
+
+def text_keys_cache(langs: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """The cache of :func:`text_word_keys` for posts in ``langs``: a plain dict, read
+    with ``get`` in the hot loop and emptied when it grows past a bound."""
+    cache = _text_caches.setdefault(langs, {})
+    if len(cache) > _TEXT_CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
 @lru_cache(maxsize=20_000)
 def rule_word_keys(form: str) -> frozenset[str]:
     """Keys of a folded bare word of a rule."""
+    form = canonical(form)
     keys = {"w:" + form}
     if any(c.isdigit() for c in form):
         return frozenset(keys)

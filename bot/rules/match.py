@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 Span = tuple[int, int]   # [start, end) in Python string indices (code points) of the text
 
@@ -28,23 +30,58 @@ class Hit:
 _SHOWN = 4
 
 
-@dataclass(frozen=True)
+class Explains(Protocol):
+    """A compiled rule's root: appends the hits of its terms that hold."""
+
+    def collect(self, keys: AbstractSet[str], post: Any, out: list[Hit]) -> None: ...
+
+
 class Match:
     """A rule matched a post.
 
-    ``spans`` are the words that made it match, sorted and merged, as ``(start, end)``
-    Python string indices into the post text (code points, not Telegram's UTF-16
-    units): ``text[start:end]`` is the matched word. An alert escapes the text and
-    wraps each span in ``<b>``.
+    Deciding that a rule matches is cheap; finding what to show is not, and an alert
+    shows it once per subscriber however many rules match. So ``hits``, ``spans`` and
+    ``reason`` are worked out on first use (from the same immutable inputs, so always
+    the same).
+
+    ``spans`` are the words that made the rule match, sorted and merged, as
+    ``(start, end)`` Python string indices into the post text (code points, not
+    Telegram's UTF-16 units): ``text[start:end]`` is a matched word. An alert escapes
+    the text and wraps each span in ``<b>``.
     """
 
-    spans: tuple[Span, ...]
-    hits: tuple[Hit, ...]
+    __slots__ = ("_hits", "_keys", "_post", "_root", "_spans")
+
+    def __init__(self, root: Explains, keys: AbstractSet[str], post: Any) -> None:
+        self._root: Explains | None = root
+        self._keys = keys
+        self._post = post
+        self._hits: tuple[Hit, ...] = ()
+        self._spans: tuple[Span, ...] = ()
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """The terms of the rule that hold for the post, in rule order."""
+        if self._root is not None:
+            found: list[Hit] = []
+            self._root.collect(self._keys, self._post, found)
+            self._hits = tuple(found)
+            self._spans = merge_spans(s for h in self._hits for s in h.spans)
+            self._root = None
+        return self._hits
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        self.hits  # noqa: B018 - works them out
+        return self._spans
 
     @property
     def reason(self) -> str:
         """One line for people: ``Курск (Курской, Курске); from:rybar``."""
         return "; ".join(h.describe() for h in self.hits)
+
+    def __repr__(self) -> str:
+        return f"Match(spans={self.spans!r}, reason={self.reason!r})"
 
 
 def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
@@ -63,7 +100,3 @@ def make_hit(term: str, text: str, spans: list[Span]) -> Hit:
     for start, end in spans:
         found.setdefault(text[start:end])
     return Hit(term, tuple(spans), tuple(found))
-
-
-def make_match(hits: list[Hit]) -> Match:
-    return Match(merge_spans(s for h in hits for s in h.spans), tuple(hits))

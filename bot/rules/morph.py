@@ -45,11 +45,11 @@ def _is_place(name: str) -> bool:
 
 def _places_of(adjective: str) -> tuple[str, ...]:
     """A Russian adjective in -ский/-цкий names a place when the dictionary has that place:
-    курский -> Курск, белгородский -> Белгород, донецкий -> Донецк."""
+    курский -> Курск, белгородский -> Белгород, глушковский -> Глушково, донецкий -> Донецк."""
     if adjective.endswith("цкий"):
         candidates: tuple[str, ...] = (adjective[:-3] + "к",)
     elif adjective.endswith("ский"):
-        candidates = (adjective[:-4], adjective[:-4] + "ск")
+        candidates = (adjective[:-4], adjective[:-4] + "ск", adjective[:-4] + "о")
     else:
         return ()
     return tuple(c for c in candidates if _is_place(c))

@@ -38,9 +38,10 @@ class Phrase:
 
     words: tuple[str, ...]
     col: int = field(default=0, compare=False)
+    text: str = field(default="", compare=False)   # as written, between the quotes
 
     def __str__(self) -> str:
-        return '"' + " ".join(self.words) + '"'
+        return '"' + (self.text or " ".join(self.words)) + '"'
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ class _Parser:
         if not forms:
             raise self.error(f"empty phrase at column {token.col}: put words between the "
                              "quotes", token.col)
-        return Phrase(tuple(forms), token.col)
+        return Phrase(tuple(forms), token.col, " ".join(token.text.split()))
 
     def regex(self, token: Token) -> Node:
         pattern, col = token.text, token.col
@@ -208,8 +208,34 @@ def _re2_problem(error: re2.error, pattern: str) -> tuple[str, int]:
     raw = error.args[0] if error.args else ""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     problem, _, fragment = text.partition(": ")
+    if problem in ("missing )", "unexpected )"):
+        return problem, _unbalanced(pattern)
     where = pattern.find(fragment) if fragment and fragment != pattern else -1
     return problem or "not a valid RE2 pattern", max(where, 0)
+
+
+def _unbalanced(pattern: str) -> int:
+    """Offset of the first ``)`` that closes nothing, else of the last ``(`` left open
+    (escapes and character classes skipped)."""
+    opened: list[int] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 2 if pattern[i + 1:i + 2] != "^" else 3     # a leading ] is literal
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
+            opened.append(i)
+        elif c == ")":
+            if not opened:
+                return i
+            opened.pop()
+        i += 1
+    return opened[-1] if opened else 0
 
 
 def parse(rule: str) -> Node:

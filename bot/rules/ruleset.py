@@ -1,10 +1,9 @@
 """Many rules matched against one post at a time, through an index.
 
-Each rule is filed under its ``index_keys``: the keys one of which any post it matches
-must have (:meth:`~bot.rules.compiler.CompiledRule` explains). For a post, only rules
-filed under one of the post's keys are evaluated. Prefix terms are found through a
-per-word cache and regexes through one RE2 set that scans the text once for all of
-them, so neither costs a pass per rule.
+Each rule is filed under its ``index_keys``: keys one of which any post it matches must
+have. For a post, only the rules filed under one of the post's keys are evaluated.
+Prefix terms are found through a per-word cache and regexes through one RE2 set that
+scans the text once for all of them, so neither costs a pass per rule.
 """
 
 from __future__ import annotations
@@ -28,10 +27,13 @@ class RuleSet:
     """Rules by id (any hashable: the caller maps ids to subscribers)."""
 
     def __init__(self) -> None:
-        self._rules: dict[Hashable, CompiledRule] = {}
-        self._order: dict[Hashable, int] = {}
-        self._added = 0
-        self._index: dict[str, set[Hashable]] = {}
+        # Rules live in numbered slots, numbered in the order they were added: the index
+        # holds slot numbers, which sort fast, so results come in that order.
+        self._slots: dict[int, tuple[Hashable, CompiledRule, Any, bool]] = {}
+        self._slot_of: dict[Hashable, int] = {}
+        self._next_slot = 0
+        self._index: dict[str, set[int]] = {}
+        self._index_keys: set[str] = set()        # the index's keys, to intersect in C
         self._prefixes: Counter[str] = Counter()
         self._prefix_lengths: tuple[int, ...] = ()
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
@@ -40,26 +42,28 @@ class RuleSet:
         self._regex_list: list[str] = []
 
     def __len__(self) -> int:
-        return len(self._rules)
+        return len(self._slots)
 
     def __contains__(self, rule_id: object) -> bool:
-        return rule_id in self._rules
+        return rule_id in self._slot_of
 
     def __iter__(self) -> Iterator[Hashable]:
-        return iter(self._rules)
+        return iter(self._slot_of)
 
     def get(self, rule_id: Hashable) -> CompiledRule | None:
-        return self._rules.get(rule_id)
+        slot = self._slot_of.get(rule_id)
+        return None if slot is None else self._slots[slot][1]
 
     def add(self, rule_id: Hashable, rule: CompiledRule) -> None:
         """File ``rule`` under ``rule_id``, replacing the rule that id had."""
-        if rule_id in self._rules:
-            self.remove(rule_id)
-        self._rules[rule_id] = rule
-        self._order[rule_id] = self._added
-        self._added += 1
+        self.remove(rule_id)
+        slot = self._next_slot
+        self._next_slot += 1
+        self._slots[slot] = (rule_id, rule, rule.root, rule.exact)
+        self._slot_of[rule_id] = slot
         for key in rule.index_keys:
-            self._index.setdefault(key, set()).add(rule_id)
+            self._index.setdefault(key, set()).add(slot)
+        self._index_keys.update(rule.index_keys)
         if rule.prefixes:
             self._prefixes.update(rule.prefixes)
             self._prefixes_changed()
@@ -69,15 +73,16 @@ class RuleSet:
 
     def remove(self, rule_id: Hashable) -> None:
         """Forget a rule; an unknown id is ignored."""
-        rule = self._rules.pop(rule_id, None)
-        if rule is None:
+        slot = self._slot_of.pop(rule_id, None)
+        if slot is None:
             return
-        del self._order[rule_id]
+        rule = self._slots.pop(slot)[1]
         for key in rule.index_keys:
-            ids = self._index[key]
-            ids.discard(rule_id)
-            if not ids:
+            slots = self._index[key]
+            slots.discard(slot)
+            if not slots:
                 del self._index[key]
+                self._index_keys.discard(key)
         if rule.prefixes:
             self._prefixes.subtract(rule.prefixes)
             self._prefixes = +self._prefixes        # drop the zeros
@@ -92,13 +97,11 @@ class RuleSet:
         self._prefix_cache.clear()
 
     def _prefix_keys(self, form: str) -> tuple[str, ...]:
-        found = self._prefix_cache.get(form)
-        if found is None:
-            found = tuple("pre:" + form[:n] for n in self._prefix_lengths
-                          if n <= len(form) and form[:n] in self._prefixes)
-            if len(self._prefix_cache) >= _PREFIX_CACHE_LIMIT:
-                self._prefix_cache.clear()
-            self._prefix_cache[form] = found
+        found = tuple("pre:" + form[:n] for n in self._prefix_lengths
+                      if n <= len(form) and form[:n] in self._prefixes)
+        if len(self._prefix_cache) >= _PREFIX_CACHE_LIMIT:
+            self._prefix_cache.clear()
+        self._prefix_cache[form] = found
         return found
 
     def _regex_keys(self, text: str) -> list[str]:
@@ -118,26 +121,30 @@ class RuleSet:
         """The post's keys plus those of the prefixes and regexes of these rules it has."""
         extra: set[str] = set()
         if self._prefixes:
-            for form in {w.form for w in post.words}:
-                extra.update(self._prefix_keys(form))
+            cache = self._prefix_cache
+            for form in set(post.forms):
+                found = cache.get(form)
+                if found is None:
+                    found = self._prefix_keys(form)
+                if found:
+                    extra.update(found)
         if self._regexes:
-            extra.update(self._regex_keys(post.folded))
+            extra.update(self._regex_keys(post.regex_text))
         return post.keys | extra if extra else post.keys
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
-        """``(rule id, match)`` of every rule that matches, in the order rules were added."""
+        """``(rule id, match)`` of every rule that matches, in the order rules were added.
+        The matches explain themselves (spans, reason) when asked."""
         keys = self.keys_of(post)
         index = self._index
-        candidates: set[Hashable] = set()
-        for key in keys:
-            ids = index.get(key)
-            if ids:
-                candidates |= ids
+        candidates: set[int] = set()
+        for key in keys & self._index_keys:
+            candidates |= index[key]
         found = []
-        rules = self._rules
-        for rule_id in candidates:
-            m = rules[rule_id].match_keys(keys, post)
-            if m is not None:
-                found.append((rule_id, m))
-        found.sort(key=lambda item: self._order[item[0]])
+        slots = self._slots
+        for slot in sorted(candidates):
+            rule_id, _, root, exact = slots[slot]
+            # An exact rule holds for every post that has one of its index keys.
+            if exact or root.holds(keys, post):
+                found.append((rule_id, Match(root, keys, post)))
         return found
