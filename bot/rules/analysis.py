@@ -17,7 +17,7 @@ class AnalysedText:
     text: str                                 # the post text as given
     folded: str                               # folded, same length (text.fold_text)
     forms: tuple[str, ...]                    # its words, folded, in order
-    word_keys: tuple[frozenset[str], ...]     # keys of each word (:mod:`bot.rules.keys`)
+    word_keys: tuple[tuple[str, ...], ...]    # keys of each word (:mod:`bot.rules.keys`)
     tags: tuple[tuple[int, int, str], ...]    # hashtags: start, end, folded tag
     keys: frozenset[str]                      # every key of the post, channel included
     languages: tuple[str, ...]                # "ru", "uk": how its Cyrillic words were read
@@ -59,6 +59,6 @@ def analyse(text: str, channel: str | None = None,
         extra.add("ch:" + username)
     if channel_id is not None:
         extra.add(f"chid:{channel_id}")
-    done: tuple[frozenset[str], ...] = tuple(word_keys)  # type: ignore[arg-type]
+    done: tuple[tuple[str, ...], ...] = tuple(word_keys)  # type: ignore[arg-type]
     keys = frozenset(extra).union(*done)
     return AnalysedText(text, folded, forms, done, tags, keys, langs, username, channel_id)

@@ -33,7 +33,7 @@ def _english() -> Any:
     return snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def english_stem(form: str) -> str:
     return str(_english().stemWord(form))
 
@@ -55,7 +55,7 @@ def _places_of(adjective: str) -> tuple[str, ...]:
     return tuple(c for c in candidates if _is_place(c))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def lemmas(form: str, lang: str) -> frozenset[str]:
     """The lemmas ``form`` may have in ``lang`` (every parse pymorphy offers; only the
     dictionary's when it knows the word, its guesses otherwise)."""

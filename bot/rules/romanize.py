@@ -61,7 +61,7 @@ def _collapse(s: str) -> str:
     return _RUNS.sub(r"\1", s)
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=50_000)
 def cyrillic_skeleton(form: str) -> str:
     """The skeleton of a lowercase Cyrillic word."""
     return _collapse("".join(_CYRILLIC.get(c, c) for c in form))
