@@ -110,7 +110,7 @@ def test_default_period_is_the_last_30_days(log, capsys):
 
 
 def test_a_malformed_rule_exits_non_zero_with_the_positioned_error(log, capsys):
-    assert run(log, "курск (танк OR бой") != 0
+    assert run(log, "курск (танк OR бой") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [

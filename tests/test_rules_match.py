@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from bot.rules import RuleSet, analyse, compile_rule
+from bot.rules import RuleSet, analyse, compile_rule, parse
 from tests.conftest import SHARED
 
 NEWS_POSTS = SHARED / "data" / "ru-news-posts-2024" / "posts.jsonl"
@@ -94,6 +94,8 @@ def test_from_restricts_to_a_channel(rule, channel, channel_id, expected):
     ("/Теткин[оеа]/", "у Тёткине", True),
     (r"/\bcross\b/", "they cross here", True),           # \b knows Latin letters only
     (r"/(?-i)Kursk/", "kursk", False),                         # RE2 flags still work
+    (r"/\pL+ск\b/", "Курск", False),                            # \b is ASCII-only
+    (r"/бой \pL+/", "бой местного значения", True),
     (r"/drones? (over|near) \w+/", "Drones over Belgorod", True),
 ])
 def test_regexes_use_re2(rule, text, expected):
@@ -248,3 +250,16 @@ def test_real_posts_ruleset_agrees_with_rules_alone(news):
             assert m.spans or m.hits          # every match explains itself
         total += len(expected)
     assert total > 100                        # the rules did match things
+
+
+def test_every_example_of_the_help_parses():
+    from bot.rules.help import RULES_HELP
+
+    examples = ["курск танк", "Курск OR Kursk", "Курск | Суджа", "-реклама", "NOT реклама",
+                "(Суджа OR Тёткино) бой", '"Курская область"', "обстрел*", "#сводка",
+                "from:rybar", "from:@rybar", r"/\d+ БПЛА/", "Tyotkino", "Kharkiv",
+                "a b OR c"]
+    for example in examples:
+        assert example in RULES_HELP
+        parse(example)
+    assert match("Tyotkino", "Тёткино") and match("Kharkiv", "Харків")
