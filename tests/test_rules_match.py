@@ -190,6 +190,18 @@ def test_ruleset_add_replaces_and_remove_forgets():
     assert ruleset.match(analyse("Обстрел Белгорода"))[0][0] == ("alice", 1)
 
 
+def test_ruleset_regexes_too_heavy_to_scan_together_still_match():
+    # Each pattern compiles alone; RE2 cannot build one set of them all, so the set is
+    # split until it can.
+    patterns = [rf"/(\pL+){{2,20}}x{i}(\d+|\pL){{3,30}}y/" for i in range(30)]
+    ruleset = RuleSet()
+    for i, pattern in enumerate(patterns):
+        ruleset.add(i, compile_rule(pattern))
+    ruleset.add("kursk", compile_rule("/курск/"))
+    post = analyse("абв где " * 50 + " абвгx7123y в Курске")
+    assert [i for i, _ in ruleset.match(post)] == [7, "kursk"]
+
+
 @pytest.fixture(scope="module")
 def news() -> dict[tuple[int, int], str]:
     if not NEWS_POSTS.exists():

@@ -2,8 +2,9 @@
 
 Each term knows the keys (:mod:`bot.rules.keys`) a post must have for it to hold, so a
 :class:`~bot.rules.ruleset.RuleSet` can skip rules whose keys a post lacks. Prefixes and
-regexes cannot be looked up in a post's keys by themselves: whoever matches finds them
-in the post first and adds ``pre:`` and ``re:`` keys (``extra_keys``), then evaluates.
+regexes are not in a post's own keys: whoever matches looks for them in the post first
+and adds ``pre:`` and ``re:`` keys (:meth:`CompiledRule.match` for one rule,
+:meth:`~bot.rules.ruleset.RuleSet.keys_of` for many), then evaluates.
 """
 
 from __future__ import annotations

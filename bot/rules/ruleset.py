@@ -21,6 +21,7 @@ from bot.rules.parser import regex_options
 
 _PREFIX_CACHE_LIMIT = 200_000
 _SET_MEMORY = 64 << 20
+_SET_SIZE = 100
 
 
 class RuleSet:
@@ -38,8 +39,7 @@ class RuleSet:
         self._prefix_lengths: tuple[int, ...] = ()
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
         self._regexes: Counter[str] = Counter()
-        self._regex_set: Any = None
-        self._regex_list: list[str] = []
+        self._regex_scan: _RegexScan | None = None
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -69,7 +69,7 @@ class RuleSet:
             self._prefixes_changed()
         if rule.regexes:
             self._regexes.update(rule.regexes)
-            self._regex_set = None
+            self._regex_scan = None
 
     def remove(self, rule_id: Hashable) -> None:
         """Forget a rule; an unknown id is ignored."""
@@ -90,7 +90,7 @@ class RuleSet:
         if rule.regexes:
             self._regexes.subtract(rule.regexes)
             self._regexes = +self._regexes
-            self._regex_set = None
+            self._regex_scan = None
 
     def _prefixes_changed(self) -> None:
         self._prefix_lengths = tuple(sorted({len(p) for p in self._prefixes}))
@@ -104,19 +104,6 @@ class RuleSet:
         self._prefix_cache[form] = found
         return found
 
-    def _regex_keys(self, text: str) -> list[str]:
-        if self._regex_set is None:
-            options = regex_options()
-            options.max_mem = _SET_MEMORY
-            regex_set = re2.Set.SearchSet(options)
-            self._regex_list = list(self._regexes)
-            for pattern in self._regex_list:
-                regex_set.Add(pattern)
-            regex_set.Compile()
-            self._regex_set = regex_set
-        found = self._regex_set.Match(text) or ()
-        return ["re:" + self._regex_list[i] for i in found]
-
     def keys_of(self, post: AnalysedText) -> frozenset[str]:
         """The post's keys plus those of the prefixes and regexes of these rules it has."""
         extra: set[str] = set()
@@ -129,7 +116,9 @@ class RuleSet:
                 if found:
                     extra.update(found)
         if self._regexes:
-            extra.update(self._regex_keys(post.regex_text))
+            if self._regex_scan is None:
+                self._regex_scan = _RegexScan(list(self._regexes))
+            extra.update(self._regex_scan.keys(post.regex_text))
         return post.keys | extra if extra else post.keys
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
@@ -147,4 +136,37 @@ class RuleSet:
             # An exact rule holds for every post that has one of its index keys.
             if exact or root.holds(keys, post):
                 found.append((rule_id, Match(root, keys, post)))
+        return found
+
+
+class _RegexScan:
+    """Finds which of many regexes occur in a text: RE2 sets of up to ``_SET_SIZE``
+    patterns, each scanning the text once. A group RE2 cannot compile together is split
+    in two, down to patterns searched one by one."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        options = regex_options()
+        options.max_mem = _SET_MEMORY
+        self.sets: list[tuple[Any, list[str]]] = []
+        self.alone: list[tuple[Any, str]] = []
+        todo = [patterns[i:i + _SET_SIZE] for i in range(0, len(patterns), _SET_SIZE)]
+        while todo:
+            group = todo.pop()
+            regex_set = re2.Set.SearchSet(options)
+            try:
+                for pattern in group:
+                    regex_set.Add(pattern)
+                regex_set.Compile()
+            except re2.error:
+                if len(group) == 1:
+                    self.alone.append((re2.compile(group[0], regex_options()), group[0]))
+                else:
+                    todo += [group[:len(group) // 2], group[len(group) // 2:]]
+                continue
+            self.sets.append((regex_set, group))
+
+    def keys(self, text: str) -> list[str]:
+        found = [f"re:{group[i]}" for regex_set, group in self.sets
+                 for i in regex_set.Match(text) or ()]
+        found += [f"re:{pattern}" for regex, pattern in self.alone if regex.search(text)]
         return found
