@@ -12,7 +12,7 @@ import time_machine
 
 from bot.cli import main
 from bot.rules import RuleSyntaxError
-from bot.rules.trial import try_rule
+from bot.rules.trial import default_period, try_rule
 from storage.db import open_database
 from storage.models import CapturePath, Channel, Post
 from storage.posts import mark_deleted, save_posts
@@ -133,7 +133,9 @@ async def test_try_rule_counts_and_keeps_the_newest(db):
     for channel, mid, age, text in POSTS:
         post = Post(channel_id=channel.channel_id, message_id=mid, date=T0 - age, text=text)
         await save_posts(db, [post], CapturePath.LIVE, T0 - age, channel=channel)
-    trial = await try_rule(db, "Курск", T0 - timedelta(days=30), T0, limit=2)
+    since, until = default_period(T0)
+    assert (since, until) == (T0 - timedelta(days=30), T0)
+    trial = await try_rule(db, "Курск", since, until, limit=2)
     assert (trial.scanned, trial.matched, trial.deleted) == (5, 3, 0)
     assert [(f.post.channel.username, f.post.post.message_id) for f in trial.latest] == [
         ("gubernator_46", 20), (None, 30)]

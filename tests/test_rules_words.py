@@ -157,3 +157,4 @@ def test_case_yo_homoglyphs_and_stress_marks_are_folded():
     assert matches("Курск", "Kурск")                # Latin K inside a Cyrillic word
     assert matches("Курск", "Ку\u0301рск")          # a stress mark
     assert matches("м'ясо", "м’ясо")                # Ukrainian apostrophes
+    assert matches('"курская область"', "Kурская обла\u0301сть")

@@ -22,7 +22,7 @@ import re2
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.lexer import Kind, Token, tokenize
 from bot.rules.nodes import And, From, Node, Not, Or, Phrase, Prefix, Regex, Tag, Word
-from bot.rules.text import fold, fold_yo, word_forms
+from bot.rules.text import canonical, fold, fold_yo, word_forms
 
 MAX_RULE_LENGTH = 1000
 MAX_REGEX_LENGTH = 300
@@ -138,7 +138,8 @@ class _Parser:
         if not forms:
             raise self.error(f"empty phrase at column {token.col}: put words between the "
                              "quotes", token.col)
-        return Phrase(tuple(forms), token.col, " ".join(token.text.split()))
+        return Phrase(tuple(canonical(f) for f in forms), token.col,
+                      " ".join(token.text.split()))
 
     def regex(self, token: Token) -> Node:
         pattern, col = token.text, token.col
