@@ -76,8 +76,14 @@ class NotAuthorizedError(TgmonError):
 
 
 def default_components() -> list[Component]:
-    """The components of tgmon, in start order (stopped in reverse)."""
-    return []
+    """The components of tgmon, in start order (stopped in reverse). Each starts its
+    background work and returns quickly."""
+    from bot.commands import all_commands
+    from bot.commands.component import BotCommands
+    from bot.delivery.sender import Sender
+
+    sender = Sender()
+    return [sender, BotCommands(all_commands(), sender.messenger())]
 
 
 class App:

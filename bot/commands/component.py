@@ -15,7 +15,6 @@ from telethon import events
 from bot.app import Runtime
 from bot.commands.access import level_of, refusal
 from bot.commands.context import Context, Messenger
-from bot.commands.messenger import DirectMessenger
 from bot.commands.router import Access, Router, UsageError, kwargs_for, split_command
 from config.errors import TgmonError
 from storage.chats import Chat, get_chat, grant_of, touch
@@ -32,9 +31,9 @@ def _name(entity: Any) -> str | None:
 class BotCommands:
     name = "bot commands"
 
-    def __init__(self, router: Router, messenger: Messenger | None = None) -> None:
+    def __init__(self, router: Router, messenger: Messenger) -> None:
         self.router = router
-        self._messenger = messenger
+        self.messenger = messenger
         self.rt: Runtime | None = None
         self.bot_username: str | None = None
 
@@ -43,7 +42,6 @@ class BotCommands:
             log.warning("no TGMON_BOT_TOKEN: the bot is off (capture only)")
             return
         self.rt = rt
-        self.messenger: Messenger = self._messenger or DirectMessenger(rt)
         me = await rt.bot.get_me()
         self.bot_username = getattr(me, "username", None)
         rt.bot.add_event_handler(self._on_message, events.NewMessage(incoming=True))
