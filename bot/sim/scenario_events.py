@@ -104,7 +104,7 @@ class _Paper:
         self.down_until: datetime | None = None
 
     def channel(self, node: Node) -> str:
-        name = username(node).lower()
+        name = node.text().lstrip("@").lower()
         if name not in self.channels:
             known = ", ".join(sorted(self.channels.values()))
             node.fail(f"unknown channel {node.value!r} (known: {known})")
@@ -241,6 +241,8 @@ def _fault(node: Node, at: datetime, paper: _Paper) -> Fault:
             node.fail(f"the app is already down until {paper.down_until.isoformat()}")
         paper.down_until = until
     to = optional(f, "to")
+    if to is not None and username(to).lower() in paper.channels:
+        to.fail(f"{to.value!r} is another scenario channel's username")
     return Fault(
         kind, until, f["seconds"].number(minimum=0.001) if "seconds" in f else None, method,
         f["client"].choice(CLIENTS) if "client" in f else None,

@@ -149,22 +149,34 @@ class SimSender:
     def _answer(self, request: Any, wire: bytes, future: asyncio.Future[Any]) -> None:
         from telethon.extensions import BinaryReader
 
-        loop = asyncio.get_running_loop()
         try:
             result = self.world.handle(self, BinaryReader(wire).tgread_object())
             parsed = decode_result(request, result_bytes(result))
         except RpcFail as e:
-            loop.call_soon(_settle, future, as_exception(e, request), None)
+            self._reply(future, as_exception(e, request), None)
             return
         except Exception as e:
             # A request the simulation cannot answer, or an answer that is not valid TL:
             # fail loudly, and remember it so a run cannot end green.
             self.world.failures.append(f"{type(request).__name__}: {e}")
             log.error("simulated Telegram failed on %s: %s", type(request).__name__, e)
-            loop.call_soon(_settle, future, e, None)
+            self._reply(future, e, None)
             return
-        self._store_own_updates(parsed)
-        loop.call_soon(_settle, future, None, parsed)
+        self._reply(future, None, parsed)
+
+    def _reply(self, future: asyncio.Future[Any], error: BaseException | None,
+               result: Any) -> None:
+        """The answer arrives after the world's round-trip latency (0: on the next turn
+        of the loop); like the real receive loop, own updates are queued first."""
+        def arrive() -> None:
+            if result is not None:
+                self._store_own_updates(result)
+            _settle(future, error, result)
+        loop = asyncio.get_running_loop()
+        if self.world.latency > 0:
+            loop.call_later(self.world.latency, arrive)
+        else:
+            loop.call_soon(arrive)
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:

@@ -65,6 +65,7 @@ class World(Activity):
         # as after `tgmon login` (set False to test the "not logged in" path)
         self.sessions: dict[int, int] = {}
         self.user_logged_in = True
+        self.latency = 0.0              # virtual seconds from a request to its answer
         self.senders: list[SimSender] = []
         # records
         self.requests: list[RequestRecord] = []
