@@ -126,9 +126,14 @@ def test_post_fields_survive_the_wire(sim):
 
     async def body():
         user = await sim.user()
-        return (await user.get_messages("legionoffreedom", limit=1))[0]
+        first = (await user.get_messages("legionoffreedom", limit=1))[0]
+        sim.world.set_views(legion, 1, views=5000, forwards=90)     # not pushed: read again
+        peer = await user.get_input_entity("legionoffreedom")
+        counts = await user(functions.messages.GetMessagesViewsRequest(peer, [1], False))
+        return first, counts.views[0]
 
-    m = sim.run(body)
+    m, counts = sim.run(body)
+    assert (counts.views, counts.forwards) == (5000, 90)
     assert (m.views, m.forwards, m.grouped_id, m.post_author) == (100, 7, 77, "пресс-служба")
     assert m.photo is not None and m.photo.sizes[0].w == 800
     assert m.reactions.results[0].count == 12

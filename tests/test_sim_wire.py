@@ -81,6 +81,7 @@ def test_every_handler_answers_through_tl(sim):
         await user.get_dialogs()
         await user.get_messages(peer, limit=5)
         await user.get_messages(peer, ids=[1])
+        await user(functions.messages.GetMessagesViewsRequest(peer, [1, 99], False))
         sim.world.drop_updates(5)
         sim.world.post(legion, "a")
         await asyncio.sleep(6)

@@ -179,8 +179,13 @@ class Activity:
         g = self.groups[group] if isinstance(group, int) else group
         raw = data.encode() if isinstance(data, str) else data
         chat_id = p.id if g is None else -g.id
-        target = next((m for m in reversed(self.chat_log)
-                       if m.out and m.chat_id == chat_id and raw in m.buttons), None)
+        target, looked = None, set()
+        for m in reversed(self.chat_log):           # the latest version of each message
+            if m.out and m.chat_id == chat_id and m.id not in looked:
+                looked.add(m.id)
+                if raw in m.buttons:
+                    target = m
+                    break
         if target is None:
             raise LookupError(f"no message from the bot in chat {chat_id} has a button "
                               f"with data {raw!r}")

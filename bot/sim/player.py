@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,7 @@ class Player:
         self.base_settings = scenario.apply_settings(settings)
         self.components = components
         self.base_factory = base_factory
+        self.factory: ClientFactory | None = None
         self.app: App | None = None
         self._runner: asyncio.Task[None] | None = None
         self._clients: tuple[TelegramClient | None, ...] = ()
@@ -153,7 +154,6 @@ class Player:
 
     async def _wait_until(self, moment: datetime) -> None:
         """Sleep on the virtual clock, failing if the app dies meanwhile."""
-        from datetime import UTC
         delay = max(0.0, (moment - datetime.now(UTC)).total_seconds())
         if self._runner is None:
             await asyncio.sleep(delay)
@@ -172,8 +172,8 @@ class Player:
         return ""
 
     async def _start_app(self) -> None:
-        app = App(self.report.settings if self.report else self.base_settings,
-                  make_client=self.factory, components=self.components)
+        assert self.report is not None and self.factory is not None
+        app = App(self.report.settings, make_client=self.factory, components=self.components)
         self.app = app
         rt = await app.start()
         self._clients = (rt.user, rt.bot)

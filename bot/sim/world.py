@@ -6,7 +6,7 @@ recorded. What happens in it (posts, edits, people writing to the bot) is in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,9 +102,6 @@ class World(Activity):
             raise ValueError(f"unknown client role {role!r} (known: {', '.join(ROLES)})")
         return self.user if role == "user" else self.bot
 
-    def role_of(self, acc: Account) -> str:
-        return "bot" if acc is self.bot else "user"
-
     def add_channel(self, username: str | None, title: str | None = None, *,
                     id: int | None = None, joined: bool = True,
                     created: datetime | None = None) -> Channel:
@@ -129,7 +126,7 @@ class World(Activity):
         self.people[uid] = person
         return person
 
-    def add_group(self, title: str, members: list[PersonRef] = (), *,  # type: ignore[assignment]
+    def add_group(self, title: str, members: Iterable[PersonRef] = (), *,
                   id: int | None = None) -> Group:
         gid = id if id is not None else self.new_id() % 1_000_000_000
         g = Group(gid, title, self.now(), {self.person(m).id for m in members})

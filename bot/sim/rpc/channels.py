@@ -147,3 +147,19 @@ def _channel_messages(call: Call, ch: Channel, items: list[Any],
         chats=unique([render.channel(ch, call.account),
                       *call.world.origin_chats(call.account, posts)]),
         users=[])
+
+
+@handles(functions.messages.GetMessagesViewsRequest)
+def get_messages_views(call: Call, req: Any) -> types.messages.MessageViews:
+    """View and forward counts of posts (empty counters for ids without a post)."""
+    users_only(call)
+    ch = _channel_peer(call, req.peer)
+    counts = []
+    for mid in req.id:
+        p = ch.posts.get(mid)
+        if p is not None and req.increment:
+            p.views = (p.views or 0) + 1
+        counts.append(types.MessageViews(views=p.views, forwards=p.forwards)
+                      if p is not None else types.MessageViews())
+    return types.messages.MessageViews(views=counts, chats=[render.channel(ch, call.account)],
+                                       users=[])
