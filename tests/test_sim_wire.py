@@ -163,3 +163,18 @@ def test_disconnect_loses_pushes_queues_requests_and_reconnects(sim):
     assert text == "during the outage" and waited >= 30
     assert reconnect_calls == 1                            # _handle_auto_reconnect: get_me()
     assert texts == ["before", "during the outage", "after"]
+
+
+def test_latency_delays_every_answer(sim):
+    sim.world.add_channel("legionoffreedom")
+    sim.world.latency = 0.25
+
+    async def body():
+        user = await sim.user()
+        peer = await user.get_input_entity("legionoffreedom")
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await user.get_messages(peer, limit=1)
+        return loop.time() - t0
+
+    assert sim.run(body) == pytest.approx(0.25)

@@ -81,8 +81,8 @@ def _production(settings: Settings) -> int:
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
             "tgmon run needs Telegram credentials: set TGMON_API_ID and TGMON_API_HASH "
-            "(from https://my.telegram.org) and TGMON_BOT_TOKEN in .env or the environment; "
-            "to try tgmon without them, run `tgmon run --simulate`")
+            "(from https://my.telegram.org) in .env or the environment, and TGMON_BOT_TOKEN "
+            "for the bot; to try tgmon without them, run `tgmon run --simulate`")
     setup_logging(settings.log_level, [settings.api_hash, settings.bot_token])
     app = App(settings, make_client=telegram_client_factory(settings.api_id, settings.api_hash))
 

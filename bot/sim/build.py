@@ -26,6 +26,7 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
     for g in scenario.groups:
         world.add_group(g.title, list(g.members), id=g.id)
     world.set_resolve_budget(scenario.limits.resolve_budget, scenario.limits.resolve_window)
+    world.latency = scenario.limits.latency
     return world
 
 

@@ -78,6 +78,7 @@ class GroupSpec:
 class Limits:
     resolve_budget: int = 200       # username resolutions per account ...
     resolve_window: float = 86400.0  # ... per this many seconds
+    latency: float = 0.0            # seconds from a request to its answer
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _settings(node: Node) -> tuple[tuple[str, Any], ...]:
 
 
 def _limits(node: Node) -> Limits:
-    f = node.fields(optional=("resolve_budget", "resolve_window"))
+    f = node.fields(optional=("resolve_budget", "resolve_window", "latency"))
     window = Limits.resolve_window
     if "resolve_window" in f:
         try:
@@ -234,7 +235,10 @@ def _limits(node: Node) -> Limits:
             f["resolve_window"].fail(str(e))
     budget = f["resolve_budget"].integer(minimum=1) if "resolve_budget" in f \
         else Limits.resolve_budget
-    return Limits(budget, window)
+    latency = f["latency"].number() if "latency" in f else Limits.latency
+    if latency > 10:
+        f["latency"].fail("expected seconds of network round trip, at most 10")
+    return Limits(budget, window, latency)
 
 
 POST_KEYS = ("id", "text", "entities", "views", "forwards", "reactions", "media", "fwd_from",
