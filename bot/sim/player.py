@@ -113,19 +113,19 @@ class Player:
         reset_sessions(settings)
         self.report = report = PlayReport(s, settings, world, transcript)
         self.factory = world.client_factory(self.base_factory)
-        await self._start_app()
         try:
+            await self._start_app()
             for event in s.events:
                 await self._advance_to(event.at)
                 await self._apply(event, world)
             await self._advance_to(s.end)
         finally:
             await self._stop_app()
+            if transcript is not None:        # also after a failure: it shows how far it got
+                write_transcript(transcript, world.chat_log)
         if world.failures:
             raise SimulationError(
                 "the simulated Telegram could not answer: " + "; ".join(world.failures[:3]))
-        if transcript is not None:
-            write_transcript(transcript, world.chat_log)
         report.captured = await _count_posts(settings.db_path)
         return report
 

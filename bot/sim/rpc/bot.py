@@ -218,9 +218,11 @@ def _latest(call: Call, chat_id: int | None, message_id: int) -> ChatMessage | N
 def delete_messages(call: Call, req: Any) -> types.messages.AffectedMessages:
     bots_only(call)
     ids = [i for i in req.id if _latest(call, None, i) is not None]
+    if not ids:
+        return types.messages.AffectedMessages(pts=call.account.pts, pts_count=0)
     pts = call.world.account_update(call.account, types.UpdateDeleteMessages(ids, 0, 1),
-                                    users=[], chats=[], pts_count=len(ids) or 1, push=False)
-    return types.messages.AffectedMessages(pts=pts, pts_count=len(ids) or 1)
+                                    users=[], chats=[], pts_count=len(ids), push=False)
+    return types.messages.AffectedMessages(pts=pts, pts_count=len(ids))
 
 
 @handles(functions.messages.GetMessagesRequest)
