@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 ORDER = 10
 SIMULATION_DB = Path("data/simulation.db")
-BUILTIN = "builtin"
+BUILTIN = ""                     # --simulate without a file: the built-in day
 
 
 class MissingCredentialsError(TgmonError):
