@@ -73,3 +73,22 @@ def test_waiting_for_nothing_is_reported_not_hung():
     with pytest.raises(SimulationStalled):
         run_simulated(main, start=START, stall_limit=0.2)
     assert not time_machine.escape_hatch.is_travelling()
+
+
+def test_the_clock_waits_for_the_database_to_close(tmp_path):
+    """Database.busy covers closing (the worker thread's stop), so a pending timer does not
+    fire "during" it."""
+    from storage.db import open_database
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        db = await open_database(tmp_path / "t.db")
+        loop.add_busy(lambda: db.busy)
+        timer = asyncio.ensure_future(asyncio.sleep(3600))
+        t0 = loop.time()
+        await db.close()
+        elapsed = loop.time() - t0
+        timer.cancel()
+        return elapsed
+
+    assert run_simulated(main, start=START) == 0.0
