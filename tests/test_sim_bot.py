@@ -205,3 +205,22 @@ def test_bot_cannot_use_a_hash_from_the_user_account(sim):
 
     sim.run(body)
     assert alice.started_bot is False
+
+
+def test_in_groups_the_bot_sees_only_commands(sim):
+    alice = sim.world.add_user("Alice")
+    desk = sim.world.add_group("Monitoring desk", [alice])
+    texts = []
+
+    async def body():
+        bot = await sim.bot()
+        bot.add_event_handler(lambda e: append_to(texts, (e.chat_id, e.sender_id, e.raw_text)),
+                              events.NewMessage())
+        sim.world.user_writes(alice, "кто-нибудь видел Тёткино?", group=desk)
+        sim.world.user_writes(alice, "/digest", group=desk)
+        await sim.until(lambda: texts)
+        await asyncio.sleep(5)
+
+    sim.run(body)
+    assert texts == [(-desk.id, alice.id, "/digest")]
+    assert [m.text for m in sim.world.received_by_bot()] == ["/digest"]

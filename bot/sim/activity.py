@@ -150,7 +150,8 @@ class Activity:
     # ---- people and the bot ----
 
     def user_writes(self, user: Any, text: str, *, group: Group | int | None = None) -> ChatMessage:
-        """``user`` sends ``text`` to the bot (privately, or in ``group``)."""
+        """``user`` sends ``text`` to the bot (privately, or in ``group``, where the bot, in
+        privacy mode, only sees /commands)."""
         p = self.person(user)
         g = self.groups[group] if isinstance(group, int) else group
         p.started_bot = True
@@ -161,9 +162,9 @@ class Activity:
         peer: Any = types.PeerUser(p.id) if g is None else types.PeerChat(g.id)
         record = ChatMessage(bot.last_message_id, self.now(), p.id if g is None else -g.id,
                              p.id, False, text, tuple(entities))
-        self.chat_log.append(record)
         if g is not None and not _COMMAND.match(text):
             return record              # privacy mode: bots see only commands in groups
+        self.chat_log.append(record)
         message = types.Message(
             id=record.id, peer_id=peer, from_id=types.PeerUser(p.id), date=record.at,
             message=text, out=False, entities=render.entities(record.entities))

@@ -5,6 +5,7 @@ step with its field) fails here too.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from typing import Any
@@ -29,7 +30,7 @@ class RpcFail(Exception):
 
 
 def flood_wait(seconds: float) -> RpcFail:
-    import math
+    """``FLOOD_WAIT_X``, X the whole seconds (at least 1) until the call is allowed."""
     return RpcFail(420, f"FLOOD_WAIT_{max(1, math.ceil(seconds))}")
 
 
