@@ -96,18 +96,19 @@ class App:
         self._make_components = components
         self.components: list[Component] = []
         self.rt: Runtime | None = None
+        self._db: Database | None = None     # also while starting and stopping
         self._stopped = asyncio.Event()
 
     @property
     def busy(self) -> bool:
         """True while the database thread works (the simulation's clock waits for it)."""
-        return self.rt is not None and self.rt.db.busy
+        return self._db is not None and self._db.busy
 
     async def start(self) -> Runtime:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         s = self.settings
-        db = await open_database(s.db_path)
+        db = self._db = await open_database(s.db_path)
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -156,6 +157,7 @@ class App:
                 except Exception:
                     log.exception("disconnecting a client failed")
         await db.close()
+        self._db = None
 
     async def run_until_stopped(self) -> None:
         """Start, then run until a client dies or :meth:`stop` is called."""
