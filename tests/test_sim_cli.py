@@ -51,7 +51,11 @@ def test_simulate_a_scenario_file_writes_the_transcript(clean_env, capsys):
     assert "1 new posts in 1 channels, 1 messages to the bot" in out
     assert "data/simulation.db" in out and "out/t.jsonl" in out
     lines = (clean_env / "out/t.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["text"] for line in lines] == ["/start"]
+    rows = [json.loads(line) for line in lines]
+    assert [(r["direction"], r["chat_id"]) for r in rows] == [("in", 5), ("out", 5)]
+    assert rows[0]["text"] == "/start"
+    # no admins or allowlist in this scenario: the bot says why it will not serve user 5
+    assert "not on this bot's allowlist" in rows[1]["text"] and "/allow 5" in rows[1]["text"]
     db = clean_env / "data/simulation.db"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     sessions = clean_env / "data/simulation-sim-sessions"
