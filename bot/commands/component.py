@@ -37,15 +37,18 @@ class BotCommands:
         self.rt: Runtime | None = None
         self.bot_username: str | None = None
 
-    async def start(self, rt: Runtime) -> None:
+    def attach(self, rt: Runtime) -> None:
         if rt.bot is None:
             log.warning("no TGMON_BOT_TOKEN: the bot is off (capture only)")
             return
         self.rt = rt
-        me = await rt.bot.get_me()
-        self.bot_username = getattr(me, "username", None)
         rt.bot.add_event_handler(self._on_message, events.NewMessage(incoming=True))
         rt.bot.add_event_handler(self._on_press, events.CallbackQuery())
+
+    async def start(self, rt: Runtime) -> None:
+        if rt.bot is not None:
+            me = await rt.bot.get_me()
+            self.bot_username = getattr(me, "username", None)
 
     async def stop(self) -> None:
         if self.rt and self.rt.bot:

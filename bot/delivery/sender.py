@@ -53,10 +53,13 @@ class Sender:
         self.flood_waits = 0            # for /status
         self._task: asyncio.Task[None] | None = None
 
+    def attach(self, rt: Runtime) -> None:
+        # Commands answered during the catch-up at connect are queued before start().
+        self.rt = rt if rt.bot is not None else None
+
     async def start(self, rt: Runtime) -> None:
         if rt.bot is None:
             return
-        self.rt = rt
         self._task = asyncio.create_task(self._run(), name="outbox sender")
 
     async def stop(self) -> None:
