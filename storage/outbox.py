@@ -41,6 +41,7 @@ class Pending:
     message: OutMessage
     attempts: int
     not_before: datetime
+    chat_blocked: bool = False                  # the chat blocked the bot: do not try
 
 
 async def enqueue(conn: aiosqlite.Connection, msg: OutMessage, now: datetime) -> bool:
@@ -72,13 +73,14 @@ def _pending(r: sqlite3.Row) -> Pending:
                      r["file_name"], r["file_data"], bool(r["as_photo"]),
                      from_db(r["not_before"]))
     return Pending(r["id"], r["chat_id"], r["chat_kind"] or "private", msg, r["attempts"],
-                   from_db(r["not_before"]))
+                   from_db(r["not_before"]), r["blocked_at"] is not None)
 
 
 async def due(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
     """Pending messages that may go now, in sending order (priority, then age)."""
     rows = await db.fetchall(
-        "SELECT o.*, c.kind AS chat_kind FROM outbox o LEFT JOIN chats c USING (chat_id) "
+        "SELECT o.*, c.kind AS chat_kind, c.blocked_at FROM outbox o "
+        "LEFT JOIN chats c USING (chat_id) "
         "WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.priority, o.id LIMIT ?",
         (to_db(now), limit))
     return [_pending(r) for r in rows]

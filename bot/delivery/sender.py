@@ -103,6 +103,9 @@ class Sender:
             if item.chat_id in seen_chats:      # each chat's messages go in order
                 continue
             seen_chats.add(item.chat_id)
+            if item.chat_blocked:
+                await outbox.drop_chat(rt.db, item.chat_id, "the chat blocked the bot")
+                continue
             now = rt.now()
             ts = now.timestamp()
             at = self.limiter.earliest(item.chat_id, item.chat_kind == "group", ts)
