@@ -62,7 +62,13 @@ class Runtime:
 
 
 class Component(Protocol):
-    """A part of the running app (watcher, alert dispatcher, bot commands, ...)."""
+    """A part of the running app (watcher, alert dispatcher, bot commands, ...).
+
+    A component may also define ``attach(rt) -> None``: it is called before the
+    clients connect, to register event handlers, because Telethon delivers the
+    updates missed while tgmon was down right after connecting. ``start`` runs once
+    the clients are connected; it starts background work and returns quickly.
+    """
 
     name: str
 
@@ -76,8 +82,14 @@ class NotAuthorizedError(TgmonError):
 
 
 def default_components() -> list[Component]:
-    """The components of tgmon, in start order (stopped in reverse)."""
-    return []
+    """The components of tgmon, in start order (stopped in reverse). Each starts its
+    background work and returns quickly."""
+    from bot.commands import all_commands
+    from bot.commands.component import BotCommands
+    from bot.delivery.sender import Sender
+
+    sender = Sender()
+    return [sender, BotCommands(all_commands(), sender.messenger())]
 
 
 class App:
@@ -90,41 +102,49 @@ class App:
         self._make_components = components
         self.components: list[Component] = []
         self.rt: Runtime | None = None
+        self._db: Database | None = None     # also while starting and stopping
         self._stopped = asyncio.Event()
 
     @property
     def busy(self) -> bool:
         """True while the database thread works (the simulation's clock waits for it)."""
-        return self.rt is not None and self.rt.db.busy
+        return self._db is not None and self._db.busy
 
     async def start(self) -> Runtime:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         s = self.settings
-        db = await open_database(s.db_path)
+        db = self._db = await open_database(s.db_path)
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
             s.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             user = self.make_client("user", s.user_session)
+            if s.bot_token:
+                bot = self.make_client("bot", s.bot_session)
+                bot.parse_mode = "html"
+            rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
+            components = list(self._make_components())
+            for component in components:
+                attach = getattr(component, "attach", None)
+                if attach is not None:
+                    attach(rt)
             await user.connect()
             if not await user.is_user_authorized():
                 raise NotAuthorizedError(
                     f"the user session {s.user_session}.session is not logged in: "
                     "run `tgmon login` once in a terminal, then `tgmon run`")
-            if s.bot_token:
-                bot = self.make_client("bot", s.bot_session)
+            if bot is not None:
                 await bot.start(bot_token=s.bot_token)
-                bot.parse_mode = "html"
             scheduler.start()
-            self.rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
-            for component in self._make_components():
-                await component.start(self.rt)
+            for component in components:
+                await component.start(rt)
                 self.components.append(component)
         except BaseException:
             await self._teardown(db, user, bot, scheduler)
             raise
-        return self.rt
+        self.rt = rt
+        return rt
 
     async def stop(self) -> None:
         if self.rt is None:
@@ -150,6 +170,7 @@ class App:
                 except Exception:
                     log.exception("disconnecting a client failed")
         await db.close()
+        self._db = None
 
     async def run_until_stopped(self) -> None:
         """Start, then run until a client dies or :meth:`stop` is called."""

@@ -38,6 +38,21 @@ class _CountingConnection(aiosqlite.Connection):
         finally:
             self.inflight -= 1
 
+    # Opening and closing run on the thread too, without going through _execute.
+    async def _connect(self) -> aiosqlite.Connection:
+        self.inflight += 1
+        try:
+            return await super()._connect()
+        finally:
+            self.inflight -= 1
+
+    async def close(self) -> None:
+        self.inflight += 1
+        try:
+            await super().close()
+        finally:
+            self.inflight -= 1
+
 
 def migrations() -> list[tuple[int, str, str]]:
     """``(version, name, sql)`` of every migration file, in order."""

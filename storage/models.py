@@ -117,6 +117,11 @@ class PostVersion:
     seen_at: datetime
 
 
+def channel_url(username: str | None, channel_id: int) -> str:
+    """Public link when the username is known, else the members-only ``t.me/c/`` link."""
+    return f"https://t.me/{username}" if username else f"https://t.me/c/{channel_id}"
+
+
 def post_url(username: str | None, channel_id: int, message_id: int) -> str:
     """Public link when the username is known, else the members-only ``t.me/c/`` link."""
     if username:

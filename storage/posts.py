@@ -264,3 +264,13 @@ async def last_message_id(db: Database, channel_id: int) -> int | None:
     row = await db.fetchone("SELECT max(message_id) FROM posts WHERE channel_id = ?",
                             (channel_id,))
     return row[0] if row and row[0] is not None else None
+
+
+async def last_post_dates(db: Database, channel_ids: Sequence[int]) -> dict[int, datetime]:
+    """The date of each channel's newest stored post (channels without posts are absent)."""
+    out: dict[int, datetime] = {}
+    for cid in channel_ids:   # one indexed lookup each: (channel_id, date)
+        row = await db.fetchone("SELECT max(date) FROM posts WHERE channel_id = ?", (cid,))
+        if row and row[0]:
+            out[cid] = from_db(row[0])
+    return out

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file under tmp_path, a fixed clock."""
+"""Shared fixtures: a real SQLite file under tmp_path, a fixed clock, the simulated
+Telegram."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from simkit import Sim
 
 from storage.db import Database, open_database
 
@@ -28,3 +30,10 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def t0() -> datetime:
     return datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Sim:
+    """The simulated Telegram, on a virtual clock starting at 12 March 2024 05:00 UTC
+    (see tests/simkit.py)."""
+    return Sim(tmp_path)

@@ -1,0 +1,108 @@
+"""``tgmon run``: the watcher, the bot and the scheduler, against Telegram or, with
+``--simulate``, against the simulated Telegram on a virtual clock."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from config.errors import TgmonError
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+
+    from bot.app import ClientFactory
+
+ORDER = 10
+SIMULATION_DB = Path("data/simulation.db")
+BUILTIN = ""                     # --simulate without a file: the built-in day
+
+
+class MissingCredentialsError(TgmonError):
+    pass
+
+
+def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "run", parents=[common], help="run the watcher, alerts and digests",
+        description="Run tgmon: capture posts, send alerts and digests. With --simulate, "
+                    "play a scenario against the simulated Telegram instead (no credentials "
+                    "needed; the clock runs as fast as the work allows).")
+    p.add_argument("--simulate", nargs="?", const=BUILTIN, metavar="SCENARIO",
+                   help="play SCENARIO (a JSON file; default: the built-in 12 March 2024 day) "
+                        "against the simulated Telegram; the database defaults to "
+                        f"{SIMULATION_DB}")
+    p.add_argument("--transcript", type=Path, metavar="FILE",
+                   help="with --simulate: write every message between the bot and people "
+                        "to FILE as JSON Lines")
+    p.set_defaults(func=run)
+
+
+def telegram_client_factory(api_id: int, api_hash: str) -> ClientFactory:
+    """How tgmon builds its clients: a SQLite session file per role (owner-only), the
+    user client catching up on what it missed while down, the bot one too, and the bot
+    failing fast on flood waits so its send queue can reschedule."""
+    from telethon import TelegramClient
+
+    def make(role: str, session: Path) -> TelegramClient:
+        _owner_only(session.with_name(session.name + ".session"))
+        return TelegramClient(str(session), api_id, api_hash, catch_up=True,
+                              flood_sleep_threshold=60 if role == "user" else 5,
+                              base_logger=f"tgmon.telethon.{role}")
+    return make
+
+
+def _owner_only(path: Path) -> None:
+    """Create the session file readable by its owner only before Telethon opens it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.simulate is not None:
+        return _simulate(args, settings)
+    if args.transcript is not None:
+        raise TgmonError("--transcript only works with --simulate")
+    return _production(settings)
+
+
+def _production(settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from bot.app import App
+    from bot.logs import setup_logging
+
+    if settings.api_id is None or not settings.api_hash:
+        raise MissingCredentialsError(
+            "tgmon run needs Telegram credentials: set TGMON_API_ID and TGMON_API_HASH "
+            "(from https://my.telegram.org) in .env or the environment, and TGMON_BOT_TOKEN "
+            "for the bot; to try tgmon without them, run `tgmon run --simulate`")
+    setup_logging(settings.log_level, [settings.api_hash, settings.bot_token])
+    app = App(settings, make_client=telegram_client_factory(settings.api_id, settings.api_hash))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(app.stop()))
+        await app.run_until_stopped()
+
+    asyncio.run(main())
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import setup_logging
+    from bot.sim.player import play_file
+
+    db_path = args.db if args.db is not None else SIMULATION_DB
+    setup_logging(settings.log_level)
+    scenario = None if args.simulate == BUILTIN else Path(args.simulate)
+    report = play_file(scenario, settings.replace(db_path=db_path),
+                       transcript=args.transcript)
+    print(report.summary())
+    return 0

@@ -1,0 +1,90 @@
+"""/start, /help, /timezone, /mute, /unmute."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.commands.access import refusal
+from bot.commands.context import Context
+from bot.commands.router import Access, Router, help_text
+from bot.timefmt import local
+from config.durations import parse_duration
+from config.errors import TgmonError
+from storage.chats import set_muted_until, set_timezone
+
+router = Router()
+
+FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@router.command("start", summary="what this bot does", access=Access.EVERYONE)
+async def start(ctx: Context) -> None:
+    intro = ("<b>tgmon</b> watches Telegram channels and tells you when they post what you "
+             "care about: subscribe to a channel, or set an alert rule such as "
+             "<code>Тёткино OR Tyotkino</code>. A daily digest sums up what was posted, "
+             "edited and deleted.")
+    if ctx.level == Access.EVERYONE:
+        why = refusal(Access.MEMBER, ctx.level, ctx.rt.settings, ctx.user_id)
+        await ctx.reply(f"{intro}\n\n{why}")
+        return
+    await ctx.reply(f"{intro}\n\nStart with /channels, then /subscribe or /alert. "
+                    "Send /help for every command.")
+
+
+@router.command("help", "[COMMAND]", summary="the commands, or the help of one",
+                access=Access.EVERYONE)
+async def help_(ctx: Context, command: str | None) -> None:
+    if command:
+        cmd = ctx.router.commands.get(command.lstrip("/").lower())
+        if cmd is None or cmd.access > ctx.level:
+            raise TgmonError(f"There is no command /{command.lstrip('/')}. Send /help.")
+        await ctx.reply(f"<code>{escape(cmd.usage())}</code>\n{escape(cmd.help)}")
+        return
+    lines = [f"<code>{escape(usage)}</code> — {escape(summary)}"
+             for usage, summary in help_text(ctx.router, ctx.level)]
+    if ctx.level == Access.EVERYONE:
+        lines.append("")
+        lines.append(refusal(Access.MEMBER, ctx.level, ctx.rt.settings, ctx.user_id))
+    await ctx.reply("\n".join(lines))
+
+
+@router.command("timezone", "[ZONE]", summary="show or set your time zone",
+                help="Times in alerts and digests are shown in this zone. Give an IANA name "
+                     "such as Europe/Kyiv, Europe/Moscow or UTC.")
+async def timezone(ctx: Context, zone: str | None) -> None:
+    if not zone:
+        await ctx.reply(f"Your time zone is <b>{escape(ctx.tz)}</b> "
+                        f"(now {escape(local(ctx.now(), ctx.tz))}).")
+        return
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TgmonError(f"Unknown time zone {zone!r}. Use an IANA name such as "
+                         "Europe/Kyiv, Europe/Moscow, Europe/Berlin or UTC.") from None
+    await set_timezone(ctx.db, ctx.chat_id, zone)
+    await ctx.reply(f"Time zone set to <b>{escape(zone)}</b> "
+                    f"(now {escape(local(ctx.now(), zone))}).")
+
+
+@router.command("mute", "[DURATION]", summary="hold alerts back for a while",
+                help="/mute 2h holds alerts back for two hours; /mute alone until /unmute. "
+                     "Durations: 30m, 2h, 1d, 1h30m. Digests still arrive.")
+async def mute(ctx: Context, duration: str | None) -> None:
+    if duration:
+        try:
+            until = ctx.now() + parse_duration(duration)
+        except ValueError as e:
+            raise TgmonError(f"{e}.") from None
+        await set_muted_until(ctx.db, ctx.chat_id, until)
+        await ctx.reply(f"Alerts muted until {escape(local(until, ctx.tz))}. /unmute to resume.")
+    else:
+        await set_muted_until(ctx.db, ctx.chat_id, FOREVER)
+        await ctx.reply("Alerts muted until you send /unmute.")
+
+
+@router.command("unmute", summary="resume alerts")
+async def unmute(ctx: Context) -> None:
+    await set_muted_until(ctx.db, ctx.chat_id, None)
+    await ctx.reply("Alerts resumed.")

@@ -1,0 +1,1 @@
+"""Everything the bot sends goes through the durable outbox and one rate-limited sender."""

@@ -1,0 +1,175 @@
+"""The simulated Telegram's state: channels and their posts, the two accounts tgmon
+logs in as (the watching user and the bot), the people who talk to the bot, groups,
+and the record of what passed between the bot and people.
+
+Plain mutable records; :mod:`bot.sim.render` turns them into TL objects as a given
+account sees them, :mod:`bot.sim.world` changes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    kind: str                       # one of MEDIA_KINDS
+    file_name: str | None = None
+    size: int = 0
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    type: str                       # Telegram's name: bold, text_link, hashtag...
+    offset: int                     # UTF-16 code units
+    length: int
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ForwardSpec:
+    """Where a forwarded post came from: a channel's post, or a hidden name."""
+
+    channel_id: int | None = None
+    message_id: int | None = None
+    date: datetime | None = None
+    name: str | None = None
+    author: str | None = None
+
+
+@dataclass
+class ChannelPost:
+    id: int
+    date: datetime
+    text: str = ""
+    entities: tuple[EntitySpec, ...] = ()
+    views: int | None = None
+    forwards: int | None = None
+    reactions: dict[str, int] = field(default_factory=dict)
+    media: MediaSpec | None = None
+    fwd: ForwardSpec | None = None
+    reply_to: int | None = None
+    grouped_id: int | None = None
+    author: str | None = None
+    edit_date: datetime | None = None
+
+
+@dataclass
+class ChannelEvent:
+    """One entry of a channel's pts sequence (what getChannelDifference replays)."""
+
+    pts: int
+    pts_count: int
+    kind: str                       # "new" (message id in `ref`) or "other" (TL update)
+    ref: Any
+
+
+@dataclass
+class Channel:
+    id: int
+    username: str | None
+    title: str
+    created: datetime
+    posts: dict[int, ChannelPost] = field(default_factory=dict)
+    pts: int = 1
+    log: list[ChannelEvent] = field(default_factory=list)
+    members: set[int] = field(default_factory=set)    # account ids that joined
+    banned: set[int] = field(default_factory=set)     # account ids that lost access
+    last_id: int = 0
+    origin: str | None = None       # the username it was created with (how scenarios
+                                    # and tests keep naming it after a change)
+
+    def ref(self) -> str:
+        return self.origin or self.username or str(self.id)
+
+
+@dataclass
+class AccountEvent:
+    """One entry of an account's pts sequence (what getDifference replays)."""
+
+    pts: int
+    pts_count: int
+    update: Any                     # the TL update (UpdateNewMessage, UpdateEditMessage...)
+    users: list[Any]                # TL users and chats it mentions, as the account saw them
+    chats: list[Any]
+
+
+@dataclass
+class Account:
+    """An account a client logs in as: the watching user account or the bot."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    phone: str | None = None
+    bot: bool = False
+    pts: int = 1
+    log: list[AccountEvent] = field(default_factory=list)
+    last_message_id: int = 0        # private chats and basic groups number per account
+    seen: dict[int, int] = field(default_factory=dict)   # channel id -> pts delivered
+
+
+@dataclass
+class Person:
+    """Someone who talks to the bot (not a client of the simulation)."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    blocked_bot: bool = False
+    started_bot: bool = False       # wrote to the bot at least once
+
+
+@dataclass
+class Group:
+    """A basic group the bot is a member of."""
+
+    id: int
+    title: str
+    created: datetime
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass
+class ChatMessage:
+    """A message between the bot and a person, private or in a group, as the person sees it."""
+
+    id: int                         # message id in the bot's numbering
+    at: datetime
+    chat_id: int                    # Bot API style: the user id, or -group id
+    sender_id: int
+    out: bool                       # sent by the bot
+    text: str
+    entities: tuple[EntitySpec, ...] = ()
+    file: dict[str, Any] | None = None      # {"name", "size"} of a file or photo
+    buttons: tuple[bytes, ...] = ()         # callback data of its inline buttons
+    reply_markup: Any = None                # TL, as sent
+    media: Any = None                       # TL, as stored
+    reply_to: int | None = None
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    at: datetime
+    query_id: int
+    user_id: int
+    message: str | None
+    alert: bool
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    at: datetime
+    account_id: int
+    role: str
+    request: Any

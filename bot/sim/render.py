@@ -1,0 +1,135 @@
+"""The simulated state as TL objects, as one account sees it.
+
+Access hashes differ per viewing account, as on Telegram: a hash the user client got
+is refused when the bot client uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from telethon.tl import types
+
+from bot.sim.model import (
+    Account,
+    Channel,
+    ChannelPost,
+    EntitySpec,
+    ForwardSpec,
+    Group,
+    MediaSpec,
+    Person,
+)
+from bot.sim.tl import make_entity
+
+DC_ID = 2
+
+
+def access_hash(viewer_id: int, peer_id: int) -> int:
+    """A stable, non-zero, signed 64-bit hash of ``peer_id`` for ``viewer_id``."""
+    digest = hashlib.blake2b(f"{viewer_id}:{peer_id}".encode(), digest_size=8).digest()
+    value = int.from_bytes(digest, "little", signed=True)
+    return value or 1
+
+
+def entities(specs: tuple[EntitySpec, ...]) -> list[types.TypeMessageEntity] | None:
+    return [make_entity(e.type, e.offset, e.length, e.url) for e in specs] or None
+
+
+def channel(ch: Channel, viewer: Account) -> types.TypeChat:
+    h = access_hash(viewer.id, ch.id)
+    if viewer.id in ch.banned:
+        return types.ChannelForbidden(id=ch.id, access_hash=h, title=ch.title, broadcast=True)
+    return types.Channel(id=ch.id, title=ch.title, photo=types.ChatPhotoEmpty(),
+                         date=ch.created, access_hash=h, username=ch.username,
+                         broadcast=True, megagroup=False, left=viewer.id not in ch.members)
+
+
+def group(g: Group) -> types.Chat:
+    return types.Chat(id=g.id, title=g.title, photo=types.ChatPhotoEmpty(),
+                      participants_count=len(g.members) + 1, date=g.created, version=1)
+
+
+def person(p: Person, viewer: Account) -> types.User:
+    return types.User(id=p.id, access_hash=access_hash(viewer.id, p.id),
+                      first_name=p.first_name, last_name=p.last_name, username=p.username)
+
+
+def account(acc: Account, viewer: Account) -> types.User:
+    """An account as itself (``is_self``) or as another account sees it."""
+    me = acc.id == viewer.id
+    return types.User(id=acc.id, is_self=me or None, access_hash=access_hash(viewer.id, acc.id),
+                      first_name=acc.first_name, username=acc.username,
+                      phone=acc.phone if me else None, bot=acc.bot or None,
+                      bot_info_version=1 if acc.bot else None)
+
+
+def post(ch: Channel, p: ChannelPost) -> types.Message:
+    return types.Message(
+        id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
+        out=False, entities=entities(p.entities), views=p.views, forwards=p.forwards,
+        media=media(p.media, p.date, seed=ch.id * 1_000_003 + p.id) if p.media else None,
+        fwd_from=forward(p.fwd) if p.fwd else None,
+        reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,
+        grouped_id=p.grouped_id, post_author=p.author, edit_date=p.edit_date,
+        reactions=reactions(p.reactions) if p.reactions else None)
+
+
+def reactions(counts: dict[str, int]) -> types.MessageReactions:
+    return types.MessageReactions(results=[
+        types.ReactionCount(reaction=types.ReactionEmoji(emoji), count=n)
+        for emoji, n in counts.items()])
+
+
+def forward(f: ForwardSpec) -> types.MessageFwdHeader:
+    if f.channel_id is not None:
+        return types.MessageFwdHeader(date=f.date, from_id=types.PeerChannel(f.channel_id),
+                                      channel_post=f.message_id, post_author=f.author)
+    return types.MessageFwdHeader(date=f.date, from_name=f.name)
+
+
+_MIME = {"photo": "image/jpeg", "video": "video/mp4", "animation": "video/mp4",
+         "document": "application/octet-stream", "audio": "audio/mpeg", "voice": "audio/ogg"}
+
+
+def media(spec: MediaSpec, date: datetime, *, seed: int) -> types.TypeMessageMedia:
+    """A photo or a document with the attributes Telegram gives that kind of media."""
+    if spec.kind == "photo":
+        w, h = spec.width or 1280, spec.height or 720
+        return types.MessageMediaPhoto(photo=types.Photo(
+            id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
+            sizes=[types.PhotoSize(type="y", w=w, h=h, size=spec.size or 100_000)],
+            dc_id=DC_ID))
+    attributes: list[types.TypeDocumentAttribute] = []
+    if spec.kind in ("video", "animation"):
+        attributes.append(types.DocumentAttributeVideo(
+            duration=spec.duration or 0.0, w=spec.width or 1280, h=spec.height or 720,
+            supports_streaming=True))
+        if spec.kind == "animation":
+            attributes.append(types.DocumentAttributeAnimated())
+    elif spec.kind in ("audio", "voice"):
+        attributes.append(types.DocumentAttributeAudio(
+            duration=int(spec.duration or 0), voice=spec.kind == "voice" or None))
+    if spec.file_name:
+        attributes.append(types.DocumentAttributeFilename(spec.file_name))
+    document = types.Document(
+        id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
+        mime_type=spec.mime_type or _MIME[spec.kind], size=spec.size or 1, dc_id=DC_ID,
+        attributes=attributes)
+    return types.MessageMediaDocument(document=document,
+                                      video=spec.kind == "video" or None,
+                                      voice=spec.kind == "voice" or None)
+
+
+def dialog(ch: Channel) -> types.Dialog:
+    top = max(ch.posts, default=0)
+    return types.Dialog(peer=types.PeerChannel(ch.id), top_message=top,
+                        read_inbox_max_id=top, read_outbox_max_id=0, unread_count=0,
+                        unread_mentions_count=0, unread_reactions_count=0,
+                        unread_poll_votes_count=0, notify_settings=types.PeerNotifySettings(),
+                        pts=ch.pts)
+
+
+def state(acc: Account, now: datetime) -> types.updates.State:
+    return types.updates.State(pts=acc.pts, qts=0, date=now, seq=0, unread_count=0)

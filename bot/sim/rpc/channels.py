@@ -1,0 +1,165 @@
+"""Reading channels: resolving usernames, joining, dialogs, history and messages by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telethon.tl import functions, types
+
+from bot.sim import render
+from bot.sim.model import Channel, ChannelPost, Person
+from bot.sim.rpc.registry import Call, handles, unique, users_only
+from bot.sim.tl import RpcFail
+
+JOINED_CHANNELS_MAX = 500
+PAGE_MAX = 100
+
+
+@handles(functions.contacts.ResolveUsernameRequest)
+def resolve_username(call: Call, req: Any) -> types.contacts.ResolvedPeer:
+    world, acc = call.world, call.account
+    world.faults.check_resolve(acc.id, world.ts())
+    found = world.find_username(req.username)
+    if isinstance(found, Channel):
+        return types.contacts.ResolvedPeer(peer=types.PeerChannel(found.id),
+                                           chats=[render.channel(found, acc)], users=[])
+    if found is None:
+        raise RpcFail(400, "USERNAME_NOT_OCCUPIED")
+    user = (render.person(found, acc) if isinstance(found, Person)
+            else render.account(found, acc))
+    return types.contacts.ResolvedPeer(peer=types.PeerUser(found.id), chats=[], users=[user])
+
+
+@handles(functions.channels.JoinChannelRequest)
+def join_channel(call: Call, req: Any) -> types.Updates:
+    users_only(call)
+    world, acc = call.world, call.account
+    ch = world.input_channel(acc, req.channel)
+    if acc.id not in ch.members:
+        if sum(acc.id in c.members for c in world.channels.values()) >= JOINED_CHANNELS_MAX:
+            raise RpcFail(400, "CHANNELS_TOO_MUCH")
+        world.join(acc, ch)
+    return types.Updates(updates=[types.UpdateChannel(ch.id)], users=[],
+                         chats=[render.channel(ch, acc)], date=call.now, seq=0)
+
+
+@handles(functions.channels.LeaveChannelRequest)
+def leave_channel(call: Call, req: Any) -> types.Updates:
+    ch = call.world.input_channel(call.account, req.channel)
+    if call.account.id not in ch.members:
+        raise RpcFail(400, "USER_NOT_PARTICIPANT")
+    ch.members.discard(call.account.id)
+    return types.Updates(updates=[types.UpdateChannel(ch.id)], users=[],
+                         chats=[render.channel(ch, call.account)], date=call.now, seq=0)
+
+
+@handles(functions.channels.GetChannelsRequest)
+def get_channels(call: Call, req: Any) -> types.messages.Chats:
+    chats = [render.channel(call.world.input_channel(call.account, c), call.account)
+             for c in req.id]
+    return types.messages.Chats(chats=chats)
+
+
+@handles(functions.channels.GetFullChannelRequest)
+def get_full_channel(call: Call, req: Any) -> types.messages.ChatFull:
+    ch = call.world.input_channel(call.account, req.channel)
+    top = max(ch.posts, default=0)
+    full = types.ChannelFull(
+        id=ch.id, about="", read_inbox_max_id=top, read_outbox_max_id=0, unread_count=0,
+        chat_photo=types.PhotoEmpty(id=0), notify_settings=types.PeerNotifySettings(),
+        bot_info=[], pts=ch.pts, participants_count=len(ch.members))
+    return types.messages.ChatFull(full_chat=full, chats=[render.channel(ch, call.account)],
+                                   users=[])
+
+
+@handles(functions.messages.GetDialogsRequest)
+def get_dialogs(call: Call, req: Any) -> types.messages.Dialogs:
+    """All joined channels, newest activity first, in one page (Telethon stops after a
+    ``messages.Dialogs`` answer)."""
+    users_only(call)
+    acc = call.account
+    if req.folder_id:                   # the archive: tgmon's account keeps none there
+        return types.messages.Dialogs(dialogs=[], messages=[], chats=[], users=[])
+    joined = [ch for ch in call.world.channels.values() if acc.id in ch.members]
+
+    def latest(ch: Channel) -> float:
+        top = max(ch.posts, default=0)
+        return ch.posts[top].date.timestamp() if top else ch.created.timestamp()
+    joined.sort(key=latest, reverse=True)
+    tops = [(ch, ch.posts[max(ch.posts)]) for ch in joined if ch.posts]
+    return types.messages.Dialogs(
+        dialogs=[render.dialog(ch) for ch in joined],
+        messages=[render.post(ch, p) for ch, p in tops],
+        chats=unique([render.channel(ch, acc) for ch in joined]
+                     + call.world.origin_chats(acc, [p for _, p in tops])),
+        users=[])
+
+
+@handles(functions.messages.GetHistoryRequest)
+def get_history(call: Call, req: Any) -> types.messages.ChannelMessages:
+    """Newest first from ``offset_id`` (exclusive) or ``offset_date``, shifted by
+    ``add_offset``, at most 100, then clipped to (``min_id``, ``max_id``)."""
+    users_only(call)
+    ch = _channel_peer(call, req.peer)
+    posts = sorted(ch.posts.values(), key=lambda p: p.id, reverse=True)
+    if req.offset_id:
+        start = next((i for i, p in enumerate(posts) if p.id < req.offset_id), len(posts))
+    elif req.offset_date and req.offset_date.timestamp() > 0:   # 0 on the wire = unset
+        start = next((i for i, p in enumerate(posts) if p.date < req.offset_date), len(posts))
+    else:
+        start = 0
+    start += req.add_offset
+    page = posts[max(start, 0):max(start + min(req.limit, PAGE_MAX), 0)]
+    if req.max_id:
+        page = [p for p in page if p.id < req.max_id]
+    if req.min_id:
+        page = [p for p in page if p.id > req.min_id]
+    return _channel_messages(call, ch, page, count=len(posts))
+
+
+@handles(functions.channels.GetMessagesRequest)
+def get_channel_messages(call: Call, req: Any) -> types.messages.ChannelMessages:
+    """By id; ids without a post come back as ``messageEmpty`` in place."""
+    ch = call.world.input_channel(call.account, req.channel)
+    found: list[ChannelPost | int] = []
+    for given in req.id:
+        mid = getattr(given, "id", None)
+        found.append(ch.posts[mid] if isinstance(given, types.InputMessageID)
+                     and mid in ch.posts else int(mid or 0))
+    return _channel_messages(call, ch, found, count=len(found))
+
+
+def _channel_peer(call: Call, peer: Any) -> Channel:
+    if not isinstance(peer, types.InputPeerChannel):
+        raise NotImplementedError(f"the simulation reads channel history only, not "
+                                  f"{type(peer).__name__}")
+    return call.world.input_channel(call.account, peer)
+
+
+def _channel_messages(call: Call, ch: Channel, items: list[Any],
+                      count: int) -> types.messages.ChannelMessages:
+    posts = [p for p in items if isinstance(p, ChannelPost)]
+    messages = [render.post(ch, p) if isinstance(p, ChannelPost)
+                else types.MessageEmpty(id=p, peer_id=types.PeerChannel(ch.id))
+                for p in items]
+    return types.messages.ChannelMessages(
+        pts=ch.pts, count=count, messages=messages, topics=[],
+        chats=unique([render.channel(ch, call.account),
+                      *call.world.origin_chats(call.account, posts)]),
+        users=[])
+
+
+@handles(functions.messages.GetMessagesViewsRequest)
+def get_messages_views(call: Call, req: Any) -> types.messages.MessageViews:
+    """View and forward counts of posts (empty counters for ids without a post)."""
+    users_only(call)
+    ch = _channel_peer(call, req.peer)
+    counts = []
+    for mid in req.id:
+        p = ch.posts.get(mid)
+        if p is not None and req.increment:
+            p.views = (p.views or 0) + 1
+        counts.append(types.MessageViews(views=p.views, forwards=p.forwards)
+                      if p is not None else types.MessageViews())
+    return types.messages.MessageViews(views=counts, chats=[render.channel(ch, call.account)],
+                                       users=[])

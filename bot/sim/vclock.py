@@ -1,0 +1,145 @@
+"""Virtual time: an asyncio loop whose clock jumps to the next timer when nothing else
+can happen, and a wall clock (``datetime.now()``, ``time.time()``) that moves with it.
+
+When no callback is ready and no external work is pending, a normal loop sleeps in
+``select`` until its next timer; this loop instead advances its clock to that timer at
+once. External work is anything that finishes outside the loop's thread: futures of
+``run_in_executor`` and whatever registered busy predicates report (the app's database,
+whose work runs on aiosqlite's own thread). While any is busy the loop waits in real
+time, in short steps, without moving its clock: the work takes no virtual time.
+
+Everything that reads time then agrees: asyncio timers and ``loop.time()`` (Telethon's
+gap and no-update deadlines, ``asyncio.sleep``), and through time-machine the wall clock
+(APScheduler's ``datetime.now``, Telethon's flood-wait bookkeeping, the simulated
+server's rate limits). :func:`run_simulated` sets both up and undoes the patch on return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import selectors
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_BUSY_STEP = 0.002       # real seconds between looks at busy external work
+_STALL_LIMIT = 60.0      # real seconds without anything that could ever wake the loop
+
+
+class SimulationStalled(RuntimeError):
+    """Nothing is scheduled, nothing external is pending: the loop would sleep forever."""
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """A selector event loop on virtual time (seconds since the loop was created)."""
+
+    def __init__(self, *, on_advance: Callable[[float], None] | None = None,
+                 stall_limit: float = _STALL_LIMIT) -> None:
+        super().__init__()
+        self._now_ns = 0
+        self._on_advance = on_advance
+        self._stall_limit = stall_limit
+        self._busy: list[Callable[[], bool]] = []
+        self._executor_futures: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
+        selector: selectors.BaseSelector = getattr(self, "_selector")  # noqa: B009
+        self._real_select = selector.select
+        selector.select = self._select  # type: ignore[method-assign,assignment]
+
+    # ---- the clock ----
+
+    def time(self) -> float:
+        return self._now_ns / 1e9
+
+    def add_busy(self, predicate: Callable[[], bool]) -> Callable[[], None]:
+        """Register external work the clock must wait for; returns a remover."""
+        self._busy.append(predicate)
+
+        def remove() -> None:
+            if predicate in self._busy:
+                self._busy.remove(predicate)
+        return remove
+
+    def run_in_executor(  # type: ignore[override]
+            self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
+        future = super().run_in_executor(executor, func, *args)
+        self._executor_futures.add(future)
+        return future
+
+    def external_busy(self) -> bool:
+        return (any(not f.done() for f in self._executor_futures)
+                or any(predicate() for predicate in self._busy))
+
+    def _advance(self, seconds: float) -> None:
+        step = max(1, math.ceil(seconds * 1e9))
+        self._now_ns += step
+        if self._on_advance is not None:
+            self._on_advance(step / 1e9)
+
+    def _select(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._real_select(0)
+        if ready or timeout == 0:
+            return ready
+        waited = 0.0
+        while self.external_busy():
+            ready = self._real_select(_BUSY_STEP)
+            if ready:
+                return ready
+            waited += _BUSY_STEP
+            if waited > self._stall_limit:
+                raise SimulationStalled(
+                    f"external work has been busy for {self._stall_limit:.0f} real seconds")
+        if timeout is None:
+            # No timer at all: only another thread could still wake the loop.
+            ready = self._real_select(self._stall_limit)
+            if not ready:
+                raise SimulationStalled(
+                    "nothing is scheduled and nothing is running: the simulation would "
+                    "wait forever")
+            return ready
+        self._advance(timeout)
+        return []
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def sleep_until(moment: datetime) -> None:
+    """Sleep until the (virtual) wall clock reads ``moment``."""
+    delay = (_aware(moment) - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def run_simulated(main: Callable[[], Awaitable[T]], *, start: datetime,
+                  busy: Iterable[Callable[[], bool]] = (),
+                  stall_limit: float = _STALL_LIMIT) -> T:
+    """Run ``main()`` on a :class:`VirtualTimeLoop` with the wall clock at ``start``.
+
+    ``datetime.now()``/``time.time()`` read ``start`` plus the virtual time elapsed for
+    the duration of the call, and are restored when it returns or raises.
+    """
+    import time_machine
+
+    travel = time_machine.travel(_aware(start).timestamp(), tick=False)
+    traveller = travel.start()
+    try:
+        def make_loop() -> VirtualTimeLoop:
+            return VirtualTimeLoop(on_advance=traveller.shift, stall_limit=stall_limit)
+
+        with asyncio.Runner(loop_factory=make_loop) as runner:
+            loop = runner.get_loop()
+            assert isinstance(loop, VirtualTimeLoop)
+            for predicate in busy:
+                loop.add_busy(predicate)
+            return runner.run(_as_coroutine(main))
+    finally:
+        travel.stop()
+
+
+async def _as_coroutine(main: Callable[[], Awaitable[T]]) -> T:
+    return await main()

@@ -1,0 +1,312 @@
+"""The simulated Telegram server: its state, the accounts' clients, faults, and what it
+recorded. What happens in it (posts, edits, people writing to the bot) is in
+:mod:`bot.sim.activity`; how it answers requests is in :mod:`bot.sim.rpc`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from telethon.tl import types
+
+from bot.sim import render
+from bot.sim.activity import Activity
+from bot.sim.limits import BotSendLimits, Faults
+from bot.sim.model import (
+    Account,
+    CallbackAnswer,
+    Channel,
+    ChatMessage,
+    Group,
+    Person,
+    RequestRecord,
+)
+from bot.sim.tl import RpcFail, method_name, request_class
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+
+    from bot.app import ClientFactory
+    from bot.sim.sender import SimSender
+
+USER_ACCOUNT_ID = 5_100_000_001
+BOT_ACCOUNT_ID = 6_100_000_001
+ROLES = ("user", "bot")
+
+ChannelRef = Channel | str | int
+PersonRef = Person | int
+
+
+class World(Activity):
+    """Channels, people, the user account and the bot, as Telegram's servers hold them.
+
+    ``clock`` is the simulation's wall clock; by default ``datetime.now(UTC)``, which
+    :func:`bot.sim.vclock.run_simulated` makes virtual.
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime] | None = None,
+                 user: Account | None = None, bot: Account | None = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.user = user or Account(USER_ACCOUNT_ID, "Monitor", phone="15550000001")
+        self.bot = bot or Account(BOT_ACCOUNT_ID, "tgmon (simulated)",
+                                  username="tgmon_sim_bot", bot=True)
+        self.bot_token = f"{self.bot.id}:SIMULATED-bot-token"
+        self.login_code = "12345"
+        self.channels: dict[int, Channel] = {}
+        self.people: dict[int, Person] = {}
+        self.groups: dict[int, Group] = {}
+        self.faults = Faults()
+        self.bot_limits = BotSendLimits()
+        # authorization: auth key id -> account id; new user sessions start logged in,
+        # as after `tgmon login` (set False to test the "not logged in" path)
+        self.sessions: dict[int, int] = {}
+        self.user_logged_in = True
+        self.latency = 0.0              # virtual seconds from a request to its answer
+        self.senders: list[SimSender] = []
+        # records
+        self.requests: list[RequestRecord] = []
+        self.chat_log: list[ChatMessage] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self.open_queries: dict[int, tuple[int, int]] = {}     # query id -> (user, msg id)
+        self.uploads: dict[int, dict[int, bytes]] = {}         # file id -> part -> bytes
+        self.documents: dict[int, Any] = {}                    # media the bot sent, by id
+        self.answered: dict[str, int] = {}                     # method -> answers given
+        self.failures: list[str] = []                          # requests it could not answer
+        self.bot_commands: list[tuple[str, str]] = []
+        self._ids = itertools.count(7_000_000_001)
+        self._query_ids = itertools.count(1)
+
+    # ---- time ----
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def ts(self) -> float:
+        return self.clock().timestamp()
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    # ---- setup ----
+
+    @property
+    def accounts(self) -> dict[int, Account]:
+        return {self.user.id: self.user, self.bot.id: self.bot}
+
+    def account(self, role: str) -> Account:
+        if role not in ROLES:
+            raise ValueError(f"unknown client role {role!r} (known: {', '.join(ROLES)})")
+        return self.user if role == "user" else self.bot
+
+    def add_channel(self, username: str | None, title: str | None = None, *,
+                    id: int | None = None, joined: bool = True,
+                    created: datetime | None = None) -> Channel:
+        cid = id if id is not None else self.new_id()
+        if cid in self.channels:
+            raise ValueError(f"channel id {cid} exists already")
+        if username and self.find_username(username) is not None:
+            raise ValueError(f"username {username!r} is taken")
+        ch = Channel(cid, username, title or username or str(cid), created or self.now(),
+                     origin=username)
+        self.channels[cid] = ch
+        if joined:
+            self.join(self.user, ch)
+        return ch
+
+    def add_user(self, first_name: str, username: str | None = None, *,
+                 id: int | None = None, last_name: str | None = None) -> Person:
+        uid = id if id is not None else self.new_id()
+        if uid in self.people or uid in self.accounts:
+            raise ValueError(f"user id {uid} exists already")
+        person = Person(uid, first_name, last_name, username)
+        self.people[uid] = person
+        return person
+
+    def add_group(self, title: str, members: Iterable[PersonRef] = (), *,
+                  id: int | None = None) -> Group:
+        gid = id if id is not None else self.new_id() % 1_000_000_000
+        g = Group(gid, title, self.now(), {self.person(m).id for m in members})
+        self.groups[gid] = g
+        return g
+
+    def join(self, acc: Account, ch: Channel) -> None:
+        ch.members.add(acc.id)
+        ch.banned.discard(acc.id)
+        acc.seen[ch.id] = ch.pts
+
+    # ---- lookups ----
+
+    def channel(self, ref: ChannelRef) -> Channel:
+        """A channel by object, id or username (case-insensitive, ``@`` optional)."""
+        if isinstance(ref, Channel):
+            return ref
+        if isinstance(ref, int):
+            if ref in self.channels:
+                return self.channels[ref]
+        else:
+            name = ref.lstrip("@").lower()
+            for ch in self.channels.values():
+                if ch.username and ch.username.lower() == name:
+                    return ch
+            for ch in self.channels.values():
+                if ch.origin and ch.origin.lower() == name:
+                    return ch
+        known = ", ".join(sorted(c.ref() for c in self.channels.values()))
+        raise KeyError(f"no channel {ref!r} (known: {known})")
+
+    def person(self, ref: PersonRef) -> Person:
+        if isinstance(ref, Person):
+            return ref
+        if ref not in self.people:
+            raise KeyError(f"no user {ref} (known: {', '.join(map(str, self.people))})")
+        return self.people[ref]
+
+    def find_username(self, username: str) -> Channel | Person | Account | None:
+        name = username.lstrip("@").lower()
+        candidates: list[Any] = [*self.channels.values(), *self.people.values(),
+                                 *self.accounts.values()]
+        for obj in candidates:
+            if obj.username and obj.username.lower() == name:
+                return obj
+        return None
+
+    def input_channel(self, acc: Account, peer: Any) -> Channel:
+        """The channel an ``InputChannel``/``InputPeerChannel`` names, as ``acc`` may use it."""
+        cid = getattr(peer, "channel_id", None)
+        ch = self.channels.get(cid) if cid is not None else None
+        if ch is None or getattr(peer, "access_hash", None) != render.access_hash(acc.id, ch.id):
+            raise RpcFail(400, "CHANNEL_INVALID")
+        if acc.id in ch.banned:
+            raise RpcFail(400, "CHANNEL_PRIVATE")
+        return ch
+
+    def input_person(self, acc: Account, peer: Any) -> Person:
+        """The person an ``InputUser``/``InputPeerUser`` names. Bots may give hash 0 for
+        people who wrote to them (Telethon does, for ids it has no hash of)."""
+        person = self.people.get(getattr(peer, "user_id", 0))
+        if person is None:
+            raise RpcFail(400, "PEER_ID_INVALID")
+        given = getattr(peer, "access_hash", None)
+        if given != render.access_hash(acc.id, person.id) and not (
+                acc.bot and given == 0 and person.started_bot):
+            raise RpcFail(400, "PEER_ID_INVALID")
+        return person
+
+    # ---- faults ----
+
+    def _accounts_for(self, role: str | None) -> list[Account]:
+        return [self.account(role)] if role else [self.user, self.bot]
+
+    def drop_updates(self, seconds: float, *, role: str | None = None) -> None:
+        """Pushes to ``role``'s clients (default: both) are lost for ``seconds``."""
+        for acc in self._accounts_for(role):
+            self.faults.drop_until[acc.id] = self.ts() + seconds
+
+    def disconnect(self, seconds: float = 5.0, *, role: str | None = None) -> None:
+        """The network drops: connected clients lose their link for ``seconds``."""
+        accounts = {a.id for a in self._accounts_for(role)}
+        for sender in list(self.senders):
+            if sender.account.id in accounts:
+                sender.drop_link(seconds)
+
+    def flood_wait(self, method: str, seconds: float, *, role: str | None = None) -> None:
+        """``method`` (e.g. ``messages.getHistory``) answers FLOOD_WAIT for ``seconds``."""
+        if request_class(method) is None:
+            raise ValueError(f"unknown method {method!r} (e.g. messages.getHistory)")
+        for acc in self._accounts_for(role):
+            self.faults.flood_until[(acc.id, method)] = self.ts() + seconds
+
+    def set_resolve_budget(self, count: int, window_seconds: float) -> None:
+        self.faults.resolve_budget, self.faults.resolve_window = count, window_seconds
+        self.faults.resolve.clear()
+
+    def block_bot(self, user: PersonRef, blocked: bool = True) -> None:
+        self.person(user).blocked_bot = blocked
+
+    def make_private(self, channel: ChannelRef) -> None:
+        """The channel goes private and the accounts lose access: its username is gone,
+        requests about it answer CHANNEL_PRIVATE, members get ``updateChannel``."""
+        ch = self.channel(channel)
+        ch.username = None
+        was = [self.accounts[a] for a in ch.members if a in self.accounts]
+        ch.banned |= set(self.accounts)
+        ch.members.clear()
+        for acc in was:
+            self.deliver(acc, types.Updates(updates=[types.UpdateChannel(ch.id)], users=[],
+                                            chats=[render.channel(ch, acc)],
+                                            date=self.now(), seq=0))
+
+    def change_username(self, channel: ChannelRef, username: str | None) -> None:
+        """The channel changes or drops its username; the old one stops resolving."""
+        ch = self.channel(channel)
+        if username and self.find_username(username) not in (None, ch):
+            raise ValueError(f"username {username!r} is taken")
+        ch.username = username
+
+    # ---- sessions and requests ----
+
+    def session_opened(self, sender: SimSender) -> None:
+        """A client connected. A user session it does not know starts logged in (as if
+        `tgmon login` had been run) unless ``user_logged_in`` is off."""
+        key = sender.auth_key.key_id
+        if key not in self.sessions and sender.role == "user" and self.user_logged_in:
+            self.sessions[key] = self.user.id
+
+    def authorize(self, sender: SimSender) -> None:
+        self.sessions[sender.auth_key.key_id] = sender.account.id
+
+    def authorized(self, sender: SimSender) -> bool:
+        return self.sessions.get(sender.auth_key.key_id) == sender.account.id
+
+    def handle(self, sender: SimSender, request: Any) -> Any:
+        """Answer one decoded request from ``sender`` (raises RpcFail for RPC errors)."""
+        from bot.sim.rpc import dispatch
+
+        return dispatch(self, sender, request)
+
+    # ---- clients ----
+
+    def make_client(self, role: str, session: str | Path | None = None,
+                    **kwargs: Any) -> TelegramClient:
+        """A real, unconnected ``TelegramClient`` whose network is this world."""
+        from telethon import TelegramClient
+
+        from bot.sim.sender import SIM_API_HASH, SIM_API_ID, attach
+        client = TelegramClient(None if session is None else str(session),
+                                SIM_API_ID, SIM_API_HASH, **kwargs)
+        return attach(self, client, role)
+
+    def client_factory(self, base: ClientFactory | None = None) -> ClientFactory:
+        """A :data:`bot.app.ClientFactory` for :class:`bot.app.App`: ``base`` builds the
+        client exactly as in production (default: ``tgmon run``'s factory with simulated
+        credentials), then its network layer is swapped for this world."""
+        from bot.sim.sender import attach
+
+        if base is None:
+            from bot.cli.run import telegram_client_factory
+            from bot.sim.sender import SIM_API_HASH, SIM_API_ID
+            base = telegram_client_factory(SIM_API_ID, SIM_API_HASH)
+        made = base
+
+        def make(role: str, session: Path) -> TelegramClient:
+            return attach(self, made(role, session), role)
+        return make
+
+    # ---- records ----
+
+    def requests_of(self, request_type: type | str, *, role: str | None = None) -> list[Any]:
+        """Requests received of a type (class or method name such as ``messages.getHistory``)."""
+        name = request_type if isinstance(request_type, str) else method_name(request_type)
+        return [r.request for r in self.requests
+                if method_name(r.request) == name and (role is None or r.role == role)]
+
+    def sent_by_bot(self, chat_id: int | None = None) -> list[ChatMessage]:
+        return [m for m in self.chat_log if m.out and (chat_id is None or m.chat_id == chat_id)]
+
+    def received_by_bot(self, chat_id: int | None = None) -> list[ChatMessage]:
+        return [m for m in self.chat_log
+                if not m.out and (chat_id is None or m.chat_id == chat_id)]

@@ -1,0 +1,123 @@
+"""The durable outbox: record a message before sending it; mark it when sent.
+
+At-least-once: a message is marked sent right after Telegram accepted it, so a crash
+between the two sends it again after restart; nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+# Lower goes first: people waiting for an answer come before broadcasts.
+PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3}
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    chat_id: int
+    kind: str                                   # a key of PRIORITY
+    html: str
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()   # rows of (label, data)
+    dedup_key: str | None = None
+    file_name: str | None = None
+    file_data: bytes | None = None
+    as_photo: bool = False
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    chat_id: int
+    chat_kind: str                              # 'private' or 'group' (private if unknown)
+    message: OutMessage
+    attempts: int
+    not_before: datetime
+    chat_blocked: bool = False                  # the chat blocked the bot: do not try
+
+
+async def enqueue(conn: aiosqlite.Connection, msg: OutMessage, now: datetime) -> bool:
+    """Record a message inside the caller's transaction. False if its dedup key was
+    already used (the message was enqueued before)."""
+    if msg.kind not in PRIORITY:
+        raise ValueError(f"unknown outbox kind {msg.kind!r}")
+    buttons = json.dumps([[{"label": lb, "data": d} for lb, d in row] for row in msg.buttons],
+                         ensure_ascii=False) if msg.buttons else None
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, html, buttons, "
+        "file_name, file_data, as_photo, created_at, not_before) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (msg.chat_id, msg.kind, PRIORITY[msg.kind], msg.dedup_key, msg.html, buttons,
+         msg.file_name, msg.file_data, int(msg.as_photo), to_db(now),
+         to_db(msg.not_before or now)))
+    return cur.rowcount == 1
+
+
+async def put(db: Database, msg: OutMessage, now: datetime) -> bool:
+    async with db.transaction() as conn:
+        return await enqueue(conn, msg, now)
+
+
+def _pending(r: sqlite3.Row) -> Pending:
+    buttons = tuple(tuple((b["label"], b["data"]) for b in row)
+                    for row in json.loads(r["buttons"])) if r["buttons"] else ()
+    msg = OutMessage(r["chat_id"], r["kind"], r["html"], buttons, r["dedup_key"],
+                     r["file_name"], r["file_data"], bool(r["as_photo"]),
+                     from_db(r["not_before"]))
+    return Pending(r["id"], r["chat_id"], r["chat_kind"] or "private", msg, r["attempts"],
+                   from_db(r["not_before"]), r["blocked_at"] is not None)
+
+
+async def due(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
+    """Pending messages that may go now, in sending order (priority, then age)."""
+    rows = await db.fetchall(
+        "SELECT o.*, c.kind AS chat_kind, c.blocked_at FROM outbox o "
+        "LEFT JOIN chats c USING (chat_id) "
+        "WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.priority, o.id LIMIT ?",
+        (to_db(now), limit))
+    return [_pending(r) for r in rows]
+
+
+async def next_due_time(db: Database) -> datetime | None:
+    row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
+    return from_db(row[0]) if row and row[0] else None
+
+
+async def mark_sent(db: Database, item_id: int, message_id: int | None, now: datetime) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, file_data = NULL, "
+        "attempts = attempts + 1 WHERE id = ?", (to_db(now), message_id, item_id))
+
+
+async def retry_later(db: Database, item_id: int, error: str, not_before: datetime) -> None:
+    await db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE id = ?",
+        (error, to_db(not_before), item_id))
+
+
+async def give_up(db: Database, item_id: int, error: str) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
+        "WHERE id = ?", (error, item_id))
+
+
+async def drop_chat(db: Database, chat_id: int, reason: str) -> int:
+    """Stop every pending message to a chat (it blocked the bot); returns how many."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET status = 'dropped', last_error = ? "
+            "WHERE chat_id = ? AND status = 'pending'", (reason, chat_id))
+        return cur.rowcount
+
+
+async def pending_count(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    return int(row[0]) if row else 0

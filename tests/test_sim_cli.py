@@ -1,0 +1,85 @@
+"""``tgmon run``: refusing without credentials, and ``--simulate``."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    """No TGMON_* variables and no .env: a fresh machine."""
+    for name in list(os.environ):
+        if name.startswith("TGMON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_run_without_credentials_says_what_to_set(clean_env, capsys):
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("tgmon: error: ")
+    assert "TGMON_API_ID" in err and "TGMON_API_HASH" in err
+    assert "tgmon run --simulate" in err
+
+
+def test_transcript_needs_simulate(clean_env, capsys):
+    assert main(["run", "--transcript", "t.jsonl"]) == 1
+    assert "--transcript only works with --simulate" in capsys.readouterr().err
+
+
+def test_simulate_a_scenario_file_writes_the_transcript(clean_env, capsys):
+    scenario = clean_env / "day.json"
+    scenario.write_text(json.dumps({
+        "start": "2024-03-12T00:00:00+03:00", "end": "2024-03-12T23:00:00+03:00",
+        "channels": [{"id": 77, "username": "gubernator_46", "title": "Губернатор"}],
+        "users": [{"id": 5, "first_name": "Ольга"}],
+        "events": [
+            {"at": "2024-03-12T04:05:00+03:00",
+             "post": {"channel": "gubernator_46", "id": 1, "text": "ДРГ отбита у Тёткино"}},
+            {"at": "2024-03-12T06:30:00+03:00", "message": {"from": 5, "text": "/start"}},
+        ]}), encoding="utf-8")
+    code = main(["run", "--simulate", str(scenario), "--transcript", "out/t.jsonl"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 new posts in 1 channels, 1 messages to the bot" in out
+    assert "data/simulation.db" in out and "out/t.jsonl" in out
+    lines = (clean_env / "out/t.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [(r["direction"], r["chat_id"]) for r in rows] == [("in", 5), ("out", 5)]
+    assert rows[0]["text"] == "/start"
+    # no admins or allowlist in this scenario: the bot says why it will not serve user 5
+    assert "not on this bot's allowlist" in rows[1]["text"] and "/allow 5" in rows[1]["text"]
+    db = clean_env / "data/simulation.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    sessions = clean_env / "data/simulation-sim-sessions"
+    assert stat.S_IMODE(sessions.stat().st_mode) == 0o700
+    assert stat.S_IMODE((sessions / "user.session").stat().st_mode) == 0o600
+
+
+def test_simulate_a_bad_scenario_is_one_line(clean_env, capsys):
+    bad = clean_env / "bad.json"
+    bad.write_text('{"start": "2024-03-12T00:00:00", "end": "2024-03-12T01:00:00", '
+                   '"channels": [{"id": 1, "username": "legionoffreedom", "title": "L"}], '
+                   '"events": [{"at": "2024-03-12T00:10:00", "post": '
+                   '{"channel": "foo", "id": 1, "text": "x"}}]}', encoding="utf-8")
+    assert main(["run", "--simulate", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"tgmon: error: {bad}: $.events[0].post.channel: unknown channel 'foo' "
+                   "(known: legionoffreedom)")
+
+
+def test_the_built_in_day_plays_from_the_readme_command(clean_env, capsys):
+    assert main(["run", "--simulate", "--transcript", "day.jsonl"]) == 0
+    out = capsys.readouterr().out
+    assert "2024-03-12T00:00:00+03:00 to 2024-03-13T00:00:00+03:00" in out
+    assert "1 restarts" in out
+    lines = [json.loads(x) for x in (clean_env / "day.jsonl").read_text("utf-8").splitlines()]
+    assert {x["text"] for x in lines} >= {"/subscribe legionoffreedom",
+                                          "/alert Тёткино OR Tyotkino"}
