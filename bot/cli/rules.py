@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,15 +90,17 @@ async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
     db = await open_database(settings.db_path, must_exist=True)
     try:
         if args.json:
-            async for stored, m in matching_posts(db, rule, since, until):
-                if m is None:
-                    continue
-                post = stored.post
-                print(json.dumps({
-                    "channel": stored.channel.username or str(post.channel_id),
-                    "channel_id": post.channel_id, "message_id": post.message_id,
-                    "date": to_db(post.date), "url": stored.url,
-                }, ensure_ascii=False))
+            # aclosing: if stdout goes away (| head), the cursor closes before the database.
+            async with aclosing(matching_posts(db, rule, since, until)) as results:
+                async for stored, m in results:
+                    if m is None:
+                        continue
+                    post = stored.post
+                    print(json.dumps({
+                        "channel": stored.channel.username or str(post.channel_id),
+                        "channel_id": post.channel_id, "message_id": post.message_id,
+                        "date": to_db(post.date), "url": stored.url,
+                    }, ensure_ascii=False))
             return 0
         trial = await try_rule(db, rule, since, until, limit=args.limit)
     finally:

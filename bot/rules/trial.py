@@ -6,7 +6,8 @@ first, and each is analysed and matched as it arrives. ``now`` is always passed 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,12 +52,14 @@ def default_period(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def matching_posts(db: Database, rule: CompiledRule, since: datetime,
-                         until: datetime) -> AsyncIterator[tuple[StoredPost, Match | None]]:
+                         until: datetime
+                         ) -> AsyncGenerator[tuple[StoredPost, Match | None], None]:
     """Every post of the period, newest first, with the rule's match (or None)."""
-    async for stored in posts_between(db, since, until):
-        analysed = analyse(stored.post.text, channel=stored.channel.username,
-                           channel_id=stored.post.channel_id)
-        yield stored, rule.match(analysed)
+    async with aclosing(posts_between(db, since, until)) as posts:
+        async for stored in posts:
+            analysed = analyse(stored.post.text, channel=stored.channel.username,
+                               channel_id=stored.post.channel_id)
+            yield stored, rule.match(analysed)
 
 
 async def try_rule(db: Database, rule: str | CompiledRule, since: datetime,
@@ -67,13 +70,14 @@ async def try_rule(db: Database, rule: str | CompiledRule, since: datetime,
     compiled = compile_rule(rule) if isinstance(rule, str) else rule
     scanned = matched = deleted = 0
     latest: list[Found] = []
-    async for stored, m in matching_posts(db, compiled, since, until):
-        scanned += 1
-        if m is None:
-            continue
-        matched += 1
-        found = Found(stored, m)
-        deleted += found.deleted
-        if len(latest) < limit:
-            latest.append(found)
+    async with aclosing(matching_posts(db, compiled, since, until)) as results:
+        async for stored, m in results:
+            scanned += 1
+            if m is None:
+                continue
+            matched += 1
+            found = Found(stored, m)
+            deleted += found.deleted
+            if len(latest) < limit:
+                latest.append(found)
     return RuleTrial(compiled, since, until, scanned, matched, deleted, tuple(latest))
