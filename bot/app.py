@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -59,6 +59,9 @@ class Runtime:
     bot: TelegramClient | None
     scheduler: AsyncIOScheduler
     log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+    # /alert and /unalert notify after changing the rules table; the alert dispatcher
+    # re-reads the rules then
+    rules_changed: Signal = field(default_factory=Signal)
 
 
 class Component(Protocol):
@@ -84,12 +87,13 @@ class NotAuthorizedError(TgmonError):
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
+    from bot.alerts.dispatcher import AlertDispatcher
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
 
     sender = Sender()
-    return [sender, BotCommands(all_commands(), sender.messenger())]
+    return [sender, BotCommands(all_commands(), sender.messenger()), AlertDispatcher(sender)]
 
 
 class App:
