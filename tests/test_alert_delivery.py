@@ -359,3 +359,28 @@ def test_a_fan_out_keeps_the_send_limits_and_replies_go_first(sim):
         await app.stop()
 
     sim.run(body)
+
+
+def test_an_albums_photos_without_text_fold_silently_into_its_alert(sim):
+    _admin, anna, _ivan, _olga = people(sim)
+
+    async def body():
+        s = settings(sim)
+        await watched(sim, s, LEGION)
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        await ask(sim, anna, "/subscribe legionoffreedom")
+        await publish(rt, LEGION, 130, "Фото с места событий", grouped_id=42,
+                      media=Media("photo"))
+        for i in (131, 132):
+            await publish(rt, LEGION, i, "", grouped_id=42, media=Media("photo"))
+        await publish(rt, LEGION, 133, "", media=Media("photo"))      # not of the album
+        await quiet(sim, app)
+        album, single = alerts(sim, ANNA)
+        assert "Фото с места событий" in album.text and not album.edited
+        assert "Also posted" not in album.text
+        assert single.text.count("📷 photo") == 1
+        assert sim.world.requests_of("messages.editMessage", role="bot") == []
+        await app.stop()
+
+    sim.run(body)

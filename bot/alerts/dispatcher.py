@@ -261,6 +261,7 @@ class AlertDispatcher:
         for c, stored, audience, related in found:
             post = stored.post
             late = plan.lateness(c.captured_via, post.date, now)
+            album_member = bool(related) and all(how == "album" for how in related.values())
             view_cache: dict[tuple[object, ...], str] = {}
             for a in audience:
                 chat = chats.get(a.chat_id)
@@ -271,7 +272,8 @@ class AlertDispatcher:
                                          "queued", a.describe(), a.rule_ids, a.subscribed)
                 if root is not None:
                     record = dataclasses.replace(base, status="folded", story_root=root.key)
-                    folds.append((len(records), record, root, stored))
+                    if not album_member:         # an album's photos fold silently
+                        folds.append((len(records), record, root, stored))
                     records.append(record)
                     known[(a.chat_id, c.post_id)] = Alerted(
                         a.chat_id, c.post_id, "folded", PLANNED + len(records), root.key)
@@ -299,7 +301,7 @@ class AlertDispatcher:
         if folds:
             records = await self._story_edits(records, folds, chats, outbox_of, root_id,
                                               planned_html)
-        records += self._follow_ups(follows, posts, known, chats)
+        records += self._follow_ups(follows, posts, known, chats, now)
         return records
 
     def _tz(self, chat: Chat) -> str:
@@ -344,11 +346,9 @@ class AlertDispatcher:
 
     def _follow_ups(self, follows: Sequence[store.LogChange],
                     posts: dict[tuple[int, int], StoredPost],
-                    known: dict[tuple[int, int], Alerted],
-                    chats: dict[int, Chat]) -> list[store.AlertRecord]:
+                    known: dict[tuple[int, int], Alerted], chats: dict[int, Chat],
+                    now: datetime) -> list[store.AlertRecord]:
         """Edit and deletion alerts, for chats with /edits on that were sent the post."""
-        assert self.rt is not None
-        now = self.rt.now()
         by_post: dict[int, list[Alerted]] = defaultdict(list)
         for a in known.values():
             if a.status == "queued":
