@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The shared facts sit next to the checkout (/work/main -> /work/shared); a worktree
+# is one level deeper (/work/wt/NAME), so look upwards.
+SHARED = next((d / "shared" for d in Path(__file__).resolve().parents[1:]
+               if (d / "shared").is_dir()), Path(__file__).resolve().parents[2] / "shared")
 NEWS_POSTS = SHARED / "data" / "ru-news-posts-2024" / "posts.jsonl"
 
 

@@ -10,7 +10,10 @@ import pytest
 
 from storage.db import Database, open_database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The shared facts sit next to the checkout (/work/main -> /work/shared); a worktree
+# is one level deeper (/work/wt/NAME), so look upwards.
+SHARED = next((d / "shared" for d in Path(__file__).resolve().parents[1:]
+               if (d / "shared").is_dir()), Path(__file__).resolve().parents[2] / "shared")
 
 
 @pytest.fixture
