@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from config.errors import TgmonError
 from config.settings import Settings
@@ -113,12 +112,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         flt = build_filter(args, await _resolve_channels(db, args.channel))
         if args.output is None:
-            out = _stdout()
-            try:
-                await _export(db, flt, fmt, out, args, bar=None)
-                out.flush()
-            finally:
-                out.detach()             # leave sys.stdout itself open
+            sys.stdout.flush()
+            await _export(db, flt, fmt, sys.stdout.buffer, args, bar=None)
+            sys.stdout.buffer.flush()
         else:
             await _export_to_file(db, flt, fmt, args)
     finally:
@@ -126,12 +122,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _stdout() -> io.TextIOWrapper:
-    return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="",
-                            write_through=False, line_buffering=False)
-
-
-async def _export(db: Database, flt: ExportFilter, fmt: str, out: TextIO,
+async def _export(db: Database, flt: ExportFilter, fmt: str, out: BinaryIO,
                   args: argparse.Namespace, bar: Any) -> int:
     from storage.export import export_rows, make_writer
 
@@ -158,7 +149,7 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
             from tqdm import tqdm
             bar = tqdm(total=await count_rows(db, flt), unit=" rows", unit_scale=True,
                        desc="export", file=sys.stderr, leave=False)
-        with open(fd, "w", encoding="utf-8", newline="") as out:
+        with open(fd, "wb") as out:
             rows = await _export(db, flt, fmt, out, args, bar)
         umask = os.umask(0)
         os.umask(umask)

@@ -128,7 +128,7 @@ def _parts(raw: Mapping[str, Any]) -> list[Any]:
     """The text parts of a message: ``text_entities`` (always objects) when present,
     else ``text`` (a string, or a list mixing strings and objects)."""
     entities = raw.get("text_entities")
-    if isinstance(entities, list):
+    if isinstance(entities, list) and (entities or not raw.get("text")):
         return entities
     text = raw.get("text", "")
     if isinstance(text, list):

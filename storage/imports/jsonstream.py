@@ -36,6 +36,26 @@ class JsonStreamError(ValueError):
         self.truncated = truncated
 
 
+def _may_go_on(e: json.JSONDecodeError, buf: str) -> bool:
+    """Before the end of the file: could this error vanish with more text?"""
+    return e.msg.startswith("Unterminated string") or e.pos >= len(buf) - 8
+
+
+_LITERAL_STARTS = ("true", "false", "null", "-", "Infinity", "NaN")
+
+
+def _ran_out(e: json.JSONDecodeError, buf: str) -> bool:
+    """At the end of the file: did the decoder fail because the text stopped?"""
+    rest = buf[e.pos:].rstrip()
+    if e.msg.startswith("Unterminated string") or not rest:
+        return True
+    if e.msg == "Expecting value":
+        return any(lit.startswith(rest) for lit in _LITERAL_STARTS)
+    if e.msg == "Invalid \\uXXXX escape":
+        return len(rest) < 6
+    return False
+
+
 class JsonStream:
     """A cursor over a JSON document read from a binary file in chunks."""
 
@@ -108,19 +128,21 @@ class JsonStream:
             except json.JSONDecodeError as e:
                 if self._repair_escape(e):
                     continue
-                # The value may simply go on in the next chunk: read more and retry.
-                cut = e.msg.startswith("Unterminated string") or e.pos >= len(self._buf) - 8
-                if cut and not self._eof:
+                if not self._eof and _may_go_on(e, self._buf):
+                    # The value probably continues in the next chunk: read more, retry.
                     if len(self._buf) - self._pos >= MAX_VALUE_CHARS:
                         raise self._error("one value is larger than 64 MB") from None
                     self._fill()
                     continue
-                if cut:
+                if self._eof and _ran_out(e, self._buf):
                     raise self._error("it ends in the middle of a value", truncated=True) from None
                 self._pos = e.pos
                 raise self._error(e.msg) from None
-            # A number at the very end of the buffer may go on in the next chunk.
-            if end >= len(self._buf) and not self._eof and self._fill():
+            # A number close to the end of the buffer may go on in the next chunk
+            # ("-1" of "-1.5e3").
+            if (not self._eof and len(self._buf) - end < 32 and isinstance(obj, int | float)
+                    and not isinstance(obj, bool)):
+                self._fill()
                 continue
             self._pos = end
             return obj

@@ -177,9 +177,7 @@ class ExportReader:
             if held is not None:
                 yield ChatReader(chat_header(fields), iter(held))
         except JsonStreamError as e:
-            where = (f"after message {self.last_message_id}"
-                     if self.last_message_id is not None else "")
-            raise stream_error(self.path, e, where) from None
+            raise self._stream_error(e) from None
         if not found:
             raise _not_an_export(self.path, "it has no \"messages\" and no \"chats\"")
 
@@ -236,11 +234,21 @@ class ExportReader:
         return list(self._messages(js.array_items()))
 
     def _messages(self, items: Iterator[None]) -> Iterator[Any]:
-        for _ in items:
-            raw = self._js.value()
-            if isinstance(raw, dict):
-                self.last_message_id = raw.get("id", self.last_message_id)
-            yield raw
+        """Raw messages, one decoded at a time (the importer drives this iterator, so
+        errors of the file are translated here too)."""
+        try:
+            for _ in items:
+                raw = self._js.value()
+                if isinstance(raw, dict):
+                    self.last_message_id = raw.get("id", self.last_message_id)
+                yield raw
+        except JsonStreamError as e:
+            raise self._stream_error(e) from None
+
+    def _stream_error(self, e: JsonStreamError) -> ExportFileError:
+        where = (f"after message {self.last_message_id}"
+                 if self.last_message_id is not None else "")
+        return stream_error(self.path, e, where)
 
 
 def _has_header(fields: dict[str, Any]) -> bool:
