@@ -65,14 +65,13 @@ def message(mid, text, unix=1710231420, **extra):
 
 
 async def test_shared_fixtures_import_with_every_text_intact(db):
-    notes: list[str] = []
-    result = await import_file(db, EXCERPT, ImportOptions(note=notes.append), NOW)
+    result = await import_file(db, EXCERPT, ImportOptions(), NOW)
     [ch] = result.channels
     data = fixture(EXCERPT)
     posts = [m for m in data["messages"] if m["type"] == "message"]
     assert (ch.posts, ch.new, ch.edited, ch.service) == (len(posts), len(posts), 0, 2)
     assert ch.channel == Channel(CID, None, "ГУЗЕЛЬСКИЕ ПЕРЕЗАЛИВЫ")
-    assert any("no username known" in n for n in notes)
+    assert any("no username known" in n for n in result.notes)
     for raw in posts:
         stored = await get_post(db, CID, raw["id"])
         assert stored is not None

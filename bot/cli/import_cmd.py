@@ -112,10 +112,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(line, file=sys.stderr)
 
-    opts = ImportOptions(username=username, export_tz=export_tz, note=note,
+    opts = ImportOptions(username=username, export_tz=export_tz,
                          progress=bar.update if bar is not None else (lambda _n: None))
     db = await open_database(settings.db_path)
     done: list[Path] = []
+    noted: set[str] = set()
     try:
         for path in args.files:
             try:
@@ -127,6 +128,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 raise
             for skipped in result.skipped_chats:
                 note(f"{path}: skipped {skipped}: not a channel")
+            for text in dict.fromkeys(result.notes):
+                if text not in noted:
+                    noted.add(text)
+                    note(text)
             if bar is not None:
                 bar.clear()
             for line in _summary(result):

@@ -59,6 +59,7 @@ class FileImport:
     path: Path
     channels: tuple[ChannelImport, ...]
     skipped_chats: tuple[str, ...] = ()     # descriptions of chats that are not channels
+    notes: tuple[str, ...] = ()             # things the user may want to fix (no username)
 
 
 @dataclass
@@ -66,7 +67,6 @@ class ImportOptions:
     username: str | None = None               # --username: for the one channel imported
     export_tz: tzinfo | None = None           # --export-tz: for exports without *_unixtime
     username_channel: int | None = None       # the channel that already took --username
-    note: Callable[[str], None] = lambda _msg: None
     progress: Callable[[int], None] = lambda _bytes: None
 
 
@@ -75,6 +75,7 @@ async def import_file(db: Database, path: Path, opts: ImportOptions,
     """Import every channel of one export file in a single transaction."""
     channels: list[ChannelImport] = []
     skipped: list[str] = []
+    notes: list[str] = []
     with open_stream(path) as js:
         reader = ExportReader(path, js)
         async with db.transaction() as conn:
@@ -82,13 +83,13 @@ async def import_file(db: Database, path: Path, opts: ImportOptions,
                 if not chat.header.is_channel:
                     skipped.append(chat.header.describe())
                     continue
-                channels.append(await _import_chat(conn, reader, chat, opts, now))
+                channels.append(await _import_chat(conn, reader, chat, opts, now, notes))
     if not channels:
         if skipped:
             raise NotAChannelError(
                 f"{path} holds no channel, only {_list(skipped)}: tgmon imports channels")
         raise ExportFormatError(f"{path} holds no chat at all")
-    return FileImport(path, tuple(channels), tuple(skipped))
+    return FileImport(path, tuple(channels), tuple(skipped), tuple(notes))
 
 
 def _list(items: Sequence[str], limit: int = 3) -> str:
@@ -97,7 +98,7 @@ def _list(items: Sequence[str], limit: int = 3) -> str:
 
 
 async def _channel_record(conn: aiosqlite.Connection, found: Channel,
-                          opts: ImportOptions, path: Path) -> Channel:
+                          opts: ImportOptions, path: Path, notes: list[str]) -> Channel:
     """The channel as it will be recorded: an export knows no username, so it comes from
     ``--username`` or from the log; a title already known is not overwritten by the
     (possibly older) export's."""
@@ -113,7 +114,7 @@ async def _channel_record(conn: aiosqlite.Connection, found: Channel,
                 "on its own with its --username")
         opts.username_channel = found.channel_id
         if username and username.lower() != opts.username.lower():
-            opts.note(f"channel {found.channel_id} was known as @{username}; "
+            notes.append(f"channel {found.channel_id} was known as @{username}; "
                       f"recorded as @{opts.username} from --username")
         username = opts.username
     title = known[1] if known and known[1] else found.title
@@ -121,16 +122,16 @@ async def _channel_record(conn: aiosqlite.Connection, found: Channel,
 
 
 async def _import_chat(conn: aiosqlite.Connection, reader: ExportReader, chat: ChatReader,
-                       opts: ImportOptions, now: datetime) -> ChannelImport:
+                       opts: ImportOptions, now: datetime, notes: list[str]) -> ChannelImport:
     path = reader.path
     try:
         found = channel_of(chat.header)
     except TgmonError as e:
         raise ExportFileError(f"{path}: {e}") from None
-    channel = await _channel_record(conn, found, opts, path)
+    channel = await _channel_record(conn, found, opts, path, notes)
     await record_channel(conn, channel, now)
     if not channel.username and chat.header.kind == "public_channel":
-        opts.note(f"no username known for channel {channel.title!r} (id {channel.channel_id}): "
+        notes.append(f"no username known for channel {channel.title!r} (id {channel.channel_id}): "
                   f"its links will be t.me/c/{channel.channel_id}/...; "
                   "pass --username NAME to record it")
     posts: list[Post] = []
