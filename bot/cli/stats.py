@@ -92,7 +92,8 @@ def format_stats(stats: Sequence[ChannelStats]) -> str:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 4 else c.rjust(w)
+        # names and dates to the left, numbers to the right
+        return "  ".join(c.ljust(w) if i in (0, 2, 3) else c.rjust(w)
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     out = [line(head), *(line(r) for r in rows)]
