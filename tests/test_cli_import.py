@@ -193,3 +193,15 @@ def test_full_account_export_notes_skipped_chats(capsys, tmp_path):
     assert code == 0
     assert "6 posts — 6 new" in out
     assert "skipped 'Bob' (personal_chat): not a channel" in err
+
+
+def test_export_with_sorted_keys_imports(capsys, tmp_path):
+    data = json.loads(SMALL.read_text(encoding="utf-8"))
+    path = write(tmp_path / "sorted.json", json.dumps(data, ensure_ascii=False, sort_keys=True))
+    code, out, err = cli(capsys, "import", str(path), "--db", str(tmp_path / "log.db"))
+    assert code == 0, err
+    assert "6 posts — 6 new" in out
+    personal = json.loads(PERSONAL.read_text(encoding="utf-8"))
+    path = write(tmp_path / "p.json", json.dumps(personal, ensure_ascii=False, sort_keys=True))
+    code, out, err = cli(capsys, "import", str(path), "--db", str(tmp_path / "log.db"))
+    assert code == 1 and "holds no channel, only 'Bob' (personal_chat)" in err

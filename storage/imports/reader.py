@@ -40,7 +40,7 @@ class Probe:
     """What the start of a file says: its layout and, for one chat, its header."""
 
     layout: str
-    header: ChatHeader | None = None
+    header: ChatHeader | None = None    # a single chat's, when it comes before its messages
 
 
 def _describe_start(head: bytes) -> str | None:
@@ -115,7 +115,9 @@ def probe(path: Path) -> Probe:
                 if key in _HEADER_KEYS:
                     fields[key] = js.value()
                 elif key == "messages":
-                    return Probe(SINGLE_CHAT, chat_header(fields))
+                    # Keys reordered by another tool: the header is only known later.
+                    return Probe(SINGLE_CHAT, chat_header(fields) if _has_header(fields)
+                                 else None)
                 elif key in _CHAT_LISTS:
                     return Probe(FULL_ACCOUNT)
                 else:
