@@ -8,7 +8,7 @@ forwards (a later Telethon capture fills them), the album id, the username.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -295,10 +295,3 @@ def parse_message(channel_id: int, raw: Any, export_tz: tzinfo | None = None) ->
         author=author if isinstance(author, str) and author else None,
         edit_date=_time(raw, "edited", export_tz),
     )
-
-
-def parse_messages(channel_id: int, messages: Iterable[Any],
-                   export_tz: tzinfo | None = None) -> Iterator[Post | Skipped]:
-    """Lazily parse a chat's messages, in file order."""
-    for raw in messages:
-        yield parse_message(channel_id, raw, export_tz)

@@ -24,11 +24,7 @@ SINGLE_CHAT = "single chat"
 FULL_ACCOUNT = "full account"
 
 _HEADER_KEYS = ("name", "type", "id")
-_CHAT_LISTS = ("chats", "left_chats")
-# Keys only a full-account export has at its top level.
-_ACCOUNT_KEYS = frozenset({"about", "personal_information", "profile_pictures", "stories",
-                           "contacts", "frequent_contacts", "sessions", "web_sessions",
-                           "other_data", *_CHAT_LISTS})
+_CHAT_LISTS = ("chats", "left_chats")      # a full account's chats, and chats it left
 
 
 class ExportFileError(ExportFormatError):
@@ -135,7 +131,6 @@ class ChatReader:
 
     header: ChatHeader
     messages: Iterator[Any]
-    in_left_chats: bool = False
 
 
 class ExportReader:
@@ -159,20 +154,18 @@ class ExportReader:
             found = False
             fields: dict[str, Any] = {}
             held: list[Any] | None = None
-            top_keys: set[str] = set()
             for key in js.object_keys():
-                top_keys.add(key)
                 if key in _HEADER_KEYS:
                     fields[key] = js.value()
-                elif key == "messages" and not top_keys & _ACCOUNT_KEYS:
+                elif key == "messages":
                     found = True
                     if _has_header(fields):
-                        yield from self._lazy_chat(fields, in_left=False)
+                        yield from self._lazy_chat(fields)
                     else:
                         held = self._hold()
                 elif key in _CHAT_LISTS:
                     found = True
-                    yield from self._chat_list(in_left=key == "left_chats")
+                    yield from self._chat_list()
                 else:
                     js.skip()
             js.end()
@@ -183,7 +176,7 @@ class ExportReader:
         if not found:
             raise _not_an_export(self.path, "it has no \"messages\" and no \"chats\"")
 
-    def _chat_list(self, in_left: bool) -> Iterator[ChatReader]:
+    def _chat_list(self) -> Iterator[ChatReader]:
         js = self._js
         if js.peek() != "{":
             js.skip()
@@ -194,11 +187,11 @@ class ExportReader:
                 continue
             for _ in js.array_items():
                 if js.peek() == "{":
-                    yield from self._chat(in_left)
+                    yield from self._chat()
                 else:
                     js.skip()
 
-    def _chat(self, in_left: bool) -> Iterator[ChatReader]:
+    def _chat(self) -> Iterator[ChatReader]:
         """One chat object of a full-account export's list."""
         js = self._js
         fields: dict[str, Any] = {}
@@ -208,22 +201,22 @@ class ExportReader:
                 fields[key] = js.value()
             elif key == "messages":
                 if _has_header(fields):
-                    yield from self._lazy_chat(fields, in_left)
+                    yield from self._lazy_chat(fields)
                 else:
                     held = self._hold()
             else:
                 js.skip()
         if held is not None:
-            yield ChatReader(chat_header(fields), iter(held), in_left)
+            yield ChatReader(chat_header(fields), iter(held))
 
-    def _lazy_chat(self, fields: dict[str, Any], in_left: bool) -> Iterator[ChatReader]:
+    def _lazy_chat(self, fields: dict[str, Any]) -> Iterator[ChatReader]:
         """At a ``messages`` key: hand out the chat with a lazy message iterator, then
         skip whatever the consumer did not read (a chat that is not imported)."""
         js = self._js
         if js.peek() != "[":
             raise _not_an_export(self.path, "\"messages\" is not a list")
         items = js.array_items()
-        yield ChatReader(chat_header(fields), self._messages(items), in_left)
+        yield ChatReader(chat_header(fields), self._messages(items))
         for _ in items:
             js.skip(depth=0)
 
