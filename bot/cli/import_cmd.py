@@ -123,8 +123,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 result = await import_file(db, path, opts, datetime.now(UTC))
             except TgmonError as e:
                 if done:
+                    before = ", ".join(map(str, done))
                     raise TgmonError(f"{e} (nothing of {path} was stored; imported before it: "
-                                  f"{', '.join(map(str, done))})") from None
+                                     f"{before})") from None
                 raise
             for skipped in result.skipped_chats:
                 note(f"{path}: skipped {skipped}: not a channel")
