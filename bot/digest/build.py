@@ -36,6 +36,7 @@ class DigestStyle:
     """How much text the items show."""
 
     excerpt_width: int = 120      # a top post or a rule match
+    edit_context_width: int = 60  # which post an edit is about
     archived_width: int = 300     # a deleted post's archived text: the point of the item
     change_width: int = 60        # each side of one change of an edit
     changes_shown: int = 3        # changes of an edit shown before "and N more"
@@ -169,8 +170,8 @@ def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | Non
         changes, more = word_changes(e.before, e.after, limit=style.changes_shown,
                                      width=style.change_width)
         media = ((e.media_before, e.media_after) if e.media_before != e.media_after else None)
-        edits.append(EditItem(post_item(e.stored, style.excerpt_width), changes, more, media,
-                              e.edits, e.last_seen))
+        edits.append(EditItem(post_item(e.stored, style.edit_context_width), changes, more,
+                              media, e.edits, e.last_seen))
     edits.sort(key=lambda e: display_key(e.post))
     deletions = [DeletionItem(post_item(d.stored, style.archived_width, d.album_size),
                               d.stored.deleted_at or period.end)

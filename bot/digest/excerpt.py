@@ -29,9 +29,10 @@ def shorten(text: str, width: int) -> str:
     if width <= 1:
         return ELLIPSIS[:width]
     cut = line[:width - 1]
-    space = cut.rfind(" ")
-    if space >= width // 2:
-        cut = cut[:space]
+    if line[width - 1] != " ":                  # the cut is inside a word: back off
+        space = cut.rfind(" ")
+        if space >= width // 2:
+            cut = cut[:space]
     return cut.rstrip(" ,.;:-–—") + ELLIPSIS
 
 

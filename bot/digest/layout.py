@@ -172,7 +172,7 @@ def _edit_block(e: EditItem, tz: tzinfo) -> Block:
     line: Line = (Span(BULLET),
                   Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
                        url=p.url),
-                  Span(f" edited{times} (seen {fmt_time(e.seen_at, tz)}): {text}"))
+                  Span(f" {p.excerpt} — edited{times} (seen {fmt_time(e.seen_at, tz)}): {text}"))
     return Block((line,))
 
 
