@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,7 +124,6 @@ class DigestMaterial:
     edits_total: int
     deletions: tuple[DeletedPost, ...]          # the most viewed (at most limits.deletions)
     deletions_total: int
-    channel_ids: tuple[int, ...] = field(default=())   # what was asked for (empty: all)
 
 
 def _ids_json(channel_ids: Iterable[int]) -> str:
@@ -364,8 +363,7 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
     return DigestMaterial(
         period=period, limits=limits, channels=tuple(activity), hourly=tuple(hourly),
         top_posts=tuple(top), edits=tuple(edits), edits_total=edits_total,
-        deletions=tuple(deletions), deletions_total=deletions_total,
-        channel_ids=tuple(sorted(by_id)) if channel_ids is not None else ())
+        deletions=tuple(deletions), deletions_total=deletions_total)
 
 
 async def stream_period_posts(db: Database, period: Period,

@@ -65,7 +65,9 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
     """PNG bytes of the chart; an empty period still gives a (labelled, empty) chart."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import PowerNorm
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     hours = digest.hours
     rows = list(digest.activity)
@@ -77,16 +79,25 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
         labels = [*labels[:max_rows - 1], f"{len(rows) - max_rows + 1} others"]
     n_rows = max(len(labels), 1)
 
-    fig = Figure(figsize=(11, 2.4 + 0.26 * n_rows), dpi=dpi, layout="constrained")
+    # Fixed margins in inches (labels are at most LABEL_WIDTH characters): a layout
+    # engine would draw the whole figure twice.
+    bars_h, heat_h, gap = 1.3, max(0.26 * n_rows, 0.8), 0.45
+    left, right, top, bottom = 2.2, 0.25, 0.5, 0.75
+    width, height = 11.0, top + bars_h + gap + heat_h + bottom
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, 1, height_ratios=[1.3, max(0.26 * n_rows, 0.8)])
+    grid = fig.add_gridspec(2, 1, height_ratios=[bars_h, heat_h], left=left / width,
+                            right=1 - right / width, top=1 - top / height,
+                            bottom=bottom / height, hspace=gap / ((bars_h + heat_h) / 2))
     bars = fig.add_subplot(grid[0])
     heat = fig.add_subplot(grid[1], sharex=bars)
-    fig.suptitle(f"Posts per hour, {fmt_period(digest.period, tz)}", fontsize=11)
+    fig.suptitle(f"Posts per hour, {fmt_period(digest.period, tz)}", fontsize=11,
+                 y=1 - 0.15 / height)
 
     totals = matrix.sum(axis=0) if len(labels) else np.zeros(len(hours))
     bars.bar(np.arange(len(hours)), totals, width=0.85, color="#3b6ea8")
     bars.set_ylabel("all channels", fontsize=8)
+    bars.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     bars.tick_params(labelbottom=False, labelsize=8)
     bars.set_ylim(0, max(1.0, float(totals.max()) if len(hours) else 1.0) * 1.1)
     bars.grid(axis="y", alpha=0.3)
@@ -95,12 +106,13 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
         peak = max(1.0, float(matrix.max()))
         # One quad per cell (pcolormesh), not a resampled image (imshow): a few thousand
         # cells cost far less memory than an image interpolated to the figure's pixels.
+        # A square-root colour scale: one very busy channel does not wash out the rest.
         heat.pcolormesh(np.arange(len(hours) + 1) - 0.5, np.arange(len(labels) + 1) - 0.5,
-                        matrix, cmap="Blues", vmin=0, vmax=peak)
+                        matrix, cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=peak))
         heat.invert_yaxis()
         heat.set_yticks(np.arange(len(labels)), labels=labels, fontsize=8)
-        heat.set_title(f"per channel (darkest: {int(peak)} posts in an hour)", fontsize=9,
-                       loc="left")
+        heat.set_title(f"per channel (darkest: {int(peak)} "
+                       f"post{'' if peak == 1 else 's'} in an hour)", fontsize=9, loc="left")
     else:
         heat.set_yticks([])
         heat.text(0.5, 0.5, "No posts in this period", transform=heat.transAxes,

@@ -168,7 +168,8 @@ def _edit_block(e: EditItem, tz: tzinfo) -> Block:
         before, after = e.media_change
         what.append(f"media: {before or 'none'} → {after or 'none'}")
     times = f" {e.edits}×" if e.edits > 1 else ""
-    text = "; ".join(what) or "formatting only"
+    # A version with the same text and kind of media: the media file itself was replaced.
+    text = "; ".join(what) or "media replaced"
     line: Line = (Span(BULLET),
                   Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
                        url=p.url),
