@@ -139,6 +139,8 @@ def test_edits_and_deletions_link_to_their_posts_and_group_by_channel():
 def test_hours_and_activity_cover_every_hour_of_the_period():
     period = Period(h(0.5), h(3.25))
     assert [x.hour for x in hour_starts(period)] == [0, 1, 2, 3]
+    kolkata = Period(h(0.5).astimezone(ZoneInfo("Asia/Kolkata")), h(3.25))
+    assert kolkata.start.tzinfo is UTC and hour_starts(kolkata) == hour_starts(period)
     m = material(period=period, channels=(activity(RYBAR, 3), activity(MAJORS, 0)),
                  hourly=(HourCount(RYBAR.channel_id, h(0), 1),
                          HourCount(RYBAR.channel_id, h(3), 2)))

@@ -25,7 +25,7 @@ from bot.digest.model import (
 )
 from bot.digest.rule_matches import RuleMatches
 from bot.digest.silence import silence
-from storage.digest_queries import ChannelActivity, DigestMaterial, Period
+from storage.digest_queries import ChannelActivity, DigestMaterial, Period, TopPost
 from storage.models import Channel, StoredPost, post_url
 
 HOUR = timedelta(hours=1)
@@ -85,16 +85,17 @@ def hour_starts(period: Period) -> tuple[datetime, ...]:
 
 
 def _channels(material: DigestMaterial, style: DigestStyle) -> tuple[ChannelSummary, ...]:
-    tops: dict[int, list] = {}
+    tops: dict[int, list[TopPost]] = {}
     for t in material.top_posts:
         tops.setdefault(t.stored.post.channel_id, []).append(t)
     out = []
     for a in material.channels:
         mine = tops.get(a.channel.channel_id, [])
+        # The most viewed, then those only among the most forwarded.
         by_views = sorted((t for t in mine if t.views_rank is not None),
-                          key=lambda t: t.views_rank)
+                          key=lambda t: t.views_rank or 0)
         by_forwards = sorted((t for t in mine if t.views_rank is None),
-                             key=lambda t: t.forwards_rank)
+                             key=lambda t: t.forwards_rank or 0)
         top = tuple(post_item(t.stored, style.excerpt_width, t.album_size)
                     for t in by_views + by_forwards)
         out.append(ChannelSummary(a.channel, channel_url(a.channel, a.last_message_id),

@@ -8,7 +8,6 @@ terminal and web renderers only decide how spans and lines are written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -232,10 +231,8 @@ def layout(d: Digest, tz: tzinfo) -> Layout:
         sections.append(Section("Channels", tuple(_channel_block(c, tz) for c in d.channels)))
     else:
         sections.append(Section("Channels", (Block(((Span("No channels in the log yet."),),)),)))
-    if d.rules is not None:
-        blocks: Sequence[Block] = tuple(_rule_block(r, tz) for r in d.rules) or (
-            Block(((Span("You have no rules."),),)),)
-        sections.append(Section("Your rules", tuple(blocks)))
+    if d.rules:                       # a subscriber without rules gets no empty section
+        sections.append(Section("Your rules", tuple(_rule_block(r, tz) for r in d.rules)))
     if d.edits_total:
         sections.append(Section("Edited", tuple(_edit_block(e, tz) for e in d.edits)
                                 + _more(len(d.edits), d.edits_total, "edited posts")))

@@ -32,7 +32,7 @@ def period_since(previous: datetime | None, now: datetime, *,
     if start >= now:
         # A digest asked for again at the same instant: an empty but valid period.
         start = now - timedelta(seconds=1)
-    return Period(start.astimezone(UTC), now.astimezone(UTC))
+    return Period(start, now)
 
 
 def parse_when(text: str, *, option: str, end_of_day: bool = False) -> datetime:
