@@ -8,9 +8,10 @@ measurement runs in a fresh process, so its peak RSS is that of one digest alone
   terminal; median of 3 runs, each on a fresh connection. Baseline: the cheapest thing
   any digest must do, one ``count(*) ... GROUP BY channel_id`` over the day;
 - the same with the chart drawn (matplotlib already imported);
-- peak RSS of the process (interpreter and imports included) and the peak of Python
-  allocations during the digest (tracemalloc); baseline: the same process running only
-  the count query.
+- memory: how far the process's peak RSS rises above its RSS once everything is
+  imported (what one digest costs a running tgmon), and the peak of Python allocations
+  during the first run (tracemalloc); baseline: the same process running only the
+  count query.
 
 ``--quick`` writes 20,000 posts instead of 100,000.
 """
