@@ -144,29 +144,14 @@ def _select_with(columns: str) -> str:
 _POST_SELECT_T = _select_with("t.*")
 
 
-# Named parameters: the queries repeat them (Database.fetchall/stream take sequences).
-async def _fetchall(db: Database, sql: str,
-                    params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
-    async with db.conn.execute(sql, params or {}) as cur:
-        return list(await cur.fetchall())
-
-
-async def _stream(db: Database, sql: str, params: dict[str, Any],
-                  batch: int = 500) -> AsyncIterator[sqlite3.Row]:
-    async with db.conn.execute(sql, params) as cur:
-        while rows := await cur.fetchmany(batch):
-            for row in rows:
-                yield row
-
-
 async def resolve_channels(db: Database, channel_ids: Sequence[int] | None) -> list[Channel]:
     """The channels a digest covers: those given (unknown ids are skipped) or all."""
     if channel_ids is None:
-        rows = await _fetchall(db, "SELECT channel_id, username, title FROM channels "
+        rows = await db.fetchall("SELECT channel_id, username, title FROM channels "
                                  "ORDER BY channel_id")
     else:
-        rows = await _fetchall(
-            db, f"SELECT channel_id, username, title FROM channels WHERE {_IN_CHANNELS} "
+        rows = await db.fetchall(
+            f"SELECT channel_id, username, title FROM channels WHERE {_IN_CHANNELS} "
             "ORDER BY channel_id", {"channels": _ids_json(channel_ids)})
     return [Channel(r["channel_id"], r["username"], r["title"]) for r in rows]
 
@@ -174,16 +159,16 @@ async def resolve_channels(db: Database, channel_ids: Sequence[int] | None) -> l
 async def _hourly(db: Database, params: dict[str, Any]) -> list[HourCount]:
     # substr(date, 1, 13) is 'YYYY-MM-DDTHH': the UTC hour. The (channel_id, date) index
     # covers this query, so the table itself is not read.
-    rows = await _fetchall(
-        db, "SELECT channel_id, substr(date, 1, 13) AS hour, count(*) AS n FROM posts "
+    rows = await db.fetchall(
+        "SELECT channel_id, substr(date, 1, 13) AS hour, count(*) AS n FROM posts "
         f"WHERE {_IN_CHANNELS} AND date >= :start AND date < :end "
         "GROUP BY channel_id, hour ORDER BY channel_id, hour", params)
     return [HourCount(r["channel_id"], from_db(r["hour"] + ":00:00Z"), r["n"]) for r in rows]
 
 
 async def _last_posts(db: Database, params: dict[str, Any]) -> dict[int, tuple[str, int]]:
-    rows = await _fetchall(
-        db, "SELECT c.channel_id, "
+    rows = await db.fetchall(
+        "SELECT c.channel_id, "
         "  (SELECT p.date || ' ' || p.message_id FROM posts p "
         "   WHERE p.channel_id = c.channel_id AND p.date < :end "
         "   ORDER BY p.date DESC, p.message_id DESC LIMIT 1) AS last "
@@ -201,8 +186,8 @@ async def _usual_gaps(db: Database, params: dict[str, Any]) -> dict[int, tuple[i
     (the weeks before the period's start). Nearest-rank percentile, integer arithmetic.
     Posts with the same date may come in any order: the gaps are the same, and the
     (channel_id, date) index covers the query."""
-    rows = await _fetchall(
-        db, "WITH g AS ("
+    rows = await db.fetchall(
+        "WITH g AS ("
         "  SELECT channel_id, (julianday(date) - julianday(lag(date) OVER "
         "         (PARTITION BY channel_id ORDER BY date))) * 86400.0 AS gap "
         f"  FROM posts WHERE {_IN_CHANNELS} AND date >= :lookback AND date < :start"
@@ -260,7 +245,7 @@ async def _top_posts(db: Database, params: dict[str, Any]) -> list[TopPost]:
     ranks: dict[tuple[int, int], dict[str, int]] = {}
     for metric, condition in (("views", "p.views IS NOT NULL"), ("forwards", "p.forwards > 0")):
         picks: dict[int, list[tuple[int, int]]] = {}
-        for r in await _fetchall(db, _top_by(metric, condition), params):
+        for r in await db.fetchall(_top_by(metric, condition), params):
             message_id, value = json.loads(r["pick"])
             picks.setdefault(r["channel_id"], []).append((message_id, value))
         for channel_id, found in picks.items():
@@ -269,8 +254,8 @@ async def _top_posts(db: Database, params: dict[str, Any]) -> list[TopPost]:
                 ranks.setdefault((channel_id, message_id), {})[metric] = place
     if not ranks:
         return []
-    rows = await _fetchall(
-        db, f"{_select_with(f'{_ALBUM_SIZE}, {_ALBUM_CAPTION}')} JOIN json_each(:keys) k "
+    rows = await db.fetchall(
+        f"{_select_with(f'{_ALBUM_SIZE}, {_ALBUM_CAPTION}')} JOIN json_each(:keys) k "
         "ON p.channel_id = json_extract(k.value, '$[0]') "
         "AND p.message_id = json_extract(k.value, '$[1]') "
         "ORDER BY p.channel_id, p.message_id", {"keys": json.dumps(sorted(ranks))})
@@ -286,8 +271,8 @@ async def _edits(db: Database, params: dict[str, Any]) -> tuple[list[EditedPost]
     # post_changes has no index on `at`, so this reads the whole journal once (short
     # rows: 0.04 s for 140,000 entries in bench_digest); an index on (kind, at) in a
     # later migration would make it a range.
-    rows = await _fetchall(
-        db, "WITH e AS ("
+    rows = await db.fetchall(
+        "WITH e AS ("
         "  SELECT post_id, min(version) AS first_v, max(version) AS last_v, "
         "         count(*) AS edits, max(at) AS last_at "
         "  FROM post_changes WHERE kind = 'edit' AND at >= :start AND at < :end "
@@ -314,8 +299,8 @@ async def _deletions(db: Database, params: dict[str, Any]) -> tuple[list[Deleted
     # The partial index posts_deleted serves the range on deleted_at; the unary + keeps
     # SQLite from preferring the channel index (which would read every post of a channel).
     # A deleted album is listed once, as its first deleted item.
-    rows = await _fetchall(
-        db, "WITH d AS ("
+    rows = await db.fetchall(
+        "WITH d AS ("
         "  SELECT channel_id, min(message_id) AS mid, count(*) AS n, "
         "         max(coalesce(views, -1)) AS v FROM posts "
         f"  WHERE deleted_at >= :start AND deleted_at < :end AND +{_IN_CHANNELS} "
@@ -375,6 +360,6 @@ async def stream_period_posts(db: Database, period: Period,
     if channel_ids is not None:
         where += f" AND p.{_IN_CHANNELS}"
         params["channels"] = _ids_json(channel_ids)
-    async for row in _stream(db, f"{POST_SELECT} WHERE {where} "
+    async for row in db.stream(f"{POST_SELECT} WHERE {where} "
                                "ORDER BY p.date, p.channel_id, p.message_id", params):
         yield stored_post_from_row(row)
