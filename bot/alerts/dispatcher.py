@@ -20,6 +20,7 @@ import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.alerts import plan
@@ -39,7 +40,8 @@ from bot.delivery.sender import Sender
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
 from storage import alerts as store
 from storage.chats import Chat
-from storage.models import CapturePath, StoredPost
+from storage.db import Database
+from storage.models import CapturePath, Channel, StoredPost
 from storage.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,54 @@ def story_post(post_id: int, stored: StoredPost) -> StoryPost:
         else None
     return StoryPost(post_id, p.channel_id, p.message_id, p.date, origin, p.grouped_id,
                      shingles(p.text), bool(p.text.strip()))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A new post and the chats it alerts."""
+
+    change: store.LogChange
+    stored: StoredPost
+    audience: list[Audience]
+    related: dict[int, str]             # other posts of its story: post id -> how
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """A folded alert whose record (at ``index``) may edit its story's first alert."""
+
+    index: int
+    record: store.AlertRecord
+    root: Alerted
+    stored: StoredPost
+
+
+@dataclass
+class _Known:
+    """The new-post alerts chats already have of some posts (and of their stories' first
+    posts), by (chat, post); alerts decided in the batch join ``alerted``."""
+
+    alerted: dict[tuple[int, int], Alerted]
+    outbox_of: dict[tuple[int, int], int]
+    alert_id: dict[tuple[int, int], int]
+
+    @classmethod
+    async def load(cls, db: Database, post_ids: set[int]) -> _Known:
+        past = await store.new_alerts_of(db, post_ids)
+        by_id = {had.id: had for had in past}
+        missing = {had.story_of for had in past if had.story_of and had.story_of not in by_id}
+        for had in await store.new_alerts_by_id(db, missing) if missing else ():
+            by_id[had.id] = had
+        known = cls({}, {}, {})
+        for had in by_id.values():
+            key = (had.chat_id, had.post_id)
+            first = by_id.get(had.story_of) if had.story_of else None
+            known.alerted[key] = Alerted(*key, had.status, had.id,
+                                         (first.chat_id, first.post_id) if first else None)
+            known.alert_id[key] = had.id
+            if had.outbox_id is not None:
+                known.outbox_of[key] = had.outbox_id
+        return known
 
 
 class AlertDispatcher:
@@ -199,7 +249,7 @@ class AlertDispatcher:
     async def _plan(self, changes: Sequence[store.LogChange],
                     now: datetime) -> list[store.AlertRecord]:
         rt = self.rt
-        assert rt is not None and self.stories is not None
+        assert rt is not None
         db = rt.db
         news = [c for c in changes if c.kind == "new" and c.captured_via in plan.ALERTING_PATHS]
         follows = [c for c in changes if c.kind in ("edit", "delete")]
@@ -210,12 +260,31 @@ class AlertDispatcher:
         posts = await store.posts_at_versions(db, wanted)
         news = [c for c in news if (c.post_id, c.version) in posts and plan.alerts_new_post(
             c.captured_via, posts[(c.post_id, c.version)].post.date, now)]
-        self.stories.expire(now)
+        found = await self._audiences(news, posts, now)
+        follow_ids = {c.post_id for c in follows}
+        known = await _Known.load(db, {p for f in found for p in f.related} | follow_ids)
+        chats = await store.chats_by_id(
+            db, {a.chat_id for f in found for a in f.audience}
+            | {k[0] for k in known.alerted if k[1] in follow_ids})
+        origins = await store.channels_by_id(
+            db, {f.stored.post.forward.channel_id for f in found
+                 if f.stored.post.forward and f.stored.post.forward.channel_id})
+        records, folds, planned_html = self._decide(found, chats, origins, known, now)
+        if folds:
+            records = await self._story_edits(records, folds, chats, known, planned_html)
+        records += self._follow_ups(follows, posts, known.alerted, chats, now)
+        return records
 
-        # Who each new post alerts, and which recent posts tell the same story.
+    async def _audiences(self, news: Sequence[store.LogChange],
+                         posts: dict[tuple[int, int], StoredPost],
+                         now: datetime) -> list[_Found]:
+        """Who each new post alerts, and which recent posts tell the same story (every
+        post joins the story index, alerting or not)."""
+        assert self.rt is not None and self.stories is not None
+        self.stories.expire(now)
         subs = await store.subscribers(
-            db, {posts[(c.post_id, c.version)].post.channel_id for c in news})
-        found: list[tuple[store.LogChange, StoredPost, list[Audience], dict[int, str]]] = []
+            self.rt.db, {posts[(c.post_id, c.version)].post.channel_id for c in news})
+        found = []
         for c in news:
             stored = posts[(c.post_id, c.version)]
             analysed = analyse(stored.post.text, channel=stored.channel.username,
@@ -226,122 +295,88 @@ class AlertDispatcher:
             related = self.stories.related(sp)
             self.stories.add(sp)
             if audience:
-                found.append((c, stored, audience, related))
+                found.append(_Found(c, stored, audience, related))
+        return found
 
-        # What the chats were alerted of already.
-        follow_ids = {c.post_id for c in follows}
-        past = await store.new_alerts_of(
-            db, {p for *_, related in found for p in related} | follow_ids)
-        by_id = {had.id: had for had in past}
-        missing = {had.story_of for had in past if had.story_of and had.story_of not in by_id}
-        if missing:
-            for had in await store.new_alerts_by_id(db, missing):
-                by_id[had.id] = had
-        known: dict[tuple[int, int], Alerted] = {}
-        outbox_of: dict[tuple[int, int], int] = {}
-        root_id: dict[tuple[int, int], int] = {}
-        for had in by_id.values():
-            first = by_id.get(had.story_of) if had.story_of else None
-            known[(had.chat_id, had.post_id)] = Alerted(
-                had.chat_id, had.post_id, had.status, had.id,
-                (first.chat_id, first.post_id) if first else None)
-            root_id[(had.chat_id, had.post_id)] = had.id
-            if had.outbox_id is not None:
-                outbox_of[(had.chat_id, had.post_id)] = had.outbox_id
-        chats = await store.chats_by_id(
-            db, {a.chat_id for *_, audience, _ in found for a in audience}
-            | {had.chat_id for had in past if had.post_id in follow_ids})
-        origins = await store.channels_by_id(
-            db, {s.post.forward.channel_id for _, s, _, _ in found
-                 if s.post.forward and s.post.forward.channel_id})
-
+    def _decide(self, found: Sequence[_Found], chats: dict[int, Chat],
+                origins: dict[int, Channel], known: _Known, now: datetime
+                ) -> tuple[list[store.AlertRecord], list[_Fold], dict[tuple[int, int], str]]:
+        """The new-post alerts: one per chat and post, held for muted chats, folded into
+        the chat's first alert of the same story; none for chats that blocked the bot."""
         records: list[store.AlertRecord] = []
+        folds: list[_Fold] = []
         planned_html: dict[tuple[int, int], str] = {}
-        folds: list[tuple[int, store.AlertRecord, Alerted, StoredPost]] = []
-        for c, stored, audience, related in found:
-            post = stored.post
+        for f in found:
+            c, post = f.change, f.stored.post
             late = plan.lateness(c.captured_via, post.date, now)
-            album_member = bool(related) and all(how == "album" for how in related.values())
-            view_cache: dict[tuple[object, ...], str] = {}
-            for a in audience:
+            album_member = bool(f.related) and all(h == "album" for h in f.related.values())
+            origin = origins.get(post.forward.channel_id or 0) if post.forward else None
+            rendered: dict[tuple[object, ...], str] = {}     # chats that see the same alert
+            for a in f.audience:
                 chat = chats.get(a.chat_id)
                 if chat is None or chat.blocked_at is not None:
                     continue
-                root = plan.story_root(a.chat_id, related, known)
+                key = (a.chat_id, c.post_id)
+                root = plan.story_root(a.chat_id, f.related, known.alerted)
                 base = store.AlertRecord(a.chat_id, c.post_id, "new", c.version, c.seq,
                                          "queued", a.describe(), a.rule_ids, a.subscribed)
                 if root is not None:
                     record = dataclasses.replace(base, status="folded", story_root=root.key)
                     if not album_member:         # an album's photos fold silently
-                        folds.append((len(records), record, root, stored))
+                        folds.append(_Fold(len(records), record, root, f.stored))
                     records.append(record)
-                    known[(a.chat_id, c.post_id)] = Alerted(
-                        a.chat_id, c.post_id, "folded", PLANNED + len(records), root.key)
+                    known.alerted[key] = Alerted(*key, "folded", PLANNED + len(records),
+                                                 root.key)
                     continue
-                held = chat.muted(now)
-                message = None
-                if not held:
+                status, message = "held" if chat.muted(now) else "queued", None
+                if status == "queued":
                     tz = self._tz(chat)
-                    key = (tz, a.reasons, a.spans)
-                    html = view_cache.get(key)
+                    html = rendered.get((tz, a.reasons, a.spans))
                     if html is None:
-                        view = AlertView(post, stored.channel, a.reasons, a.spans,
-                                         origins.get(post.forward.channel_id or 0)
-                                         if post.forward else None,
+                        view = AlertView(post, f.stored.channel, a.reasons, a.spans, origin,
                                          late, c.captured_via == CapturePath.CATCH_UP)
-                        html = view_cache[key] = format_alert(view, tz)
-                    planned_html[(a.chat_id, c.post_id)] = html
+                        html = rendered[(tz, a.reasons, a.spans)] = format_alert(view, tz)
+                    planned_html[key] = html
                     message = OutMessage(
                         a.chat_id, "alert", html,
                         dedup_key=f"alert:{a.chat_id}:{post.channel_id}:{post.message_id}")
-                records.append(dataclasses.replace(
-                    base, status="held" if held else "queued", message=message))
-                known[(a.chat_id, c.post_id)] = Alerted(
-                    a.chat_id, c.post_id, "held" if held else "queued", PLANNED + len(records))
-        if folds:
-            records = await self._story_edits(records, folds, chats, outbox_of, root_id,
-                                              planned_html)
-        records += self._follow_ups(follows, posts, known, chats, now)
-        return records
+                records.append(dataclasses.replace(base, status=status, message=message))
+                known.alerted[key] = Alerted(*key, status, PLANNED + len(records))
+        return records, folds, planned_html
 
     def _tz(self, chat: Chat) -> str:
         assert self.rt is not None
         return chat.timezone or self.rt.settings.timezone
 
-    async def _story_edits(self, records: list[store.AlertRecord],
-                           folds: list[tuple[int, store.AlertRecord, Alerted, StoredPost]],
-                           chats: dict[int, Chat], outbox_of: dict[tuple[int, int], int],
-                           root_id: dict[tuple[int, int], int],
+    async def _story_edits(self, records: list[store.AlertRecord], folds: list[_Fold],
+                           chats: dict[int, Chat], known: _Known,
                            planned_html: dict[tuple[int, int], str]
                            ) -> list[store.AlertRecord]:
         """A folded post's record edits its story's first alert to name it (when that
         alert was sent or is queued): the first alert's text plus "Also posted by"."""
         assert self.rt is not None
         db = self.rt.db
-        roots = {root.key for _, _, root, _ in folds if root.status == "queued"}
-        recorded = {root_id[k] for k in roots if k in root_id}
-        members = await store.story_members(db, recorded)
-        html_of = await store.outbox_html(db, {outbox_of[k] for k in roots if k in outbox_of})
-        so_far: dict[tuple[int, int], list[StoryMember]] = {
-            k: [StoryMember(ch, mid, date) for ch, mid, date in members.get(root_id[k], [])]
-            for k in roots if k in root_id}
+        roots = {f.root.key for f in folds if f.root.status == "queued"}
+        members = await store.story_members(
+            db, {known.alert_id[k] for k in roots if k in known.alert_id})
+        html_of = await store.outbox_html(
+            db, {known.outbox_of[k] for k in roots if k in known.outbox_of})
+        so_far = {k: [StoryMember(ch, mid, date) for ch, mid, date in members.get(i, [])]
+                  for k, i in known.alert_id.items() if k in roots}
         out = list(records)
-        for index, record, root, stored in folds:
-            if root.status != "queued":
+        for f in folds:
+            base = planned_html.get(f.root.key) or html_of.get(known.outbox_of.get(f.root.key, 0))
+            if f.root.status != "queued" or base is None:
                 continue
-            base = planned_html.get(root.key) or html_of.get(outbox_of.get(root.key, 0))
-            if base is None:
-                continue
-            line = so_far.setdefault(root.key, [])
-            line.append(StoryMember(stored.channel, stored.post.message_id, stored.post.date))
-            chat = chats[record.chat_id]
-            html = with_story(base, line, self._tz(chat), stored.post.date)
-            post = stored.post
+            line = so_far.setdefault(f.root.key, [])
+            post = f.stored.post
+            line.append(StoryMember(f.stored.channel, post.message_id, post.date))
+            html = with_story(base, line, self._tz(chats[f.record.chat_id]), post.date)
             message = OutMessage(
-                record.chat_id, "alert", html,
-                dedup_key=f"story:{record.chat_id}:{post.channel_id}:{post.message_id}")
-            out[index] = dataclasses.replace(record, message=message, target=root.key,
-                                             edits_target=True)
+                f.record.chat_id, "alert", html,
+                dedup_key=f"story:{f.record.chat_id}:{post.channel_id}:{post.message_id}")
+            out[f.index] = dataclasses.replace(f.record, message=message, target=f.root.key,
+                                               edits_target=True)
         return out
 
     def _follow_ups(self, follows: Sequence[store.LogChange],
