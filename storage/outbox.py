@@ -110,6 +110,22 @@ async def due(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
     return [_pending(r) for r in rows]
 
 
+async def due_heads(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
+    """The first pending message of each chat that may go now, in sending order: what
+    the sender can send this round (a chat's later messages wait for its first), so a
+    long queue for one chat never hides the other chats' messages behind it."""
+    rows = await db.fetchall(
+        "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
+        "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
+        "FROM (SELECT id, row_number() OVER (PARTITION BY chat_id ORDER BY priority, id) "
+        "      AS n FROM outbox WHERE status = 'pending' AND not_before <= ?) h "
+        "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
+        "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
+        "ORDER BY o.priority, o.id LIMIT ?",
+        (to_db(now), limit))
+    return [_pending(r) for r in rows]
+
+
 async def next_due_time(db: Database) -> datetime | None:
     row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
     return from_db(row[0]) if row and row[0] else None

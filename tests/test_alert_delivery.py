@@ -384,3 +384,29 @@ def test_an_albums_photos_without_text_fold_silently_into_its_alert(sim):
         await app.stop()
 
     sim.run(body)
+
+
+def test_a_groups_backlog_does_not_hold_back_other_chats(sim):
+    _admin, anna, _ivan, olga = people(sim)
+    desk = sim.world.add_group("OSINT desk", members=[anna, olga])
+
+    async def body():
+        app = sim.app(components=default_components, settings=settings(sim))
+        rt = await app.start()
+        sender = app.components[0]
+        sender.batch = 5                                   # chats looked at per round
+        await ask(sim, olga, "/alert Белгород", group=desk, chat_id=-desk.id)
+        await ask(sim, anna, "/alert Курск")
+        for i in range(25):                                # more than 19 a minute allows
+            await publish(rt, RYBAR, 140 + i, f"Белгород, сводка {i}")
+        await sim.until(lambda: alerts(sim, -desk.id))
+        await publish(rt, LEGION, 170, "Курск: сирены")
+        await quiet(sim, app, timeout=300)
+        order = [m.chat_id for m in sim.world.sent_by_bot() if m.text.startswith("📢")]
+        assert order.count(-desk.id) == 25
+        assert order.index(ANNA) <= 2                       # not after the group's backlog
+        group = sorted(m.at.timestamp() for m in alerts(sim, -desk.id))
+        assert max(sum(1 for t in group if a <= t < a + 60) for a in group) <= 20
+        await app.stop()
+
+    sim.run(body)

@@ -211,11 +211,16 @@ def bold_text(text: str, spans: Sequence[Span], start: int = 0, end: int | None 
     return "".join(out)
 
 
-def _fit(build: Callable[[int], str], limit: int) -> str:
-    """Call ``build(budget)`` with the text budget shrinking until the message fits."""
-    budget = limit
+def _fit(build: Callable[[int], str], limit: int, fixed: Sequence[str]) -> str:
+    """``build(budget)`` with the budget (UTF-16 units) for the variable text: all of it
+    when the message fits as it is, else what the ``fixed`` parts leave, shrinking until
+    the parsed message fits."""
+    whole = build(1 << 30)
+    if utf16_len(whole) <= limit:
+        return whole                # parsing only takes away (tags, entities): it fits
+    budget = limit - _fixed(fixed) - 2
     for _ in range(6):
-        html_text: str = build(budget)
+        html_text = build(max(budget, 0))
         over = telegram_length(html_text) - limit
         if over <= 0:
             return html_text
@@ -255,8 +260,7 @@ def format_alert(view: AlertView, tz: str, *, limit: int = TEXT_LIMIT - STORY_RE
         return "\n".join(p for p in ["\n".join(head), body, "\n".join(t for t in tail if t)]
                          if p)
 
-    fixed = _fixed(["\n".join(head), "\n".join(t for t in tail if t)]) + 2
-    return _fit(lambda budget: build(max(budget - fixed, 0)), limit)
+    return _fit(build, limit, ["\n".join(head), "\n".join(t for t in tail if t)])
 
 
 def story_line(members: Sequence[StoryMember], tz: str, reference: datetime) -> str:
@@ -302,8 +306,7 @@ def format_edit(channel: Channel, post: Post, pieces: Sequence[Piece], old_media
         body = _pieces_html(shown, budget)
         return "\n".join(p for p in ["\n".join(head), body, "\n".join(tail)] if p)
 
-    fixed = _fixed(["\n".join(head), "\n".join(tail)]) + 2
-    return _fit(lambda budget: build(max(budget - fixed, 0)), limit)
+    return _fit(build, limit, ["\n".join(head), "\n".join(tail)])
 
 
 _TAGS = {"removed": "s", "added": "u"}
@@ -350,5 +353,4 @@ def format_delete(channel: Channel, post: Post, deleted_at: datetime, tz: str, *
         return "\n".join(p for p in ["\n".join(head), body, "\n".join(t for t in tail if t)]
                          if p)
 
-    fixed = _fixed(["\n".join(head), "\n".join(t for t in tail if t)]) + 2
-    return _fit(lambda budget: build(max(budget - fixed, 0)), limit)
+    return _fit(build, limit, ["\n".join(head), "\n".join(t for t in tail if t)])

@@ -54,6 +54,7 @@ class Sender:
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
+        self.batch = 500                # chats looked at per round
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, rt: Runtime) -> None:
@@ -96,7 +97,7 @@ class Sender:
         now = rt.now()
         if self.paused_until and now < self.paused_until:
             return (self.paused_until - now).total_seconds()
-        batch = await outbox.due(rt.db, now)
+        batch = await outbox.due_heads(rt.db, now, self.batch)
         if not batch:
             nxt = await outbox.next_due_time(rt.db)
             return None if nxt is None else max((nxt - now).total_seconds(), 0.0)
