@@ -145,7 +145,7 @@ def reason_lines(reasons: Sequence[Reason], channel: Channel) -> list[str]:
         lines.append(f"🔔 Rule {r.rule_number} <code>{escape(_cut(r.rule, RULE_SHOWN))}</code>"
                      f"{found}")
     if len(rules) > REASONS_SHOWN:
-        lines.append(f"🔔 … and {len(rules) - REASONS_SHOWN} more of your rules")
+        lines.append(f"🔔 … and {len(rules) - REASONS_SHOWN} more rules")
     if any(r.rule_number is None for r in reasons):
         name = f"@{channel.username}" if channel.username else (channel.title or "the channel")
         lines.append(f"🔔 Subscribed to {escape(name)}")
