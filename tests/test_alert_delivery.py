@@ -410,3 +410,26 @@ def test_a_groups_backlog_does_not_hold_back_other_chats(sim):
         await app.stop()
 
     sim.run(body)
+
+
+def test_a_story_continues_after_a_restart(sim):
+    _admin, anna, _ivan, _olga = people(sim)
+
+    async def body():
+        s = settings(sim)
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        await ask(sim, anna, "/alert Анашкин")
+        await publish(rt, LEGION, 180, NEWS)
+        await quiet(sim, app)
+        await app.stop()
+        app2 = sim.app(components=default_components, settings=s)
+        rt2 = await app2.start()
+        await sim.until(lambda: dispatcher(app2).ready.is_set())
+        await publish(rt2, MAJORS, 190, "Срочно: " + NEWS, date=sim.now())
+        await quiet(sim, app2)
+        [alert] = alerts(sim, ANNA)
+        assert alert.edited and "🔁 Also posted by @dva_majors" in alert.text
+        await app2.stop()
+
+    sim.run(body)
