@@ -433,3 +433,30 @@ def test_a_story_continues_after_a_restart(sim):
         await app2.stop()
 
     sim.run(body)
+
+
+def test_phrases_hashtags_regexes_and_latin_spellings_alert_with_their_words_bold(sim):
+    _admin, anna, _ivan, _olga = people(sim)
+
+    async def body():
+        app = sim.app(components=default_components, settings=settings(sim))
+        rt = await app.start()
+        for rule in ('"Курская область"', "#сводка", r"/\d+ БПЛА/", "Tyotkino",
+                     "Бєлгород OR Белгород"):
+            await ask(sim, anna, f"/alert {rule}")
+        await publish(rt, LEGION, 200, "Курская область: тревога")
+        await publish(rt, LEGION, 201, "Утренняя #Сводка от штаба")
+        await publish(rt, LEGION, 202, "Сбиты 12 БПЛА над регионом")
+        await publish(rt, LEGION, 203, "Бои у Тёткино")
+        await publish(rt, LEGION, 204, "Обстріл Бєлгорода вночі")
+        await publish(rt, LEGION, 205, "Область Курская, без фразы")
+        await quiet(sim, app)
+        got = [(bold(m)[1:], m.text.split("🔔 ")[1]) for m in alerts(sim, ANNA)]
+        assert got == [(["Курская область"], 'Rule 1 "Курская область"'),
+                       (["#Сводка"], "Rule 2 #сводка"),
+                       (["12 БПЛА"], r"Rule 3 /\d+ БПЛА/ — 12 БПЛА"),
+                       (["Тёткино"], "Rule 4 Tyotkino — Тёткино"),
+                       (["Бєлгорода"], "Rule 5 Бєлгород OR Белгород — Бєлгорода")]
+        await app.stop()
+
+    sim.run(body)

@@ -141,7 +141,8 @@ def reason_lines(reasons: Sequence[Reason], channel: Channel) -> list[str]:
     rules = [r for r in reasons if r.rule_number is not None]
     lines = []
     for r in rules[:REASONS_SHOWN]:
-        found = f" — {escape(_cut(r.found, RULE_SHOWN))}" if r.found and r.found != r.rule else ""
+        said = r.found and r.found.casefold() != r.rule.strip('"').casefold()
+        found = f" — {escape(_cut(r.found, RULE_SHOWN))}" if said else ""
         lines.append(f"🔔 Rule {r.rule_number} <code>{escape(_cut(r.rule, RULE_SHOWN))}</code>"
                      f"{found}")
     if len(rules) > REASONS_SHOWN:
