@@ -30,6 +30,27 @@ def resolve_username(call: Call, req: Any) -> types.contacts.ResolvedPeer:
     return types.contacts.ResolvedPeer(peer=types.PeerUser(found.id), chats=[], users=[user])
 
 
+@handles(functions.contacts.SearchRequest)
+def search(call: Call, req: Any) -> types.contacts.Found:
+    """Public channels whose title or username contains the query (any case), as
+    Telegram's global search finds them; members' channels come first, in
+    ``my_results``. Queries shorter than 3 characters answer ``QUERY_TOO_SHORT``."""
+    users_only(call)
+    query = req.q.strip().lower().lstrip("@")
+    if len(query) < 3:
+        raise RpcFail(400, "QUERY_TOO_SHORT")
+    acc = call.account
+    hits = [ch for ch in call.world.channels.values()
+            if ch.username and acc.id not in ch.banned
+            and (query in ch.username.lower() or query in ch.title.lower())][:req.limit]
+    mine = [ch for ch in hits if acc.id in ch.members]
+    others = [ch for ch in hits if acc.id not in ch.members]
+    return types.contacts.Found(
+        my_results=[types.PeerChannel(ch.id) for ch in mine],
+        results=[types.PeerChannel(ch.id) for ch in others],
+        chats=[render.channel(ch, acc) for ch in mine + others], users=[])
+
+
 @handles(functions.channels.JoinChannelRequest)
 def join_channel(call: Call, req: Any) -> types.Updates:
     users_only(call)
