@@ -118,9 +118,8 @@ def test_two_apps_on_one_session_the_second_is_refused(sim):
 
 def test_the_lock_is_released_when_the_holder_closes(tmp_path):
     base = tmp_path / "user"
-    with SessionLock(base):
-        with pytest.raises(SessionLockedError):
-            SessionLock(base).acquire()
+    with SessionLock(base), pytest.raises(SessionLockedError):
+        SessionLock(base).acquire()
     SessionLock(base).acquire().release()
 
 
