@@ -115,6 +115,9 @@ def test_every_handler_answers_through_tl(sim):
         await bot.send_file(alice.id, small)                       # upload.saveFilePart
         await bot.delete_messages(alice.id, [m.id])
         await user.log_out()
+        sim.world.set_two_step_password(None)                     # auth.signIn answered
+        again = await sim.user()
+        await again.start(phone="+15550000001", code_callback=lambda: sim.world.login_code)
 
     sim.run(body)
     assert sim.world.failures == []
