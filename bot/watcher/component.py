@@ -397,6 +397,8 @@ class Watcher:
                            detail: str) -> None:
         await set_status(rt.db, entry.id, status, detail, rt.now())
         log.warning("cannot watch %s: %s (%s)", _name(entry), status, detail)
+        if self._waiters.get(entry.id):
+            return                      # an admin's /watch is waiting: it answers them
         await notify_admins(rt, f"watch-{status}:{entry.id}",
                             f"⚠️ tgmon cannot watch <b>{escape(_name(entry))}</b>: "
                             f"{escape(detail)}. The other channels are not affected; fix the "
@@ -465,6 +467,8 @@ class Watcher:
             outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
             return entry, None
+        if outcome.status != "ok":
+            await remove_entry(rt.db, entry.id, rt.now())     # a typo is not kept
         return await self._refreshed_by_id(rt, entry), outcome
 
     async def watch_found(self, channel_id: int, added_by: int) -> WatchEntry | None:
