@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# /work/shared from the main checkout (parents[2]) and from a worktree under /work/wt.
+SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[2:]
+               if (p / "shared" / "data").is_dir()),
+              Path(__file__).resolve().parents[2] / "shared")
 NEWS_POSTS = SHARED / "data" / "ru-news-posts-2024" / "posts.jsonl"
 
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from importlib import resources
@@ -90,6 +90,14 @@ def _tighten(path: Path) -> None:
         pass
 
 
+# Positional (``?``) or named (``:name``) parameters.
+Params = Iterable[Any] | Mapping[str, Any]
+
+
+def _bind(params: Params) -> tuple[Any, ...] | Mapping[str, Any]:
+    return params if isinstance(params, Mapping) else tuple(params)
+
+
 class Database:
     """The application's connection. Writes go through :meth:`transaction`, which
     serialises them across tasks (one SQLite connection is shared by the app)."""
@@ -117,25 +125,25 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+    async def execute(self, sql: str, params: Params = ()) -> None:
         """One write statement in its own transaction."""
         async with self.transaction() as conn:
-            await conn.execute(sql, tuple(params))
+            await conn.execute(sql, _bind(params))
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self.conn.execute(sql, _bind(params)) as cur:
             row: sqlite3.Row | None = await cur.fetchone()
             return row
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """For small, bounded results only; stream large reads with :meth:`stream`."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self.conn.execute(sql, _bind(params)) as cur:
             return list(await cur.fetchall())
 
-    async def stream(self, sql: str, params: Iterable[Any] = (),
+    async def stream(self, sql: str, params: Params = (),
                      batch: int = 500) -> AsyncIterator[sqlite3.Row]:
         """Rows in batches, so memory stays flat whatever the size of the result."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self.conn.execute(sql, _bind(params)) as cur:
             while True:
                 rows = await cur.fetchmany(batch)
                 if not rows:

@@ -3,6 +3,7 @@
 Storing the same post twice changes nothing (but ``last_seen``); storing a post whose
 text or media changed raises its version and the triggers of migration 0001 keep the
 new version, re-index it for search and journal the change in ``post_changes``.
+New posts are indexed for search once per batch (:func:`index_pending`, migration 0004).
 """
 
 from __future__ import annotations
@@ -144,6 +145,21 @@ async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
     return StoreResult(counts["new"], counts["edit"], counts["delete"])
 
 
+# New posts wait in fts_pending (insert trigger, migration 0004); one statement indexes
+# them all, so FTS5 writes one index segment per batch instead of one per post.
+_INDEX_PENDING = (
+    "INSERT INTO posts_fts (rowid, text) "
+    "SELECT p.id, replace(replace(p.text, 'ё', 'е'), 'Ё', 'Е') "
+    "FROM fts_pending q JOIN posts p ON p.id = q.post_id"
+)
+
+
+async def index_pending(conn: aiosqlite.Connection) -> None:
+    """Add posts inserted in this transaction to the full-text index."""
+    await conn.execute(_INDEX_PENDING)
+    await conn.execute("DELETE FROM fts_pending")
+
+
 async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
                       captured_via: CapturePath, seen_at: datetime) -> StoreResult:
     """Upsert posts inside the caller's transaction (their channels must exist)."""
@@ -151,6 +167,7 @@ async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
         return StoreResult()
     before = await _last_seq(conn)
     await conn.executemany(UPSERT_SQL, [post_row(p, captured_via, seen_at) for p in posts])
+    await index_pending(conn)
     return await _changes_since(conn, before)
 
 

@@ -1,0 +1,121 @@
+"""``tgmon digest``: the digest of a period, in the terminal or as an HTML page."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from config.errors import TgmonError
+from config.settings import Settings
+
+ORDER = 40
+
+
+class DigestCommandError(TgmonError):
+    pass
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "digest", parents=[common], help="show the digest of a period of the log",
+        description="The digest of a period (at most 7 days, default the last 24 hours): "
+                    "posts per channel with the top ones, edits, deletions and channels "
+                    "that went silent, every line with its link.")
+    p.add_argument("--since", metavar="WHEN",
+                   help="start: YYYY-MM-DD (00:00 UTC) or an ISO timestamp (naive = UTC)")
+    p.add_argument("--until", metavar="WHEN",
+                   help="end (exclusive): an ISO timestamp, or YYYY-MM-DD for the whole "
+                        "of that day; default: now")
+    p.add_argument("--channel", action="append", metavar="CHANNEL", default=[],
+                   help="only this channel (username or id); repeat for more; "
+                        "default: every channel in the log")
+    p.add_argument("--format", choices=("text", "html"), default="text",
+                   help="text for the terminal, or an HTML page with the chart (default: text)")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="write to FILE instead of standard output")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="time zone of the times shown (IANA name; default: TGMON_TIMEZONE)")
+    p.set_defaults(func=run)
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DigestCommandError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow or UTC") from None
+
+
+async def _render(args: argparse.Namespace, settings: Settings) -> str:
+    from datetime import UTC, datetime
+
+    from bot.digest.build import build_digest
+    from bot.digest.period import requested_period
+    from storage.channels import find_channel, list_channels
+    from storage.db import open_database
+    from storage.digest_queries import gather_material
+
+    tz = _zone(args.tz or settings.timezone)
+    asked = requested_period(args.since, args.until, datetime.now(UTC))
+    if asked.capped_from is not None:
+        print(f"tgmon: note: a digest covers at most 7 days; showing "
+              f"{asked.period.start:%Y-%m-%d %H:%M} to {asked.period.end:%Y-%m-%d %H:%M} UTC "
+              f"(asked from {asked.capped_from:%Y-%m-%d %H:%M})", file=sys.stderr)
+    db = await open_database(settings.db_path, must_exist=True)
+    try:
+        channel_ids = None
+        if args.channel:
+            channel_ids = []
+            for ref in args.channel:
+                found = await find_channel(db, ref)
+                if found is None:
+                    known = [f"@{c.username}" if c.username else str(c.channel_id)
+                             for c in await list_channels(db)]
+                    hint = (f"known channels: {', '.join(known[:10])}"
+                            + (", ..." if len(known) > 10 else "")) if known else \
+                        "the log has no channels yet"
+                    raise DigestCommandError(
+                        f"unknown channel {ref!r}: it is not in the log ({hint})")
+                channel_ids.append(found.channel_id)
+        material = await gather_material(db, asked.period, channel_ids)
+    finally:
+        await db.close()
+    digest = build_digest(material)
+    if args.format == "text":
+        from bot.digest.render_text import render_text
+        return render_text(digest, tz)
+    from bot.digest.chart import render_chart
+    from bot.digest.render_page import render_html_page
+    return render_html_page(digest, tz, render_chart(digest, tz))
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file: an existing file is replaced whole or not at all."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DigestCommandError(f"cannot write {path}: the folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise DigestCommandError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    out = asyncio.run(_render(args, settings))
+    if args.output is None:
+        sys.stdout.write(out)
+    else:
+        _write(args.output, out)
+        print(f"tgmon: wrote the digest to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,165 @@
+"""``tgmon export``: the log as CSV or JSON Lines, to stdout or a file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from config.errors import TgmonError
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
+    from storage.export import ExportFilter
+
+ORDER = 51
+
+
+class ExportError(TgmonError):
+    pass
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "export", parents=[common],
+        help="export the captured posts as CSV or JSON Lines",
+        description="Export the captured-post log, oldest post first. Columns and keys are "
+                    "listed in the README (\"Export columns\"). Deleted posts are left out "
+                    "unless --include-deleted or --only-deleted is given.")
+    p.add_argument("--format", default="csv", metavar="FORMAT",
+                   help="csv (default) or jsonl")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE",
+                   help="write to FILE (replaced only once the export is complete); "
+                        "default: standard output")
+    p.add_argument("--channel", action="append", default=[], metavar="NAME_OR_ID",
+                   help="only this channel (username or id); repeat for several")
+    p.add_argument("--since", metavar="WHEN",
+                   help="posts from this date (YYYY-MM-DD) or ISO timestamp (UTC if no offset)")
+    p.add_argument("--until", metavar="WHEN",
+                   help="posts up to and including this date or timestamp")
+    p.add_argument("--search", metavar="TEXT",
+                   help="posts whose latest text has every word (any case, ё = е; "
+                        "word* matches the start of words)")
+    deleted = p.add_mutually_exclusive_group()
+    deleted.add_argument("--include-deleted", action="store_const", dest="deleted",
+                         const="include", help="also deleted posts (deleted_at is set)")
+    deleted.add_argument("--only-deleted", action="store_const", dest="deleted",
+                         const="only", help="only deleted posts")
+    p.add_argument("--versions", action="store_true",
+                   help="one row per version of each post (text as it was then)")
+    p.add_argument("--no-bom", action="store_true",
+                   help="CSV without the UTF-8 byte order mark Excel needs to see UTF-8")
+    p.set_defaults(func=run, deleted="exclude")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    return asyncio.run(_run(args, settings))
+
+
+async def _resolve_channels(db: Database, refs: list[str]) -> tuple[int, ...]:
+    from storage.channels import find_channel, list_channels
+
+    ids = []
+    for ref in refs:
+        found = await find_channel(db, ref)
+        if found is None:
+            known = [c.username or str(c.channel_id) for c in await list_channels(db)]
+            hint = f"known: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "") \
+                if known else "the log holds no channel yet"
+            raise ExportError(f"unknown channel {ref!r} ({hint})")
+        ids.append(found.channel_id)
+    return tuple(dict.fromkeys(ids))
+
+
+def _check_output(path: Path) -> None:
+    if path.is_dir():
+        raise ExportError(f"--output {path} is a directory: give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ExportError(f"--output {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ExportError(f"--output {path}: cannot write in {parent}")
+
+
+def build_filter(args: argparse.Namespace, channel_ids: tuple[int, ...]) -> ExportFilter:
+    from config.dates import parse_when
+    from storage.export import ExportFilter, fts_query
+
+    since = parse_when(args.since, "--since") if args.since else None
+    before = parse_when(args.until, "--until", end=True) if args.until else None
+    if since is not None and before is not None and since >= before:
+        raise ExportError(f"--since {args.since} is after --until {args.until}")
+    search = fts_query(args.search) if args.search is not None else None
+    return ExportFilter(channel_ids=channel_ids, since=since, before=before, search=search,
+                        deleted=args.deleted, versions=args.versions)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import open_database
+    from storage.export import FORMATS, ExportOptionError
+
+    fmt = args.format.strip().lower()
+    if fmt not in FORMATS:
+        raise ExportOptionError(
+            f"unknown export format {args.format!r}: use {' or '.join(FORMATS)}")
+    if args.output is not None:
+        _check_output(args.output)
+    build_filter(args, ())               # bad dates and searches fail before opening anything
+    db = await open_database(settings.db_path, must_exist=True)
+    try:
+        flt = build_filter(args, await _resolve_channels(db, args.channel))
+        if args.output is None:
+            sys.stdout.flush()
+            await _export(db, flt, fmt, sys.stdout.buffer, args, bar=None)
+            sys.stdout.buffer.flush()
+        else:
+            await _export_to_file(db, flt, fmt, args)
+    finally:
+        await db.close()
+    return 0
+
+
+async def _export(db: Database, flt: ExportFilter, fmt: str, out: BinaryIO,
+                  args: argparse.Namespace, bar: Any) -> int:
+    from storage.export import export_rows, make_writer
+
+    writer = make_writer(fmt, out, bom=not args.no_bom)
+    return await export_rows(db, flt, writer,
+                             progress=bar.update if bar is not None else (lambda _n: None))
+
+
+async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
+                          args: argparse.Namespace) -> None:
+    """Write next to the target and rename at the end: a failed or interrupted export
+    leaves no partial file and keeps any previous one."""
+    import tempfile
+
+    from storage.export import count_rows
+
+    target: Path = args.output
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                    dir=target.parent)
+    tmp = Path(tmp_name)
+    bar = None
+    try:
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+            bar = tqdm(total=await count_rows(db, flt), unit=" rows", unit_scale=True,
+                       desc="export", file=sys.stderr, leave=False)
+        with open(fd, "wb") as out:
+            rows = await _export(db, flt, fmt, out, args, bar)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)        # mkstemp makes it owner-only; use the usual mode
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"tgmon: wrote {rows} rows to {target}", file=sys.stderr)

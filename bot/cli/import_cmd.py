@@ -1,0 +1,153 @@
+"""``tgmon import FILE... [--username NAME] [--export-tz ZONE]``: Telegram Desktop exports."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from config.errors import TgmonError
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from storage.imports.store import FileImport
+
+ORDER = 50
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+
+
+class ImportOptionError(TgmonError):
+    pass
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "import", parents=[common],
+        help="import Telegram Desktop JSON exports (result.json) into the log",
+        description="Import channel posts from Telegram Desktop's \"Export chat history\" or "
+                    "\"Export Telegram data\" JSON (result.json). Each file is imported in one "
+                    "transaction; importing a file again adds nothing.")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="result.json files")
+    p.add_argument("--username", metavar="NAME",
+                   help="the channel's public username (exports do not carry it); "
+                        "default: the username tgmon already knows for the channel's id")
+    p.add_argument("--export-tz", metavar="ZONE",
+                   help="time zone of the computer that made an older export whose messages "
+                        "have no date_unixtime (IANA name, e.g. Europe/Moscow, or UTC)")
+    p.set_defaults(func=run)
+
+
+def _username(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip().removeprefix("https://").removeprefix("t.me/").lstrip("@")
+    if not _USERNAME.fullmatch(name):
+        raise ImportOptionError(
+            f"--username {value!r} is not a Telegram username (5-32 letters, digits or _, "
+            "starting with a letter)")
+    return name
+
+
+def _zone(value: str | None) -> tzinfo | None:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImportOptionError(
+            f"--export-tz {value!r} is not a known time zone (use an IANA name such as "
+            "Europe/Moscow, or UTC)") from None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    return asyncio.run(_run(args, settings))
+
+
+def _summary(result: FileImport) -> list[str]:
+    lines = []
+    for c in result.channels:
+        name = f"@{c.channel.username}" if c.channel.username else repr(c.channel.title)
+        extra = f", {c.service} service messages" if c.service else ""
+        if c.unsupported:
+            extra += (f", {c.unsupported} messages Telegram Desktop could not export "
+                      "(left as holes)")
+        lines.append(f"{result.path}: {name} (id {c.channel.channel_id}): {c.posts} posts — "
+                     f"{c.new} new, {c.edited} changed, {c.unchanged} already stored{extra}")
+    return lines
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from storage.db import open_database
+    from storage.imports.desktop import channel_of
+    from storage.imports.reader import SINGLE_CHAT, probe
+    from storage.imports.store import ImportOptions, import_file
+
+    username = _username(args.username)
+    export_tz = _zone(args.export_tz)
+    # Refuse bad files (missing, not JSON, not an export, not a channel) before writing.
+    sizes = {}
+    for path in args.files:
+        found = probe(path)
+        if found.layout == SINGLE_CHAT and found.header is not None:
+            try:
+                channel_of(found.header)
+            except TgmonError as e:
+                raise TgmonError(f"{path}: {e}") from None
+        sizes[path] = path.stat().st_size
+
+    bar = _progress_bar(sum(sizes.values()))
+
+    def note(message: str) -> None:
+        line = f"tgmon: note: {message}"
+        if bar is not None:
+            bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    opts = ImportOptions(username=username, export_tz=export_tz,
+                         progress=bar.update if bar is not None else (lambda _n: None))
+    db = await open_database(settings.db_path)
+    done: list[Path] = []
+    noted: set[str] = set()
+    try:
+        for path in args.files:
+            try:
+                result = await import_file(db, path, opts, datetime.now(UTC))
+            except TgmonError as e:
+                if done:
+                    before = ", ".join(map(str, done))
+                    raise TgmonError(f"{e} (nothing of {path} was stored; imported before it: "
+                                     f"{before})") from None
+                raise
+            for skipped in result.skipped_chats:
+                note(f"{path}: skipped {skipped}: not a channel")
+            for text in dict.fromkeys(result.notes):
+                if text not in noted:
+                    noted.add(text)
+                    note(text)
+            if bar is not None:
+                bar.clear()
+            for line in _summary(result):
+                print(line)
+            done.append(path)
+    finally:
+        if bar is not None:
+            bar.close()
+        await db.close()
+    return 0
+
+
+def _progress_bar(total: int) -> Any:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit="B", unit_scale=True, desc="import", file=sys.stderr,
+                leave=False)

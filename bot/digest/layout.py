@@ -1,0 +1,248 @@
+"""The words of a digest, independent of the output format.
+
+A :class:`Layout` is a head and sections of blocks of lines; a line is a sequence of
+spans of plain text, some bold, italic or linked. Every item is one block, and a block
+is never split across messages unless it alone is too long for one. The Telegram,
+terminal and web renderers only decide how spans and lines are written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from bot.digest.build import channel_label
+from bot.digest.excerpt import shorten
+from bot.digest.model import (
+    ChannelSummary,
+    DeletionItem,
+    Digest,
+    EditItem,
+    PostItem,
+    RuleSection,
+    SilentChannel,
+    TextChange,
+    UnreadableChannel,
+)
+from storage.digest_queries import Period
+
+# Month names spelled out here, not by the C locale: the same digest on every machine.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+BULLET = "• "
+SEP = " · "
+# Labels and reasons come from people; a line stays short whatever they typed.
+LABEL_WIDTH = 200
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: str = ""               # "", "b" (bold) or "i" (italic)
+    url: str | None = None
+
+
+Line = tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    head: tuple[Line, ...]
+    sections: tuple[Section, ...]
+
+
+# ---- numbers, times ----------------------------------------------------------
+
+def fmt_count(n: int) -> str:
+    """Compact counts: 950, 1.2K, 45K, 1.3M."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "K"
+    if n < 1_000_000:
+        return f"{n // 1000}K"
+    return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} " + (word if n == 1 else many or f"{word}s")
+
+
+def fmt_time(dt: datetime, tz: tzinfo) -> str:
+    local = dt.astimezone(tz)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local:%H:%M}"
+
+
+def fmt_date_time(dt: datetime, tz: tzinfo) -> str:
+    local = dt.astimezone(tz)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M}"
+
+
+def tz_name(tz: tzinfo) -> str:
+    return getattr(tz, "key", None) or str(tz)
+
+
+def fmt_period(period: Period, tz: tzinfo) -> str:
+    return (f"{fmt_date_time(period.start, tz)} – {fmt_date_time(period.end, tz)} "
+            f"({tz_name(tz)})")
+
+
+def fmt_span(td: timedelta) -> str:
+    """A duration for people: 45 min, 7 h, 2 d 5 h."""
+    minutes = int(td.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} d" + (f" {hours % 24} h" if hours % 24 else "")
+
+
+def _cap(text: str, width: int = LABEL_WIDTH) -> str:
+    return shorten(text, width)
+
+
+# ---- items -------------------------------------------------------------------
+
+def _reach(item: PostItem) -> str:
+    parts = []
+    if item.views is not None:
+        parts.append(f"{fmt_count(item.views)} views")
+    if item.forwards:
+        parts.append(f"{fmt_count(item.forwards)} fwd")
+    if item.album_size > 1:
+        parts.append(f"album of {item.album_size}")
+    if item.deleted:
+        parts.append("deleted")
+    return "".join(SEP + p for p in parts)
+
+
+def _post_line(item: PostItem, tz: tzinfo, *, with_channel: bool) -> Line:
+    when = fmt_time(item.date, tz)
+    label = f"{_cap(channel_label(item.channel), 60)}{SEP}{when}" if with_channel else when
+    return (Span(BULLET), Span(label, url=item.url), Span(f" {item.excerpt}{_reach(item)}"))
+
+
+def _channel_block(c: ChannelSummary, tz: tzinfo) -> Block:
+    name = Span(_cap(channel_label(c.channel), 100), "b", c.url)
+    if c.posts:
+        head: Line = (name, Span(f" — {plural(c.posts, 'post')}"))
+    elif c.last_post is not None:
+        head = (name, Span(f" — no posts (last {fmt_time(c.last_post, tz)})"))
+    else:
+        head = (name, Span(" — no posts yet"))
+    return Block((head, *(_post_line(p, tz, with_channel=False) for p in c.top)))
+
+
+def _rule_block(r: RuleSection, tz: tzinfo) -> Block:
+    head: Line = (Span(_cap(r.label), "b"),
+                  Span(f" — {plural(r.matches, 'match', 'matches')}"))
+    return Block((head, *(_post_line(p, tz, with_channel=True) for p in r.top)))
+
+
+def _change(c: TextChange) -> str:
+    if not c.before:
+        return f"+«{c.after}»"
+    if not c.after:
+        return f"−«{c.before}»"
+    return f"«{c.before}» → «{c.after}»"
+
+
+def _edit_block(e: EditItem, tz: tzinfo) -> Block:
+    p = e.post
+    what = [_change(c) for c in e.changes]
+    if e.more_changes:
+        what.append(f"and {e.more_changes} more")
+    if e.media_change:
+        before, after = e.media_change
+        what.append(f"media: {before or 'none'} → {after or 'none'}")
+    times = f" {e.edits}×" if e.edits > 1 else ""
+    # A version with the same text and kind of media: the media file itself was replaced.
+    text = "; ".join(what) or "media replaced"
+    line: Line = (Span(BULLET),
+                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
+                       url=p.url),
+                  Span(f" {p.excerpt} — edited{times} (seen {fmt_time(e.seen_at, tz)}): {text}"))
+    return Block((line,))
+
+
+def _deletion_block(d: DeletionItem, tz: tzinfo) -> Block:
+    p = d.post
+    album = f", album of {p.album_size}" if p.album_size > 1 else ""
+    line: Line = (Span(BULLET),
+                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
+                       url=p.url),
+                  Span(f" deleted (noticed {fmt_time(d.deleted_at, tz)}{album}): "),
+                  Span(p.excerpt, "i"))
+    return Block((line,))
+
+
+def _silent_block(s: SilentChannel, tz: tzinfo) -> Block:
+    line: Line = (Span(BULLET), Span(_cap(channel_label(s.channel), 100), url=s.url),
+                  Span(f": no posts for {fmt_span(s.silent_for)} (last "
+                       f"{fmt_time(s.last_post, tz)}); usually at most "
+                       f"{fmt_span(s.usual_gap)} between posts"))
+    return Block((line,))
+
+
+def _unreadable_block(u: UnreadableChannel) -> Block:
+    line: Line = (Span(BULLET), Span(_cap(channel_label(u.channel), 100), url=u.url),
+                  Span(f": {_cap(u.reason) or 'could not be read'}"))
+    return Block((line,))
+
+
+def _more(shown: int, total: int, what: str) -> tuple[Block, ...]:
+    if total <= shown:
+        return ()
+    return (Block(((Span(f"… and {total - shown:,} more {what}, less viewed", "i"),),),),)
+
+
+def summary_line(d: Digest) -> str:
+    parts = [f"{plural(d.total_posts, 'post')} in {plural(len(d.channels), 'channel')}"]
+    if d.edits_total:
+        parts.append(f"{d.edits_total:,} edited")
+    if d.deletions_total:
+        parts.append(f"{d.deletions_total:,} deleted")
+    if d.silent:
+        parts.append(f"{len(d.silent)} silent")
+    if d.unreadable:
+        parts.append(f"{len(d.unreadable)} unreadable")
+    return SEP.join(parts)
+
+
+def layout(d: Digest, tz: tzinfo) -> Layout:
+    head: tuple[Line, ...] = (
+        (Span("tgmon digest", "b"),),
+        (Span(fmt_period(d.period, tz)),),
+        (Span(summary_line(d)),),
+    )
+    sections: list[Section] = []
+    if d.channels:
+        sections.append(Section("Channels", tuple(_channel_block(c, tz) for c in d.channels)))
+    else:
+        sections.append(Section("Channels", (Block(((Span("No channels in the log yet."),),)),)))
+    if d.rules:                       # a subscriber without rules gets no empty section
+        sections.append(Section("Your rules", tuple(_rule_block(r, tz) for r in d.rules)))
+    if d.edits_total:
+        sections.append(Section("Edited", tuple(_edit_block(e, tz) for e in d.edits)
+                                + _more(len(d.edits), d.edits_total, "edited posts")))
+    if d.deletions_total:
+        sections.append(Section("Deleted", tuple(_deletion_block(x, tz) for x in d.deletions)
+                                + _more(len(d.deletions), d.deletions_total, "deleted posts")))
+    if d.silent:
+        sections.append(Section("Silent for longer than usual",
+                                tuple(_silent_block(s, tz) for s in d.silent)))
+    if d.unreadable:
+        sections.append(Section("Could not be read",
+                                tuple(_unreadable_block(u) for u in d.unreadable)))
+    return Layout(head, tuple(sections))

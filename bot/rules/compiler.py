@@ -1,0 +1,344 @@
+"""Compiling a parsed rule into a matcher over analysed posts.
+
+Each term knows the keys (:mod:`bot.rules.keys`) a post must have for it to hold, so a
+:class:`~bot.rules.ruleset.RuleSet` can skip rules whose keys a post lacks. Prefixes and
+regexes are not in a post's own keys: whoever matches looks for them in the post first
+and adds ``pre:`` and ``re:`` keys (:meth:`CompiledRule.match` for one rule,
+:meth:`~bot.rules.ruleset.RuleSet.keys_of` for many), then evaluates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Any
+
+import re2
+
+from bot.rules import nodes
+from bot.rules.analysis import AnalysedText
+from bot.rules.errors import RuleSyntaxError
+from bot.rules.keys import rule_word_keys
+from bot.rules.match import Hit, Match, Span, make_hit
+from bot.rules.parser import parse, regex_options
+from bot.rules.text import word_forms
+
+MAX_REGEX_SPANS = 100
+Keys = AbstractSet[str]
+
+
+class _Node:
+    """A compiled node: ``holds`` decides, ``collect`` explains a node that holds."""
+
+    __slots__ = ()
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        raise NotImplementedError
+
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
+        raise NotImplementedError
+
+    def need(self) -> frozenset[str] | None:
+        """Keys one of which every post this node holds for has; None: no such keys."""
+        raise NotImplementedError
+
+    def exact(self) -> bool:
+        """True when having one of ``need()`` is enough for the node to hold."""
+        return False
+
+    def breadth(self) -> int:
+        """Roughly how many posts have one of ``need()``, relatively: AND files a rule
+        under its narrowest part."""
+        return 1
+
+
+class _Term(_Node):
+    __slots__ = ("keys", "name")
+
+    def __init__(self, name: str, keys: frozenset[str]) -> None:
+        self.name = name
+        self.keys = keys
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        return not self.keys.isdisjoint(keys)
+
+    def need(self) -> frozenset[str] | None:
+        return self.keys
+
+    def exact(self) -> bool:
+        return True
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        return []
+
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
+        out.append(make_hit(self.name, post.text, self.spans(post)))
+
+
+class _Word(_Term):
+    __slots__ = ()
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        keys = self.keys
+        return [span for span, k in zip(post.spans, post.word_keys, strict=True)
+                if not keys.isdisjoint(k)]
+
+
+class _Sequence(_Term):
+    """Adjacent words, each given by the keys it must have: a hyphenated word
+    (``Санкт-Петербург``, by word forms) or a phrase (by exact folded forms)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, name: str, parts: tuple[frozenset[str], ...]) -> None:
+        super().__init__(name, min(parts, key=len))   # the post needs every part
+        self.parts = parts
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        if any(p.isdisjoint(keys) for p in self.parts):
+            return False
+        return bool(self._starts(post, first_only=True))
+
+    def exact(self) -> bool:
+        return False
+
+    def _starts(self, post: AnalysedText, first_only: bool = False) -> list[int]:
+        n, wk, parts = len(self.parts), post.word_keys, self.parts
+        starts = []
+        for i in range(len(wk) - n + 1):
+            if all(not parts[j].isdisjoint(wk[i + j]) for j in range(n)):
+                starts.append(i)
+                if first_only:
+                    break
+        return starts
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        n = len(self.parts)
+        return [(post.spans[i][0], post.spans[i + n - 1][1]) for i in self._starts(post)]
+
+
+class _Prefix(_Term):
+    __slots__ = ("stem",)
+
+    def __init__(self, stem: str) -> None:
+        super().__init__(f"{stem}*", frozenset({"pre:" + stem}))
+        self.stem = stem
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        return [span for span, form in zip(post.spans, post.forms, strict=True)
+                if form.startswith(self.stem)]
+
+
+class _Tag(_Term):
+    __slots__ = ("tag",)
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"#{tag}", frozenset({"#:" + tag}))
+        self.tag = tag
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        return [(s, e) for s, e, t in post.tags if t == self.tag]
+
+
+class _From(_Term):
+    __slots__ = ()
+
+    def __init__(self, node: nodes.From) -> None:
+        key = f"ch:{node.username}" if node.username else f"chid:{node.channel_id}"
+        super().__init__(str(node), frozenset({key}))
+
+    def breadth(self) -> int:
+        return 1000       # every post of a channel: any word is narrower
+
+
+class _Regex(_Term):
+    __slots__ = ("pattern", "regex")
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"/{pattern}/", frozenset({"re:" + pattern}))
+        self.pattern = pattern
+        self.regex = re2.compile(pattern, regex_options())
+
+    def spans(self, post: AnalysedText) -> list[Span]:
+        spans = []
+        for m in self.regex.finditer(post.regex_text):
+            if m.end() > m.start():
+                spans.append(m.span())
+                if len(spans) >= MAX_REGEX_SPANS:
+                    break
+        return spans
+
+
+class _Not(_Node):
+    __slots__ = ("child",)
+
+    def __init__(self, child: _Node) -> None:
+        self.child = child
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        return not self.child.holds(keys, post)
+
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
+        return None   # what is absent is not shown
+
+    def need(self) -> frozenset[str] | None:
+        return None
+
+
+class _And(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: tuple[_Node, ...]) -> None:
+        self.children = children
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        for child in self.children:  # noqa: SIM110 - no generator on the hot path
+            if not child.holds(keys, post):
+                return False
+        return True
+
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
+        for child in self.children:
+            child.collect(keys, post, out)
+
+    def need(self) -> frozenset[str] | None:
+        # Any one child's keys will do: the narrowest sends the fewest posts on.
+        narrowest = self._narrowest()
+        return None if narrowest is None else narrowest.need()
+
+    def breadth(self) -> int:
+        narrowest = self._narrowest()
+        return 0 if narrowest is None else narrowest.breadth()
+
+    def _narrowest(self) -> _Node | None:
+        best, best_size = None, 0
+        for child in self.children:
+            need = child.need()
+            if need is not None:
+                size = child.breadth() * len(need)
+                if best is None or size < best_size:
+                    best, best_size = child, size
+        return best
+
+
+class _Or(_Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: tuple[_Node, ...]) -> None:
+        self.children = children
+
+    def holds(self, keys: Keys, post: AnalysedText) -> bool:
+        for child in self.children:  # noqa: SIM110 - no generator on the hot path
+            if child.holds(keys, post):
+                return True
+        return False
+
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
+        for child in self.children:
+            if child.holds(keys, post):
+                child.collect(keys, post, out)
+
+    def need(self) -> frozenset[str] | None:
+        needs = [c.need() for c in self.children]
+        if any(n is None for n in needs):
+            return None
+        return frozenset().union(*needs)  # type: ignore[arg-type]
+
+    def exact(self) -> bool:
+        return all(c.exact() for c in self.children)
+
+    def breadth(self) -> int:
+        return max(c.breadth() for c in self.children)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to match analysed posts (:func:`compile_rule`)."""
+
+    text: str                          # the rule as written
+    node: nodes.Node                   # its parsed form
+    index_keys: frozenset[str]         # a post lacking all of these cannot match
+    exact: bool                        # ... and a post having one of them does match
+    prefixes: tuple[str, ...]          # folded stems of its ``word*`` terms
+    regexes: tuple[str, ...]           # its ``/regex/`` patterns (ё written е)
+    root: Any = field(repr=False, compare=False)
+    _compiled_regexes: tuple[Any, ...] = field(repr=False, compare=False, default=())
+
+    def match(self, post: AnalysedText) -> Match | None:
+        """Match one post on its own (a :class:`RuleSet` matches many rules at once)."""
+        extra = {"pre:" + s for s in self.prefixes
+                 if any(form.startswith(s) for form in post.forms)}
+        extra.update("re:" + p for p, r in zip(self.regexes, self._compiled_regexes,
+                                              strict=True) if r.search(post.regex_text))
+        return self.match_keys(post.keys | extra if extra else post.keys, post)
+
+    def match_keys(self, keys: Keys, post: AnalysedText) -> Match | None:
+        """Match given the post's keys plus its ``pre:``/``re:`` keys."""
+        root: _Node = self.root
+        if not root.holds(keys, post):
+            return None
+        return Match(root, keys, post)
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.prefixes: dict[str, None] = {}
+        self.regexes: dict[str, _Regex] = {}
+
+    def build(self, node: nodes.Node) -> _Node:
+        match node:
+            case nodes.Word(text=text):
+                forms = word_forms(text)
+                if len(forms) == 1:
+                    return _Word(text, rule_word_keys(forms[0]))
+                return _Sequence(text, tuple(rule_word_keys(f) for f in forms))
+            case nodes.Phrase(words=words):
+                return _Sequence(str(node), tuple(frozenset({"w:" + w}) for w in words))
+            case nodes.Prefix(stem=stem):
+                self.prefixes[stem] = None
+                return _Prefix(stem)
+            case nodes.Tag(tag=tag):
+                return _Tag(tag)
+            case nodes.From():
+                return _From(node)
+            case nodes.Regex(pattern=pattern):
+                if pattern not in self.regexes:
+                    self.regexes[pattern] = _Regex(pattern)
+                return self.regexes[pattern]
+            case nodes.Not(child=child):
+                return _Not(self.build(child))
+            case nodes.And(children=children):
+                return _And(tuple(self.build(c) for c in children))
+            case nodes.Or(children=children):
+                return _Or(tuple(self.build(c) for c in children))
+        raise TypeError(f"not a rule node: {node!r}")
+
+
+def _only_excludes(node: nodes.Node) -> nodes.Node:
+    """The part of a rule to blame when the rule can match without finding anything."""
+    match node:
+        case nodes.And(children=children):
+            return _only_excludes(children[0])
+        case nodes.Or(children=children):
+            for child in children:
+                if _Compiler().build(child).need() is None:
+                    return _only_excludes(child)
+    return node
+
+
+def compile_rule(rule: str | nodes.Node) -> CompiledRule:
+    """Parse (if given text) and compile a rule; raises :class:`RuleSyntaxError`."""
+    text = rule if isinstance(rule, str) else str(rule)
+    node = parse(rule) if isinstance(rule, str) else rule
+    compiler = _Compiler()
+    root = compiler.build(node)
+    need = root.need()
+    if need is None:
+        col = _only_excludes(node).col or 1
+        raise RuleSyntaxError(
+            f"the rule only excludes (at column {col}): a rule, and each alternative of OR, "
+            "needs something to find: a word, \"phrase\", #tag, prefix*, /regex/ or "
+            "from:CHANNEL", col, text)
+    return CompiledRule(text, node, need, root.exact(), tuple(compiler.prefixes),
+                        tuple(compiler.regexes),
+                        root, tuple(r.regex for r in compiler.regexes.values()))

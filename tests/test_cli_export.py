@@ -1,0 +1,166 @@
+"""``tgmon export`` and ``tgmon stats`` through the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SHARED
+
+FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
+EXCERPT = FIXTURES / "public_channel_excerpt.json"
+SMALL = FIXTURES / "public_channel_small_verbatim.json"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("TGMON_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def log_db(tmp_path) -> Path:
+    db = tmp_path / "log.db"
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        assert main(["import", str(EXCERPT), str(SMALL), "--username", "pachumarchive",
+                     "--db", str(db)]) == 0
+    return db
+
+
+def fixture_texts() -> dict[int, str]:
+    texts = {}
+    for path in (EXCERPT, SMALL):
+        for m in json.loads(path.read_text(encoding="utf-8"))["messages"]:
+            if m["type"] == "message":
+                parts = m["text"] if isinstance(m["text"], list) else [m["text"]]
+                texts[m["id"]] = "".join(p if isinstance(p, str) else p["text"] for p in parts)
+    return texts
+
+
+def assert_one_line_error(code: int, out: str, err: str, needle: str) -> None:
+    assert code == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tgmon: error: "), err
+    assert needle in lines[0]
+
+
+def test_fixtures_export_to_csv_with_every_text_intact(capsysbinary, log_db):
+    assert main(["export", "--db", str(log_db)]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert out.startswith(b"\xef\xbb\xbfchannel,channel_id,message_id,date,text,")
+    rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
+    texts = fixture_texts()
+    assert {int(r["message_id"]): r["text"] for r in rows} == texts
+    assert all(r["url"] == f"https://t.me/pachumarchive/{r['message_id']}" for r in rows)
+
+
+def test_fixtures_export_to_jsonl_file(capsys, log_db, tmp_path):
+    target = tmp_path / "out" / "posts.jsonl"
+    target.parent.mkdir()
+    code = main(["export", "--format", "jsonl", "--output", str(target), "--db", str(log_db)])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == ""
+    assert f"wrote 45 rows to {target}" in err
+    records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert {r["message_id"]: r["text"] for r in records} == fixture_texts()
+    assert [p.name for p in target.parent.iterdir()] == ["posts.jsonl"]    # no temp file left
+
+
+def test_filters_through_the_command_line(capsysbinary, log_db):
+    def ids(*options: str) -> list[int]:
+        assert main(["export", "--format", "jsonl", "--db", str(log_db), *options]) == 0
+        out, _ = capsysbinary.readouterr()
+        return [json.loads(line)["message_id"] for line in out.decode().splitlines()]
+
+    assert ids("--search", "тетрадь смерти") == [53]
+    assert ids("--channel", "@PachumArchive", "--since", "2026-06-19",
+               "--until", "2026-06-19T11:26:50Z") == [3858, 3859, 3860, 3861, 3862, 3863]
+    assert ids("--channel", "2447843635", "--until", "2024-09-29T11:10:17") == [4, 17, 53, 164]
+    assert len(ids("--until", "2024-09-29")) == 34
+    assert ids("--only-deleted") == []
+
+
+@pytest.mark.parametrize(("options", "needle"), [
+    (["--format", "xml"], "unknown export format 'xml': use csv or jsonl"),
+    (["--channel", "rybar"], "unknown channel 'rybar' (known: pachumarchive)"),
+    (["--since", "12/03/2024"], "--since '12/03/2024' is not a date"),
+    (["--until", "2024-02-30"], "--until '2024-02-30' is not a date"),
+    (["--since", "2024-03-13", "--until", "2024-03-12"], "is after --until"),
+    (["--search", "   "], "no word to search for"),
+])
+def test_bad_options_write_nothing(capsys, log_db, tmp_path, options, needle):
+    target = tmp_path / "posts.csv"
+    code = main(["export", "--db", str(log_db), "--output", str(target), *options])
+    out, err = capsys.readouterr()
+    assert_one_line_error(code, out, err, needle)
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".part")) == []
+
+
+def test_failed_export_keeps_the_previous_file(capsys, log_db, tmp_path):
+    target = tmp_path / "posts.csv"
+    target.write_text("previous export")
+    code = main(["export", "--db", str(log_db), "--output", str(target), "--channel", "nope"])
+    assert code == 1
+    assert target.read_text() == "previous export"
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "directory"])
+def test_bad_output_path(capsys, log_db, tmp_path, where):
+    target = tmp_path / "nowhere" / "x.csv" if where == "missing-dir" else tmp_path
+    code = main(["export", "--db", str(log_db), "--output", str(target)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(code, out, err, "--output")
+
+
+def test_missing_database_is_not_created(capsys, tmp_path):
+    db = tmp_path / "none.db"
+    for command in (["export"], ["stats"]):
+        code = main([*command, "--db", str(db)])
+        out, err = capsys.readouterr()
+        assert_one_line_error(code, out, err, "no database at")
+        assert not db.exists()
+
+
+def test_stats_command(capsys, log_db):
+    assert main(["stats", "--db", str(log_db)]) == 0
+    out, _ = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].split() == ["channel", "posts", "first", "post", "(UTC)", "last", "post",
+                                "(UTC)", "last", "id", "edited", "deleted", "holes"]
+    assert lines[1].split() == ["@pachumarchive", "45", "2024-09-29", "10:14", "2026-06-19",
+                                "11:26", "3863", "22", "0", "3,816"]
+    assert lines[2] == ("holes in @pachumarchive: 3,816 ids in 31 ranges: 2, 5-16, 18-52, "
+                        "54-163, 165-226 (+26 more ranges)")
+    assert main(["stats", "--json", "--ranges", "1", "--db", str(log_db)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["first_hole_ranges"] == ["2"] and data[0]["absent"] == 2
+
+
+def test_stats_unknown_channel(capsys, log_db):
+    code = main(["stats", "--channel", "rybar", "--db", str(log_db)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(code, out, err, "unknown channel 'rybar'")
+
+
+def test_progress_bars_on_a_terminal_do_not_touch_the_output(capsys, monkeypatch, tmp_path):
+    """With stderr on a terminal, import and export show progress on stderr only."""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    db = tmp_path / "log.db"
+    assert main(["import", str(EXCERPT), "--db", str(db)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.count("\n") == 1 and "39 posts — 39 new" in out
+    target = tmp_path / "posts.csv"
+    assert main(["export", "--db", str(db), "--output", str(target)]) == 0
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"), newline="")))
+    assert len(rows) == 39
