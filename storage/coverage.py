@@ -15,24 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage.db import Database
+from storage.stats import IdRange
 from storage.timefmt import from_db
 
 KEEP = 5                    # ranges kept per kind (the counts cover all)
-
-
-@dataclass(frozen=True, order=True)
-class IdRange:
-    """Message ids ``first`` to ``last``, both included."""
-
-    first: int
-    last: int
-
-    @property
-    def size(self) -> int:
-        return self.last - self.first + 1
-
-    def __str__(self) -> str:
-        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,6 @@ class BackfillError(TgmonError):
     pass
 
 
-def _date(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: use e.g. 2024-03-01 or 2024-03-01T12:00+03:00") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _count(text: str) -> int:
     if not text.strip().isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -52,8 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("channels", nargs="*", metavar="CHANNEL",
                    help="watched channels by username (default: every watched channel)")
     goal = p.add_mutually_exclusive_group(required=True)
-    goal.add_argument("--since", type=_date, metavar="DATE",
-                      help="read back to this date (UTC unless it has an offset)")
+    goal.add_argument("--since", metavar="DATE",
+                      help="read back to this date: YYYY-MM-DD or an ISO 8601 timestamp "
+                           "(no offset means UTC)")
     goal.add_argument("--limit", type=_count, metavar="N",
                       help="read N more older messages per channel")
     p.set_defaults(func=run)
@@ -66,7 +58,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import setup_logging
     from bot.watcher.backfill import Goal
     from bot.watcher.session import require_login
+    from config.dates import parse_when
 
+    since = parse_when(args.since, "--since") if args.since else None
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
             "tgmon backfill needs TGMON_API_ID and TGMON_API_HASH (from "
@@ -75,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging("WARNING", [settings.api_hash, settings.bot_token])
     factory = telegram_client_factory(settings.api_id, settings.api_hash)
     outcomes = asyncio.run(backfill(settings, factory, args.channels,
-                                    Goal(since=args.since, limit=args.limit),
+                                    Goal(since=since, limit=args.limit),
                                     progress=terminal_progress))
     for line in summary(outcomes):
         print(line)
