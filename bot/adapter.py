@@ -43,6 +43,11 @@ def is_post(message: Any) -> bool:
     return isinstance(message, types.Message)
 
 
+def is_message(message: Any) -> bool:
+    """A post or a service message (not ``messageEmpty``, a placeholder for a gone id)."""
+    return isinstance(message, types.Message | types.MessageService)
+
+
 def channel_id_of(message: Any) -> int | None:
     peer = getattr(message, "peer_id", None)
     return peer.channel_id if isinstance(peer, types.PeerChannel) else None

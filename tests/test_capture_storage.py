@@ -134,3 +134,40 @@ def test_flood_gate_and_backoff():
     base = timedelta(minutes=5)
     assert [backoff(n, base) for n in (1, 2, 3)] == [base, base * 2, base * 4]
     assert backoff(50, base) == timedelta(hours=6)
+
+
+async def test_the_bulk_upsert_stores_exactly_what_store_posts_stores(tmp_path):
+    """Same batches through both: same rows, versions, journal and counts."""
+    from storage.db import open_database
+    from storage.models import Entity, ForwardOrigin, Media, Reaction
+    from storage.posts import store_posts, store_posts_bulk
+
+    full = Post(LEGION.channel_id, 1, T0, "Колонна у Глотово", (Entity("bold", 0, 7),),
+                views=2**40, forwards=3, replies=None, reactions=(Reaction("🔥", 9),),
+                media=Media("video", "a.mp4", 9437184, "video/mp4", 1280, 720, 42.5),
+                forward=ForwardOrigin(1187203004, 7802, T0, "Губернатор"), reply_to_id=None,
+                grouped_id=13_600_000_000_000_000_01, author="А. Б.", edit_date=None)
+    edited = Post(LEGION.channel_id, 1, T0, "Колонна у Глотово и Козинки", views=5,
+                  edit_date=T0 + timedelta(hours=1))
+    stale = Post(LEGION.channel_id, 1, T0, "Колонна у Глотово", views=7)
+    batches = [[full, post(2), post(2, "дважды")], [edited, post(3)], [stale, post(2)]]
+    tables = ("posts", "post_versions", "post_changes", "posts_fts")
+    seen = []
+    for store in (store_posts, store_posts_bulk):
+        db = await open_database(tmp_path / f"{store.__name__}.db")
+        try:
+            await save_channel(db, LEGION, T0)
+            results = []
+            for i, batch in enumerate(batches):
+                async with db.transaction() as conn:
+                    results.append(await store(conn, batch, CapturePath.CATCH_UP,
+                                               T0 + timedelta(minutes=i)))
+            dump = {t: [tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")]
+                    for t in tables}
+            seen.append((results, dump))
+        finally:
+            await db.close()
+    assert seen[0] == seen[1]
+    results, dump = seen[0]
+    assert [(r.new, r.edited) for r in results] == [(2, 1), (1, 1), (0, 1)]
+    assert len(dump["post_versions"]) == 6       # the stale copy made none

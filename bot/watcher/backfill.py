@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from telethon import TelegramClient, errors
 
-from bot.watcher.reading import backward_batch, pages, peer_of
+from bot.watcher.reading import backward_batch, history_down, peer_of
 from storage.capture import Batch, get_state, save_batch
 from storage.coverage import top_run_floor
 from storage.db import Database
@@ -27,6 +27,18 @@ from storage.posts import StoreResult
 from storage.watchlist import WatchEntry
 
 log = logging.getLogger(__name__)
+
+WRITE_BATCH = 1000          # messages stored per transaction
+
+
+def _merge(channel_id: int, batches: list[Batch]) -> Batch:
+    """Pages read one after the other (going down) as one batch."""
+    return Batch(channel_id, channel=next((b.channel for b in batches if b.channel), None),
+                 posts=[p for b in batches for p in b.posts],
+                 service_ids=[i for b in batches for i in b.service_ids],
+                 missing_ids=[i for b in batches for i in b.missing_ids],
+                 backfill_floor=min(b.backfill_floor for b in batches
+                                    if b.backfill_floor is not None))
 
 
 class ProgressBar(Protocol):
@@ -129,30 +141,43 @@ async def _read(client: TelegramClient, db: Database, cid: int, peer: Any, below
     left = None if goal.limit is None else goal.limit - out.read
     if left is not None and left <= 0:
         return True
-    messages = client.iter_messages(peer, offset_id=below or 0, limit=left,
-                                    wait_time=wait_time)
     writing: asyncio.Future[StoreResult] | None = None
+    pending: list[Batch] = []
     reached_since = False
+
+    async def write() -> None:
+        # One transaction per WRITE_BATCH messages: while it runs in the database's
+        # thread, the next pages are read.
+        nonlocal writing
+        if writing is not None:
+            out.stored += await writing
+            writing = None
+        if pending:
+            merged = _merge(cid, pending)
+            pending.clear()
+            writing = asyncio.ensure_future(save_batch(db, merged, CapturePath.BACKFILL, now()))
+
     try:
-        async for page in pages(messages):
+        async for page, channel in history_down(client, peer, below, left, wait_time):
             if goal.since is not None:
                 kept = [m for m in page if m.date >= goal.since]
                 reached_since = len(kept) < len(page)
                 page = kept
             if not page:
                 break
-            batch, below = backward_batch(cid, page, below)
-            if writing is not None:
-                out.stored += await writing
-            writing = asyncio.ensure_future(save_batch(db, batch, CapturePath.BACKFILL, now()))
+            batch, below = backward_batch(cid, page, below, channel=channel)
+            pending.append(batch)
             out.read += len(page)
             out.floor = below
             dates = [m.date for m in page]
             out.oldest = min(dates) if out.oldest is None else min(out.oldest, *dates)
             bar.update(len(page))
+            if sum(len(b.posts) + len(b.service_ids) for b in pending) >= WRITE_BATCH:
+                await write()
             if reached_since:
                 break
     finally:
+        await write()
         if writing is not None:
             out.stored += await writing
     limited = goal.limit is not None and out.read >= goal.limit

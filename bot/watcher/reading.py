@@ -9,12 +9,20 @@ noted as not being posts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from telethon.tl import types
+from telethon import TelegramClient
+from telethon.tl import functions, types
 
-from bot.adapter import channel_from_entity, is_channel_entity, is_post, post_from_message
+from bot.adapter import (
+    channel_from_entity,
+    is_channel_entity,
+    is_message,
+    is_post,
+    post_from_message,
+)
 from storage.capture import Batch
 from storage.models import Channel
 
@@ -36,6 +44,36 @@ async def pages(messages: AsyncIterator[Any], size: int = PAGE) -> AsyncIterator
             page = []
     if page:
         yield page
+
+
+async def history_down(client: TelegramClient, peer: types.InputPeerChannel,
+                       below: int | None, limit: int | None,
+                       wait_time: float) -> AsyncIterator[tuple[list[Any], Channel | None]]:
+    """Pages of history newest first, below ``below`` (exclusive; None: from the newest
+    message), one ``messages.getHistory`` each, until ``limit`` messages or the first
+    message. Yields the page's messages and the channel as the answer showed it."""
+    offset = below or 0
+    left = limit
+    first = True
+    while left is None or left > 0:
+        if not first and wait_time:
+            await asyncio.sleep(wait_time)
+        first = False
+        size = PAGE if left is None else min(PAGE, left)
+        answer = await client(functions.messages.GetHistoryRequest(
+            peer=peer, offset_id=offset, offset_date=None, add_offset=0, limit=size,
+            max_id=0, min_id=0, hash=0))
+        page = [m for m in answer.messages if is_message(m)]
+        if not page:
+            return
+        chat = next((c for c in answer.chats if getattr(c, "id", None) == peer.channel_id),
+                    None)
+        yield page, channel_from_entity(chat) if is_channel_entity(chat) else None
+        offset = min(m.id for m in page)
+        if left is not None:
+            left -= len(page)
+        if offset <= 1:
+            return
 
 
 def channel_of(messages: Sequence[Any]) -> Channel | None:
@@ -76,8 +114,9 @@ def forward_batch(channel_id: int, messages: Sequence[Any],
                  missing_ids=missing, synced_id=top), top
 
 
-def backward_batch(channel_id: int, messages: Sequence[Any],
-                   below: int | None, *, complete: bool = False) -> tuple[Batch, int | None]:
+def backward_batch(channel_id: int, messages: Sequence[Any], below: int | None, *,
+                   channel: Channel | None = None,
+                   complete: bool = False) -> tuple[Batch, int | None]:
     """A page of a read going down (newest first) from ``below`` (exclusive). Returns the
     batch (backfill floor lowered to the last id) and the new ``below``."""
     ids = [m.id for m in messages]
@@ -89,6 +128,6 @@ def backward_batch(channel_id: int, messages: Sequence[Any],
         prev = mid if prev is None else min(prev, mid)
     posts, service = _split(channel_id, messages)
     floor = min(ids) if ids else below
-    return Batch(channel_id, channel=channel_of(messages), posts=posts, service_ids=service,
-                 missing_ids=missing, backfill_floor=floor,
+    return Batch(channel_id, channel=channel or channel_of(messages), posts=posts,
+                 service_ids=service, missing_ids=missing, backfill_floor=floor,
                  backfill_complete=complete), floor

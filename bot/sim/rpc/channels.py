@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from telethon.tl import functions, types
@@ -122,20 +123,26 @@ def get_history(call: Call, req: Any) -> types.messages.ChannelMessages:
     ``add_offset``, at most 100, then clipped to (``min_id``, ``max_id``)."""
     users_only(call)
     ch = _channel_peer(call, req.peer)
-    posts = sorted(ch.posts.values(), key=lambda p: p.id, reverse=True)
+    # Post ids only increase (Activity.post) and dicts keep insertion order, so the keys
+    # are in ascending order: positions newest-first are found by bisection, and a
+    # channel of 100k posts is not sorted on every request.
+    ids = list(ch.posts)
+    total = len(ids)
     if req.offset_id:
-        start = next((i for i, p in enumerate(posts) if p.id < req.offset_id), len(posts))
+        start = total - bisect_left(ids, req.offset_id)
     elif req.offset_date and req.offset_date.timestamp() > 0:   # 0 on the wire = unset
-        start = next((i for i, p in enumerate(posts) if p.date < req.offset_date), len(posts))
+        start = next((total - 1 - i for i in range(total - 1, -1, -1)
+                      if ch.posts[ids[i]].date < req.offset_date), total)
     else:
         start = 0
     start += req.add_offset
-    page = posts[max(start, 0):max(start + min(req.limit, PAGE_MAX), 0)]
+    lo, hi = max(start, 0), max(start + min(req.limit, PAGE_MAX), 0)
+    page = [ch.posts[ids[total - 1 - i]] for i in range(lo, min(hi, total))]
     if req.max_id:
         page = [p for p in page if p.id < req.max_id]
     if req.min_id:
         page = [p for p in page if p.id > req.min_id]
-    return _channel_messages(call, ch, page, count=len(posts))
+    return _channel_messages(call, ch, page, count=total)
 
 
 @handles(functions.channels.GetMessagesRequest)
