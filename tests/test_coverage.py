@@ -93,7 +93,7 @@ def test_stats_shows_coverage_and_the_watch_list(tmp_path, capsys):
         "Coverage (message ids from the first to the last one known):",
         "@rybar (watched, ok): captured 1-3, 6 (4 posts in 2 ranges); explained: 1 deleted "
         "on Telegram; unexplained 1: 5",
-        "  last capture 2024-03-12 05:00 UTC; by capture path: catch-up 4; 1 flood waits, "
+        "  last capture 2024-03-12 05:00 UTC; by capture path: catch-up 4; 1 flood wait, "
         "0 failures",
         "@no_such_channel (watched, unresolved): no channel has the username @no_such_channel",
         "Reconnects of the watching account: 1"]

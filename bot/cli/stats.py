@@ -145,9 +145,8 @@ _REASONS = {"deleted": "deleted on Telegram", "service": "service messages", "em
 def _coverage_lines(s: ChannelStats, c: ChannelCoverage, entry: WatchEntry | None,
                     events: EventCounts, keep: int) -> list[str]:
     state = f"watched, {entry.status}" if entry else "not watched"
-    runs = f"{_num(c.captured.runs)} range{'s' if c.captured.runs != 1 else ''}"
-    captured = (f"captured {c.captured.shown(keep)} ({_num(c.captured.count)} posts in {runs})"
-                if c.captured.count else "captured nothing")
+    captured = (f"captured {c.captured.shown(keep)} ({_count(c.captured.count, 'post')} in "
+                f"{_count(c.captured.runs, 'range')})" if c.captured.count else "captured nothing")
     explained = ", ".join(f"{_num(n)} {_REASONS.get(r, r)}" for r, n in c.explained.items())
     holes = (f"unexplained {_num(c.unexplained.count)}: {c.unexplained.shown(keep)}"
              if c.unexplained.count else "unexplained: none")
@@ -156,7 +155,12 @@ def _coverage_lines(s: ChannelStats, c: ChannelCoverage, entry: WatchEntry | Non
     cid = s.channel.channel_id
     return [f"{_name(s)} ({state}): {captured}; explained: {explained or 'none'}; {holes}",
             f"  last capture {last}; by capture path: {paths}; "
-            f"{events.of(cid, 'flood_wait')} flood waits, {events.of(cid, 'error')} failures"]
+            f"{_count(events.of(cid, 'flood_wait'), 'flood wait')}, "
+            f"{_count(events.of(cid, 'error'), 'failure')}"]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{_num(n)} {what}{'' if n == 1 else 's'}"
 
 
 def format_coverage(stats: Sequence[ChannelStats], coverage: dict[int, ChannelCoverage],

@@ -122,6 +122,9 @@ class Watcher:
             log.warning("the user client cannot report reconnects: missed posts are found "
                         "by the periodic reconcile only")
         self._loading = asyncio.ensure_future(self._load(rt))
+        # start() re-raises a failure; if the app fails before start(), nobody would
+        self._loading.add_done_callback(
+            lambda f: f.cancelled() or f.exception())
 
     async def _load(self, rt: Runtime) -> None:
         try:
