@@ -271,3 +271,35 @@ def test_posts_published_while_down_are_all_caught_up_even_with_a_push_at_start(
 
 async def _count(db, channel_id, n):
     return len(await rows(db, channel_id)) >= n
+
+
+def test_a_channel_that_comes_back_is_watched_again_even_after_a_restart(sim):
+    w = sim.world
+    rybar = w.add_channel("rybar", "Рыбарь")
+    admin = w.add_user("Ольга", id=ADMIN)
+    s = sim.settings(admins=frozenset({ADMIN}))
+
+    async def body():
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        w.user_writes(admin, "/start")
+        await eventually(lambda: resolved(rt.db, "rybar"))
+        w.make_private(rybar)
+        await sleep_until(T0 + timedelta(minutes=20))
+        private = await find_entry(rt.db, str(rybar.id))
+        await app.stop()
+        rybar.banned.clear()                       # readable again, while tgmon is down
+        w.join(w.user, rybar)
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        after = w.post(rybar, "снова доступен")
+        await eventually(lambda: _has(rt.db, rybar.id, after.id))
+        await sim.until(lambda: any("works again" in m.text for m in w.sent_by_bot(ADMIN)))
+        entry = await find_entry(rt.db, str(rybar.id))
+        recovered = await events(rt.db, "recovered")
+        await app.stop()
+        return private, entry, recovered
+
+    private, entry, recovered = sim.run(body)
+    assert private.status == "private" and entry.status == "ok"
+    assert entry.status_detail is None and len(recovered) == 1

@@ -160,8 +160,8 @@ class Watcher:
             if not entry.resolved and entry.status == "pending":
                 self._queue_resolution(entry)
         self._sweeper.request("start")
-        log.info("watching %d channels (%d to resolve)", len(watched),
-                 len(entries) - len(watched))
+        log.info("watching %d channels (%d waiting to be looked up)", len(watched),
+                 sum(not e.resolved and e.status == "pending" for e in entries))
 
     async def stop(self) -> None:
         rt, self.rt = self.rt, None
@@ -315,12 +315,15 @@ class Watcher:
         cid = entry.channel_id
         health = self.health.setdefault(cid, ChannelHealth())
         health.last_ok = rt.now()
-        if not health.failures.pop(kind, 0) or health.failing:
-            return
+        was_failing = health.failures.pop(kind, 0) > 0
+        if health.failing:
+            return                      # its other job still fails
         health.last_error = None
-        if entry.status != "ok":
+        if entry.status != "ok":        # also a state left by an earlier run
             await set_status(rt.db, entry.id, "ok", None, rt.now())
             self.live[cid] = await self._refreshed(rt, entry)
+        elif not was_failing:
+            return
         log.info("capture of %s works again", _name(entry))
         await add_event(rt.db, "recovered", cid, kind, rt.now())
         await notify_admins(rt, f"watch-recovered:{cid}:{rt.now().isoformat()}",
