@@ -303,3 +303,26 @@ def test_a_channel_that_comes_back_is_watched_again_even_after_a_restart(sim):
     private, entry, recovered = sim.run(body)
     assert private.status == "private" and entry.status == "ok"
     assert entry.status_detail is None and len(recovered) == 1
+
+
+def test_a_deleted_channel_is_marked_gone_and_the_others_go_on(sim):
+    w = sim.world
+    legion = w.add_channel("legionoffreedom", "Легион")
+    doomed = w.add_channel("doomed_channel", "Будет удалён")
+    s = sim.settings()
+
+    async def body():
+        app = sim.app(components=watcher_only, settings=s)
+        rt = await app.start()
+        await eventually(lambda: resolved(rt.db, "doomed_channel"))
+        del w.channels[doomed.id]                      # Telegram no longer knows it
+        await sleep_until(T0 + timedelta(minutes=15))
+        w.drop_updates(5, role="user")
+        post = w.post(legion, "жизнь продолжается")
+        await eventually(lambda: _has(rt.db, legion.id, post.id))
+        entry = await find_entry(rt.db, str(doomed.id))
+        await app.stop()
+        return entry
+
+    entry = sim.run(body)
+    assert entry.status == "gone" and "no longer knows @doomed_channel" in entry.status_detail

@@ -7,8 +7,14 @@ import logging
 
 from bot.app import Runtime
 from storage import outbox
+from storage.watchlist import WatchEntry
 
 log = logging.getLogger(__name__)
+
+
+def name_of(entry: WatchEntry) -> str:
+    """How logs and notices name a watched channel (its configured username)."""
+    return f"@{entry.username}"
 
 
 async def notify_admins(rt: Runtime, key: str, html: str) -> None:
