@@ -127,6 +127,15 @@ async def all_states(db: Database) -> dict[int, CaptureState]:
             for r in await db.fetchall("SELECT * FROM capture_state")}
 
 
+async def mark_synced(db: Database, channel_id: int, synced_id: int, now: datetime) -> None:
+    """A forward read reached the channel's newest message (``synced_id``) at ``now``."""
+    async with db.transaction() as conn:
+        await _ensure(conn, channel_id)
+        await conn.execute(
+            "UPDATE capture_state SET synced_id = max(coalesce(synced_id, 0), ?), "
+            "synced_at = ? WHERE channel_id = ?", (synced_id, to_db(now), channel_id))
+
+
 async def set_rechecked(db: Database, channel_id: int, now: datetime) -> None:
     async with db.transaction() as conn:
         await _ensure(conn, channel_id)

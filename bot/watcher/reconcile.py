@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from telethon import TelegramClient
 
 from bot.watcher.reading import forward_batch, pages, peer_of
-from storage.capture import Batch, init_state, save_batch
+from storage.capture import get_state, init_state, mark_synced, save_batch
 from storage.db import Database
 from storage.models import CapturePath
 from storage.posts import StoreResult
@@ -30,7 +30,8 @@ async def reconcile(client: TelegramClient, db: Database, entry: WatchEntry, *,
     assert entry.channel_id is not None and entry.access_hash is not None
     cid = entry.channel_id
     peer = peer_of(cid, entry.access_hash)
-    cursor = (await init_state(db, cid)).synced_id
+    state = await get_state(db, cid) or await init_state(db, cid)
+    cursor = state.synced_id
     if cursor is None:
         messages = client.iter_messages(peer, offset_date=now() - initial_window,
                                         reverse=True, wait_time=wait_time)
@@ -46,6 +47,5 @@ async def reconcile(client: TelegramClient, db: Database, entry: WatchEntry, *,
         # A quiet channel with nothing in the window: continue after its newest message.
         newest = await client.get_messages(peer, limit=1)
         after = newest[0].id if newest else 0
-    await save_batch(db, Batch(cid, synced_id=after), CapturePath.CATCH_UP, now(),
-                     synced_top=True)
+    await mark_synced(db, cid, after, now())
     return result
