@@ -56,10 +56,9 @@ async def _ensure(conn: aiosqlite.Connection, channel_id: int) -> None:
                        (channel_id,))
 
 
-async def save_batch(db: Database, batch: Batch, path: CapturePath, now: datetime,
-                     *, synced_top: bool = False) -> StoreResult:
-    """Store a batch in one transaction. ``synced_top``: the read reached the channel's
-    newest message (sets ``synced_at``)."""
+async def save_batch(db: Database, batch: Batch, path: CapturePath,
+                     now: datetime) -> StoreResult:
+    """Store a batch in one transaction."""
     cid = batch.channel_id
     at = to_db(now)
     async with db.transaction() as conn:
@@ -85,9 +84,6 @@ async def save_batch(db: Database, batch: Batch, path: CapturePath, now: datetim
             await conn.execute(
                 "UPDATE capture_state SET synced_id = max(coalesce(synced_id, 0), ?) "
                 "WHERE channel_id = ?", (batch.synced_id, cid))
-        if synced_top:
-            await conn.execute("UPDATE capture_state SET synced_at = ? WHERE channel_id = ?",
-                               (at, cid))
         if batch.backfill_floor is not None:
             await conn.execute(
                 "UPDATE capture_state SET backfill_floor = min(coalesce(backfill_floor, ?), ?), "

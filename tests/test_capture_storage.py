@@ -16,6 +16,7 @@ from storage.capture import (
     event_counts,
     get_state,
     init_state,
+    mark_synced,
     save_batch,
     unexplained_ids,
 )
@@ -38,15 +39,17 @@ async def test_a_batch_is_stored_together_and_the_cursor_only_moves_up(db):
     assert (await init_state(db, cid)).synced_id is None       # new: the initial window
     r = await save_batch(db, Batch(cid, channel=LEGION, posts=[post(5), post(7)],
                                    service_ids=[6], missing_ids=[4], synced_id=7),
-                         CapturePath.CATCH_UP, T0, synced_top=True)
+                         CapturePath.CATCH_UP, T0)
+    await mark_synced(db, cid, 7, T0)
     assert (r.new, r.edited, r.deleted) == (2, 0, 0)
     state = await get_state(db, cid)
     assert (state.synced_id, state.synced_at, state.last_capture) == (7, T0, T0)
     later = T0 + timedelta(minutes=5)
     await save_batch(db, Batch(cid, synced_id=3, deleted_ids=[5, 9]), CapturePath.CATCH_UP,
                      later)
+    await mark_synced(db, cid, 6, later)
     state = await get_state(db, cid)
-    assert state.synced_id == 7 and state.last_capture == T0 and state.synced_at == T0
+    assert state.synced_id == 7 and state.last_capture == T0 and state.synced_at == later
     assert (await get_post(db, cid, 5)).deleted_at == later
     reasons = dict(await db.fetchall(
         "SELECT message_id, reason FROM absent_messages WHERE channel_id = ?", (cid,)))
