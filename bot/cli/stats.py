@@ -25,7 +25,7 @@ class StatsError(TgmonError):
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "stats", parents=[common], help="per-channel counts, dates and message-id holes",
+        "stats", parents=[common], help="per-channel counts, holes and capture coverage",
         description="For each channel: posts stored, first and last post date (UTC), last "
                     "message id, edited and deleted posts, and holes: message ids between the "
                     "first and last known id that tgmon never saw (service messages and ids "
