@@ -42,10 +42,6 @@ class Sweeper:
                 return
             why = "again"
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

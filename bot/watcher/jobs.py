@@ -53,10 +53,6 @@ class ChannelJobs:
         if job is not None:
             job.modify(next_run_time=when)
 
-    def next_run(self, channel_id: int, kind: str) -> datetime | None:
-        job = self.scheduler.get_job(job_id(kind, channel_id))
-        return job.next_run_time if job is not None else None
-
     def remove(self, channel_id: int) -> None:
         for kind in KINDS:
             job = self.scheduler.get_job(job_id(kind, channel_id))
