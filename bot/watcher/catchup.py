@@ -20,7 +20,7 @@ class Sweeper:
                  run: Callable[[int, str], Awaitable[None]]) -> None:
         self.channels = channels
         self.run = run
-        self.sweeps = 0                       # completed, for tests and /status
+        self.sweeps = 0                       # sweeps completed since start
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
