@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.db import Database, open_database
@@ -59,6 +60,11 @@ class Runtime:
     bot: TelegramClient | None
     scheduler: AsyncIOScheduler
     log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+    # every component of the app, so one can reach another (e.g. the sender's wake-up)
+    components: list[Component] = field(default_factory=list)
+
+    def component(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
 
 
 class Component(Protocol):
@@ -87,9 +93,10 @@ def default_components() -> list[Component]:
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
+    from bot.watcher.component import Watcher
 
     sender = Sender()
-    return [sender, BotCommands(all_commands(), sender.messenger())]
+    return [Watcher(), sender, BotCommands(all_commands(), sender.messenger())]
 
 
 class App:
@@ -103,6 +110,7 @@ class App:
         self.components: list[Component] = []
         self.rt: Runtime | None = None
         self._db: Database | None = None     # also while starting and stopping
+        self._lock: SessionLock | None = None
         self._stopped = asyncio.Event()
 
     @property
@@ -114,7 +122,13 @@ class App:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         s = self.settings
-        db = self._db = await open_database(s.db_path)
+        # One process per session: refuse before touching the database or the session.
+        self._lock = SessionLock(s.user_session).acquire()
+        try:
+            db = self._db = await open_database(s.db_path)
+        except BaseException:
+            self._release_lock()
+            raise
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -125,6 +139,7 @@ class App:
                 bot.parse_mode = "html"
             rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
             components = list(self._make_components())
+            rt.components.extend(components)
             for component in components:
                 attach = getattr(component, "attach", None)
                 if attach is not None:
@@ -171,6 +186,12 @@ class App:
                     log.exception("disconnecting a client failed")
         await db.close()
         self._db = None
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def run_until_stopped(self) -> None:
         """Start, then run until a client dies or :meth:`stop` is called."""
