@@ -6,6 +6,7 @@ Everything past this module sees :class:`storage.models.Post` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telethon.tl import types
@@ -42,9 +43,38 @@ def is_post(message: Any) -> bool:
     return isinstance(message, types.Message)
 
 
+def is_message(message: Any) -> bool:
+    """A post or a service message (not ``messageEmpty``, a placeholder for a gone id)."""
+    return isinstance(message, types.Message | types.MessageService)
+
+
 def channel_id_of(message: Any) -> int | None:
     peer = getattr(message, "peer_id", None)
     return peer.channel_id if isinstance(peer, types.PeerChannel) else None
+
+
+@dataclass(frozen=True)
+class ChannelAccess:
+    """A channel entity as the watcher keeps it: the record, the watching account's
+    access hash, and whether the account is a member (members get pushes)."""
+
+    channel: Channel
+    access_hash: int
+    member: bool
+    broadcast: bool
+
+
+def channel_access(entity: Any) -> ChannelAccess | None:
+    """A resolved chat as :class:`ChannelAccess`; None if it is not a channel the
+    account can read (a person, a bot, a basic group, a forbidden channel)."""
+    if not isinstance(entity, types.Channel) or entity.access_hash is None:
+        return None
+    return ChannelAccess(channel_from_entity(entity), entity.access_hash,
+                         member=not entity.left, broadcast=bool(entity.broadcast))
+
+
+def is_channel_entity(entity: Any) -> bool:
+    return isinstance(entity, types.Channel | types.ChannelForbidden)
 
 
 def channel_from_entity(entity: Any) -> Channel:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.db import Database, open_database
@@ -62,6 +63,11 @@ class Runtime:
     # /alert and /unalert notify after changing the rules table; the alert dispatcher
     # re-reads the rules then
     rules_changed: Signal = field(default_factory=Signal)
+    # every component of the app, so one can reach another (e.g. the sender's wake-up)
+    components: list[Component] = field(default_factory=list)
+
+    def component(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
 
 
 class Component(Protocol):
@@ -91,9 +97,11 @@ def default_components() -> list[Component]:
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
+    from bot.watcher.component import Watcher
 
     sender = Sender()
-    return [sender, BotCommands(all_commands(), sender.messenger()), AlertDispatcher(sender)]
+    return [Watcher(), sender, BotCommands(all_commands(), sender.messenger()),
+            AlertDispatcher(sender)]
 
 
 class App:
@@ -107,6 +115,7 @@ class App:
         self.components: list[Component] = []
         self.rt: Runtime | None = None
         self._db: Database | None = None     # also while starting and stopping
+        self._lock: SessionLock | None = None
         self._stopped = asyncio.Event()
 
     @property
@@ -118,7 +127,13 @@ class App:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         s = self.settings
-        db = self._db = await open_database(s.db_path)
+        # One process per session: refuse before touching the database or the session.
+        self._lock = SessionLock(s.user_session).acquire()
+        try:
+            db = self._db = await open_database(s.db_path)
+        except BaseException:
+            self._release_lock()
+            raise
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
@@ -129,6 +144,7 @@ class App:
                 bot.parse_mode = "html"
             rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
             components = list(self._make_components())
+            rt.components.extend(components)
             for component in components:
                 attach = getattr(component, "attach", None)
                 if attach is not None:
@@ -175,6 +191,12 @@ class App:
                     log.exception("disconnecting a client failed")
         await db.close()
         self._db = None
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def run_until_stopped(self) -> None:
         """Start, then run until a client dies or :meth:`stop` is called."""

@@ -171,6 +171,28 @@ async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
     return await _changes_since(conn, before)
 
 
+# The same upsert with every row in one JSON parameter: one statement per batch, so the
+# whole batch runs inside SQLite (off the GIL) instead of one step per row.
+BULK_UPSERT_SQL = UPSERT_SQL.replace(
+    f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)}) ",
+    f"SELECT {', '.join(f'value ->> {i}' for i in range(len(_INSERT_COLUMNS)))} "
+    "FROM json_each(?) WHERE true ")
+
+
+async def store_posts_bulk(conn: aiosqlite.Connection, posts: Sequence[Post],
+                           captured_via: CapturePath, seen_at: datetime) -> StoreResult:
+    """:func:`store_posts` as one statement: for writers whose event loop stays busy
+    meanwhile (the watcher reads Telegram while the database thread writes)."""
+    if not posts:
+        return StoreResult()
+    before = await _last_seq(conn)
+    rows = json.dumps([post_row(p, captured_via, seen_at) for p in posts],
+                      ensure_ascii=False, separators=(",", ":"))
+    await conn.execute(BULK_UPSERT_SQL, (rows,))
+    await index_pending(conn)
+    return await _changes_since(conn, before)
+
+
 async def save_posts(db: Database, posts: Sequence[Post], captured_via: CapturePath,
                      seen_at: datetime, channel: Channel | None = None) -> StoreResult:
     """Store posts in one transaction, recording their channel first when given."""

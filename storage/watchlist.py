@@ -59,7 +59,8 @@ async def find_entry(db: Database, ref: str) -> WatchEntry | None:
     return _entry(row) if row else None
 
 
-async def sync_config(db: Database, channels: Iterable[tuple[str, str]], now: datetime) -> None:
+async def sync_config(db: Database, channels: Iterable[tuple[str, str | None]],
+                      now: datetime) -> None:
     """Make the config-file part of the list match ``(username, label)`` pairs: add new
     ones, relabel, and retire config entries no longer in the file. Admin entries stay."""
     wanted = {u.lower(): (u, label) for u, label in channels}
@@ -117,3 +118,14 @@ async def set_status(db: Database, entry_id: int, status: str, detail: str | Non
     await db.execute(
         "UPDATE watched SET status = ?, status_detail = ?, status_at = ? WHERE id = ?",
         (status, detail, to_db(now), entry_id))
+
+
+async def previous_resolution(db: Database, username: str) -> tuple[int, int] | None:
+    """``(channel_id, access_hash)`` of a removed entry for the same username whose
+    channel still has that username: watching it again needs no new resolution."""
+    row = await db.fetchone(
+        "SELECT w.channel_id, w.access_hash FROM watched w JOIN channels c USING (channel_id) "
+        "WHERE w.removed_at IS NOT NULL AND w.access_hash IS NOT NULL "
+        "AND lower(c.username) = lower(?) ORDER BY w.removed_at DESC LIMIT 1",
+        (username.lstrip("@"),))
+    return (row[0], row[1]) if row else None

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.dispatcher import AlertDispatcher
-from bot.app import App, Runtime
+from bot.app import App, Component, Runtime, default_components
 from storage import outbox
 from storage.alerts import last_change
 from storage.channels import save_channel
@@ -21,6 +21,12 @@ ADMIN, ANNA, IVAN, OLGA = 100, 200, 300, 400
 LEGION = Channel(777, "legionoffreedom", "Легион «Свобода России»")
 RYBAR = Channel(888, "rybar", "Рыбарь")
 MAJORS = Channel(999, "dva_majors", "Два майора")
+
+
+def log_fed() -> list[Component]:
+    """tgmon's components without the watcher: tests that store posts in the log
+    themselves (any capture path, any channel) and set the watch list up directly."""
+    return [c for c in default_components() if c.name != "watcher"]
 
 
 def people(sim):

@@ -78,7 +78,7 @@ class Sim:
         watch = tuple(c.username for c in self.world.channels.values() if c.username)
         base = Settings(api_id=SIM_API_ID, api_hash=SIM_API_HASH,
                         bot_token=self.world.bot_token, db_path=self.tmp / "tgmon.db",
-                        session_dir=self.tmp / "sessions", watch=watch or None)
+                        session_dir=self.tmp / "sessions", watch=watch)
         return base.replace(**changes)
 
     # ---- running ----

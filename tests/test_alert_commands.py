@@ -11,6 +11,7 @@ from alertkit import (
     alerts,
     ask,
     dispatcher,
+    log_fed,
     people,
     press,
     publish,
@@ -19,7 +20,6 @@ from alertkit import (
     texts,
 )
 
-from bot.app import default_components
 from storage.chats import get_chat
 from storage.models import CapturePath
 from storage.subscriptions import live_rules
@@ -29,7 +29,7 @@ def test_alert_saves_a_rule_that_alerts_and_undo_removes_it(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         saved = await ask(sim, anna, "/alert Тёткино   OR Tyotkino")
         assert saved.text.startswith("Alert 1 saved: Тёткино OR Tyotkino")
@@ -58,7 +58,7 @@ def test_alert_refuses_a_malformed_rule_with_its_position_and_saves_nothing(sim)
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         answer = await ask(sim, anna, "/alert (Курск OR <Суджа>")
         assert answer.text.startswith("That rule has a problem:")
@@ -83,7 +83,7 @@ def test_alerts_lists_numbered_rules_and_unalert_takes_a_number(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         assert "No alerts yet" in (await ask(sim, anna, "/alerts")).text
         assert "There are no alerts to remove" in (await ask(sim, anna, "/unalert 1")).text
@@ -112,7 +112,7 @@ def test_test_counts_the_last_30_days_shows_the_latest_five_and_saves_nothing(si
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         now = sim.now()
         # history (imported: it never alerts): 7 matches in the window, 1 older, 3 others
@@ -154,7 +154,7 @@ def test_edits_switch_and_help_rules(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         assert "are off" in (await ask(sim, anna, "/edits")).text
         assert "are on" in (await ask(sim, anna, "/edits ON")).text
@@ -182,7 +182,7 @@ def test_every_alert_command_refuses_whom_the_access_mode_keeps_out(sim):
 
     async def body():
         # allowlist: a stranger is refused and told how to get in; a member is not
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         for command in COMMANDS:
             refused = await ask(sim, ivan, command)
@@ -200,14 +200,14 @@ def test_every_alert_command_refuses_whom_the_access_mode_keeps_out(sim):
         assert len(await live_rules(rt.db, ANNA)) == 1
         await app.stop()
         # admins only: members are refused, admins are not
-        app = sim.app(components=default_components, settings=settings(sim, access="admins"))
+        app = sim.app(components=log_fed, settings=settings(sim, access="admins"))
         await app.start()
         for command in COMMANDS:
             assert "for its admins only" in (await ask(sim, ivan, command)).text
         assert "Alert 1 saved" in (await ask(sim, admin, "/alert Курск")).text
         await app.stop()
         # open: anyone
-        app = sim.app(components=default_components, settings=settings(sim, access="open"))
+        app = sim.app(components=log_fed, settings=settings(sim, access="open"))
         await app.start()
         assert "Alert 1 saved" in (await ask(sim, ivan, "/alert Курск")).text
         assert "1. Курск" in (await ask(sim, ivan, "/alerts")).text
@@ -221,7 +221,7 @@ def test_a_group_keeps_its_own_rules_for_the_desk(sim):
     desk = sim.world.add_group("OSINT desk", members=[anna, ivan, olga])
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         chat = -desk.id
         saved = await ask(sim, anna, "/alert@tgmon_sim_bot Бєлгород OR Белгород", group=desk,

@@ -16,6 +16,7 @@ from alertkit import (
     alerts,
     ask,
     dispatcher,
+    log_fed,
     people,
     press,
     publish,
@@ -25,7 +26,6 @@ from alertkit import (
     watched,
 )
 
-from bot.app import default_components
 from storage import outbox
 from storage.chats import get_chat
 from storage.models import CapturePath, ForwardOrigin, Media
@@ -58,7 +58,7 @@ def test_russian_ukrainian_and_english_rules_reach_the_right_people(sim):
 
     async def body():
         s = settings(sim, allowlist=frozenset({ANNA, OLGA, 500}))
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         await ask(sim, anna, "/alert Курск -реклама")
         await ask(sim, olga, "/alert Харків OR Kharkiv")
@@ -87,7 +87,7 @@ def test_one_alert_per_post_however_many_rules_and_subscriptions_match(sim):
     async def body():
         s = settings(sim)
         await watched(sim, s, LEGION)
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         await ask(sim, anna, "/alert Тёткино")
         await ask(sim, anna, "/alert Tyotkino OR Козинка")
@@ -109,7 +109,7 @@ def test_edits_and_deletions_alert_with_edits_on_and_not_with_off(sim):
     _admin, anna, _ivan, olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         for who in (anna, olga):
             await ask(sim, who, "/alert Суджа")
@@ -143,7 +143,7 @@ def test_muted_chats_get_nothing_and_unmute_tells_what_was_held(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Курск")
         await ask(sim, anna, "/mute 2h")
@@ -171,7 +171,7 @@ def test_a_chat_that_blocked_the_bot_is_tried_once_and_then_not_alerted(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Курск")
         sim.world.block_bot(anna)
@@ -193,7 +193,7 @@ def test_the_same_story_from_several_channels_alerts_once_naming_the_others(sim)
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Тёткино OR Анашкин")
         await publish(rt, LEGION, 50, NEWS)
@@ -225,7 +225,7 @@ def test_late_posts_are_labelled_and_old_or_imported_history_does_not_alert(sim)
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Курск")
         now = sim.now()
@@ -252,7 +252,7 @@ def test_hostile_and_huge_posts_arrive_escaped_and_within_the_limit(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Тёткино")
         await publish(rt, LEGION, 90, "<script>alert('x')</script> & <b>Тёткино</b> &amp;",
@@ -275,7 +275,7 @@ def test_a_groups_rules_alert_the_group(sim):
     desk = sim.world.add_group("OSINT desk", members=[anna, olga])
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         await ask(sim, anna, "/alert Бєлгород OR Белгород", group=desk, chat_id=-desk.id)
         await ask(sim, olga, "/timezone Europe/Kyiv", group=desk, chat_id=-desk.id)
@@ -294,7 +294,7 @@ def test_restart_between_recording_and_sending_loses_nothing_and_duplicates_noth
 
     async def body():
         s = settings(sim)
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         for who in (anna, olga):
             await ask(sim, who, "/alert Курск")
@@ -307,7 +307,7 @@ def test_restart_between_recording_and_sending_loses_nothing_and_duplicates_noth
         assert alerts(sim, ANNA) == alerts(sim, OLGA) == []
         await app.stop()
         # a new process on the same database
-        app2 = sim.app(components=default_components, settings=s)
+        app2 = sim.app(components=log_fed, settings=s)
         rt2 = await app2.start()
         await quiet(sim, app2, timeout=900)
         for who in (ANNA, OLGA):
@@ -334,7 +334,7 @@ def test_a_fan_out_keeps_the_send_limits_and_replies_go_first(sim):
     async def body():
         s = settings(sim, access="open")
         await watched(sim, s, LEGION)
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         for r in readers:
             sim.world.user_writes(r, "/subscribe legionoffreedom")
@@ -367,7 +367,7 @@ def test_an_albums_photos_without_text_fold_silently_into_its_alert(sim):
     async def body():
         s = settings(sim)
         await watched(sim, s, LEGION)
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         await ask(sim, anna, "/subscribe legionoffreedom")
         await publish(rt, LEGION, 130, "Фото с места событий", grouped_id=42,
@@ -391,7 +391,7 @@ def test_a_groups_backlog_does_not_hold_back_other_chats(sim):
     desk = sim.world.add_group("OSINT desk", members=[anna, olga])
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         sender = app.components[0]
         sender.batch = 5                                   # chats looked at per round
@@ -417,13 +417,13 @@ def test_a_story_continues_after_a_restart(sim):
 
     async def body():
         s = settings(sim)
-        app = sim.app(components=default_components, settings=s)
+        app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         await ask(sim, anna, "/alert Анашкин")
         await publish(rt, LEGION, 180, NEWS)
         await quiet(sim, app)
         await app.stop()
-        app2 = sim.app(components=default_components, settings=s)
+        app2 = sim.app(components=log_fed, settings=s)
         rt2 = await app2.start()
         await sim.until(lambda: dispatcher(app2).ready.is_set())
         await publish(rt2, MAJORS, 190, "Срочно: " + NEWS, date=sim.now())
@@ -439,7 +439,7 @@ def test_phrases_hashtags_regexes_and_latin_spellings_alert_with_their_words_bol
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
+        app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         for rule in ('"Курская область"', "#сводка", r"/\d+ БПЛА/", "Tyotkino",
                      "Бєлгород OR Белгород"):

@@ -8,12 +8,9 @@ from datetime import timedelta
 
 from bot.app import default_components
 from storage import outbox
-from storage.channels import save_channel
 from storage.chats import get_chat, grant_of
-from storage.db import open_database
-from storage.models import Channel
 from storage.subscriptions import subscribed_channels
-from storage.watchlist import find_entry, set_resolved, sync_config
+from storage.watchlist import find_entry
 
 ADMIN, ALLOWED, STRANGER = 100, 200, 300
 
@@ -30,18 +27,17 @@ def settings(sim, **kw):
     return sim.settings(**base)
 
 
-async def watched(sim, s, username="legionoffreedom", cid=777, title="Легион"):
-    """A resolved watch-list entry, as the watcher leaves it."""
-    db = await open_database(s.db_path)
-    try:
-        now = sim.now()
-        await sync_config(db, [(username, title)], now)
-        await save_channel(db, Channel(cid, username, title), now)
-        entry = await find_entry(db, username)
-        assert entry is not None
-        await set_resolved(db, entry.id, cid, 555, now)
-    finally:
-        await db.close()
+def legion(sim, cid=777):
+    """A channel in the simulated Telegram; the app's watcher resolves it at start."""
+    return sim.world.add_channel("legionoffreedom", "Легион", id=cid)
+
+
+async def watched(sim, rt, username="legionoffreedom"):
+    """Wait until the watcher has resolved the channel."""
+    async def resolved():
+        entry = await find_entry(rt.db, username)
+        return entry is not None and entry.resolved
+    await until_true(sim, resolved)
 
 
 def texts(sim, chat_id):
@@ -120,10 +116,11 @@ def test_subscribe_channels_and_the_undo_button(sim):
     _admin, anna, _ivan = people(sim)
 
     async def body():
+        legion(sim)
         s = settings(sim)
-        await watched(sim, s)
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
+        await watched(sim, rt)
         listing = await ask(sim, anna, "/channels")
         assert "Легион" in listing.text and "no posts yet" in listing.text
         assert b"sub:777" in listing.buttons
@@ -153,10 +150,11 @@ def test_group_chat_subscribes_for_the_desk(sim):
     desk = sim.world.add_group("OSINT desk", members=[anna, ivan])
 
     async def body():
+        legion(sim)
         s = settings(sim)
-        await watched(sim, s)
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
+        await watched(sim, rt)
         chat_id = -desk.id
         answer = await ask(sim, anna, "/subscribe legionoffreedom", group=desk, chat_id=chat_id)
         assert answer.text.startswith("Subscribed to")
@@ -233,7 +231,7 @@ def test_a_user_who_blocked_the_bot_gets_nothing_more(sim):
 
         await until_true(sim, blocked)
         await outbox.put(rt.db, outbox.OutMessage(ALLOWED, "notice", "more"), sim.now())
-        app_sender = app.components[0]
+        app_sender = rt.component("sender")
         app_sender.wake.notify()
         await until_true(sim, lambda: no_pending(rt.db))
         assert len(texts(sim, ALLOWED)) == sent_before

@@ -67,11 +67,14 @@ def test_every_handler_answers_through_tl(sim):
     alice = sim.world.add_user("Alice", "alice_a")
     desk = sim.world.add_group("desk", [alice])
     sim.world.user_logged_in = False
+    sim.world.set_two_step_password("pw")
 
     async def body():
         user = await sim.user()
-        await user.start(phone="+15550000001", code_callback=lambda: sim.world.login_code)
+        await user.start(phone="+15550000001", code_callback=lambda: sim.world.login_code,
+                         password="pw")
         await user.get_me()
+        await user(functions.contacts.SearchRequest(q="legion", limit=5))
         peer = await user.get_input_entity("legionoffreedom")
         await user.get_entity("alice_a")
         await user(functions.channels.LeaveChannelRequest(peer))
@@ -112,6 +115,9 @@ def test_every_handler_answers_through_tl(sim):
         await bot.send_file(alice.id, small)                       # upload.saveFilePart
         await bot.delete_messages(alice.id, [m.id])
         await user.log_out()
+        sim.world.set_two_step_password(None)                     # auth.signIn answered
+        again = await sim.user()
+        await again.start(phone="+15550000001", code_callback=lambda: sim.world.login_code)
 
     sim.run(body)
     assert sim.world.failures == []

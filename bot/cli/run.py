@@ -43,15 +43,21 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 def telegram_client_factory(api_id: int, api_hash: str) -> ClientFactory:
     """How tgmon builds its clients: a SQLite session file per role (owner-only), the
-    user client catching up on what it missed while down, the bot one too, and the bot
-    failing fast on flood waits so its send queue can reschedule."""
+    user client catching up on what it missed while down, the bot one too. The user
+    client is a :class:`~bot.watcher.client.WatchingClient` (it reports reconnects) and
+    sleeps through no flood wait: the watcher sees each one, holds back only the work
+    that needs that request and counts it. The bot fails fast on flood waits so its
+    send queue can reschedule."""
     from telethon import TelegramClient
+
+    from bot.watcher.client import WatchingClient
 
     def make(role: str, session: Path) -> TelegramClient:
         _owner_only(session.with_name(session.name + ".session"))
-        return TelegramClient(str(session), api_id, api_hash, catch_up=True,
-                              flood_sleep_threshold=60 if role == "user" else 5,
-                              base_logger=f"tgmon.telethon.{role}")
+        cls = WatchingClient if role == "user" else TelegramClient
+        return cls(str(session), api_id, api_hash, catch_up=True,
+                   flood_sleep_threshold=0 if role == "user" else 5,
+                   base_logger=f"tgmon.telethon.{role}")
     return make
 
 
@@ -77,19 +83,28 @@ def _production(settings: Settings) -> int:
 
     from bot.app import App
     from bot.logs import setup_logging
+    from bot.watcher.session import SessionLock, require_login
 
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
             "tgmon run needs Telegram credentials: set TGMON_API_ID and TGMON_API_HASH "
             "(from https://my.telegram.org) in .env or the environment, and TGMON_BOT_TOKEN "
             "for the bot; to try tgmon without them, run `tgmon run --simulate`")
+    # Refuse before the network: never logged in, or another process has the session.
+    require_login(settings.user_session)
+    with SessionLock(settings.user_session):
+        pass
     setup_logging(settings.log_level, [settings.api_hash, settings.bot_token])
     app = App(settings, make_client=telegram_client_factory(settings.api_id, settings.api_hash))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(app.stop()))
-        await app.run_until_stopped()
+        try:
+            await app.run_until_stopped()
+        except (ConnectionError, OSError) as e:
+            raise TgmonError(f"cannot reach Telegram ({type(e).__name__}: {e}); check the "
+                             "network and start tgmon again") from None
 
     asyncio.run(main())
     return 0

@@ -11,7 +11,10 @@ from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from storage.capture import EventCounts
+    from storage.coverage import ChannelCoverage
     from storage.stats import ChannelStats
+    from storage.watchlist import WatchEntry
 
 ORDER = 52
 
@@ -22,11 +25,13 @@ class StatsError(TgmonError):
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "stats", parents=[common], help="per-channel counts, dates and message-id holes",
+        "stats", parents=[common], help="per-channel counts, holes and capture coverage",
         description="For each channel: posts stored, first and last post date (UTC), last "
                     "message id, edited and deleted posts, and holes: message ids between the "
                     "first and last known id that tgmon never saw (service messages and ids "
-                    "known to be deleted are not holes).")
+                    "known to be deleted are not holes). Then the capture's coverage per "
+                    "channel: the id ranges captured, holes explained and not, the last "
+                    "capture, posts per capture path; and watched channels tgmon cannot read.")
     p.add_argument("--channel", action="append", default=[], metavar="NAME_OR_ID",
                    help="only this channel (username or id); repeat for several")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -41,9 +46,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.capture import event_counts
     from storage.channels import find_channel
+    from storage.coverage import channel_coverage
     from storage.db import open_database
     from storage.stats import log_stats
+    from storage.watchlist import live_entries
 
     if args.ranges < 0:
         raise StatsError("--ranges must be 0 or more")
@@ -57,13 +65,22 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                                  "in the log")
             ids.append(found.channel_id)
         stats = await log_stats(db, ids, keep=args.ranges)
+        keep = max(args.ranges, 1)
+        coverage = {s.channel.channel_id: await channel_coverage(db, s.channel.channel_id, keep)
+                    for s in stats}
+        watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
+        events = await event_counts(db)
     finally:
         await db.close()
     if args.json:
         import json
-        print(json.dumps(stats_json(stats), ensure_ascii=False, indent=2))
+        data = coverage_json(stats, coverage, watched, events)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(format_stats(stats))
+        report = format_coverage(stats, coverage, watched, events, keep)
+        if report:
+            print(f"\n{report}")
     return 0
 
 
@@ -118,3 +135,75 @@ def stats_json(stats: Sequence[ChannelStats]) -> list[dict[str, Any]]:
         "absent": s.absent, "holes": s.holes.count, "hole_ranges": s.holes.range_count,
         "first_hole_ranges": [str(r) for r in s.holes.ranges],
     } for s in stats]
+
+
+# ---- coverage of the capture (pure) -------------------------------------------------
+
+_REASONS = {"deleted": "deleted on Telegram", "service": "service messages", "empty": "empty"}
+
+
+def _coverage_lines(s: ChannelStats, c: ChannelCoverage, entry: WatchEntry | None,
+                    events: EventCounts, keep: int) -> list[str]:
+    state = f"watched, {entry.status}" if entry else "not watched"
+    captured = (f"captured {c.captured.shown(keep)} ({_count(c.captured.count, 'post')} in "
+                f"{_count(c.captured.runs, 'range')})" if c.captured.count else "captured nothing")
+    explained = ", ".join(f"{_num(n)} {_REASONS.get(r, r)}" for r, n in c.explained.items())
+    holes = (f"unexplained {_num(c.unexplained.count)}: {c.unexplained.shown(keep)}"
+             if c.unexplained.count else "unexplained: none")
+    paths = ", ".join(f"{p} {_num(n)}" for p, n in c.by_path.items()) or "-"
+    last = f"{_when(c.last_capture)} UTC" if c.last_capture else "-"
+    cid = s.channel.channel_id
+    return [f"{_name(s)} ({state}): {captured}; explained: {explained or 'none'}; {holes}",
+            f"  last capture {last}; by capture path: {paths}; "
+            f"{_count(events.of(cid, 'flood_wait'), 'flood wait')}, "
+            f"{_count(events.of(cid, 'error'), 'failure')}"]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{_num(n)} {what}{'' if n == 1 else 's'}"
+
+
+def format_coverage(stats: Sequence[ChannelStats], coverage: dict[int, ChannelCoverage],
+                    watched: Sequence[WatchEntry], events: EventCounts, keep: int = 5) -> str:
+    """Per channel, what the capture covers; then watched channels tgmon cannot read."""
+    entries = {e.channel_id: e for e in watched if e.channel_id is not None}
+    out: list[str] = []
+    for s in stats:
+        c = coverage[s.channel.channel_id]
+        if c.first_id is not None or s.channel.channel_id in entries:
+            out += _coverage_lines(s, c, entries.get(s.channel.channel_id), events, keep)
+    for e in watched:
+        if e.channel_id is None:
+            out.append(f"@{e.username} (watched, {e.status}): "
+                       f"{e.status_detail or 'not looked up yet'}")
+    if not out:
+        return ""
+    return "\n".join(["Coverage (message ids from the first to the last one known):", *out,
+                      "Reconnects of the watching account: "
+                      f"{events.client.get('reconnect', 0)}"])
+
+
+def coverage_json(stats: Sequence[ChannelStats], coverage: dict[int, ChannelCoverage],
+                  watched: Sequence[WatchEntry], events: EventCounts) -> list[dict[str, Any]]:
+    """:func:`stats_json` with each channel's ``watch`` state and ``coverage``, then the
+    watched channels that are not in the log (not resolved, private, gone)."""
+    from storage.timefmt import to_db_opt
+
+    entries = {e.channel_id: e for e in watched if e.channel_id is not None}
+    data = stats_json(stats)
+    for item, s in zip(data, stats, strict=True):
+        cid = s.channel.channel_id
+        c, e = coverage[cid], entries.get(cid)
+        item["watch"] = {"status": e.status, "detail": e.status_detail} if e else None
+        item["coverage"] = {
+            "captured": c.captured.count, "captured_ranges": c.captured.runs,
+            "first_captured_ranges": [str(r) for r in c.captured.first],
+            "explained": c.explained, "unexplained": c.unexplained.count,
+            "unexplained_ranges": c.unexplained.runs,
+            "first_unexplained_ranges": [str(r) for r in c.unexplained.first],
+            "by_capture_path": c.by_path, "last_capture": to_db_opt(c.last_capture),
+            "flood_waits": events.of(cid, "flood_wait"), "failures": events.of(cid, "error"),
+        }
+    return data + [{"channel": e.username, "channel_id": None,
+                    "watch": {"status": e.status, "detail": e.status_detail}, "coverage": None}
+                   for e in watched if e.channel_id is None]

@@ -66,9 +66,12 @@ def account(acc: Account, viewer: Account) -> types.User:
 
 
 def post(ch: Channel, p: ChannelPost) -> types.Message:
+    views, forwards = p.views, p.forwards
+    if (views is None) != (forwards is None):     # one TL flag covers both counters
+        views, forwards = views or 0, forwards or 0
     return types.Message(
         id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
-        out=False, entities=entities(p.entities), views=p.views, forwards=p.forwards,
+        out=False, entities=entities(p.entities), views=views, forwards=forwards,
         media=media(p.media, p.date, seed=ch.id * 1_000_003 + p.id) if p.media else None,
         fwd_from=forward(p.fwd) if p.fwd else None,
         reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,

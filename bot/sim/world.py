@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from bot.app import ClientFactory
     from bot.sim.sender import SimSender
+    from bot.sim.srp import TwoStepPassword
 
 USER_ACCOUNT_ID = 5_100_000_001
 BOT_ACCOUNT_ID = 6_100_000_001
@@ -65,6 +66,7 @@ class World(Activity):
         # as after `tgmon login` (set False to test the "not logged in" path)
         self.sessions: dict[int, int] = {}
         self.user_logged_in = True
+        self.two_step: TwoStepPassword | None = None     # set_two_step_password()
         self.latency = 0.0              # virtual seconds from a request to its answer
         self.senders: list[SimSender] = []
         # records
@@ -255,6 +257,12 @@ class World(Activity):
         key = sender.auth_key.key_id
         if key not in self.sessions and sender.role == "user" and self.user_logged_in:
             self.sessions[key] = self.user.id
+
+    def set_two_step_password(self, password: str | None) -> None:
+        """The user account's two-step password (None: none); a login must give it."""
+        from bot.sim.srp import TwoStepPassword
+
+        self.two_step = TwoStepPassword.set(password) if password else None
 
     def authorize(self, sender: SimSender) -> None:
         self.sessions[sender.auth_key.key_id] = sender.account.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from telethon.tl import functions, types
@@ -28,6 +29,27 @@ def resolve_username(call: Call, req: Any) -> types.contacts.ResolvedPeer:
     user = (render.person(found, acc) if isinstance(found, Person)
             else render.account(found, acc))
     return types.contacts.ResolvedPeer(peer=types.PeerUser(found.id), chats=[], users=[user])
+
+
+@handles(functions.contacts.SearchRequest)
+def search(call: Call, req: Any) -> types.contacts.Found:
+    """Public channels whose title or username contains the query (any case), as
+    Telegram's global search finds them; members' channels come first, in
+    ``my_results``. Queries shorter than 3 characters answer ``QUERY_TOO_SHORT``."""
+    users_only(call)
+    query = req.q.strip().lower().lstrip("@")
+    if len(query) < 3:
+        raise RpcFail(400, "QUERY_TOO_SHORT")
+    acc = call.account
+    hits = [ch for ch in call.world.channels.values()
+            if ch.username and acc.id not in ch.banned
+            and (query in ch.username.lower() or query in ch.title.lower())][:req.limit]
+    mine = [ch for ch in hits if acc.id in ch.members]
+    others = [ch for ch in hits if acc.id not in ch.members]
+    return types.contacts.Found(
+        my_results=[types.PeerChannel(ch.id) for ch in mine],
+        results=[types.PeerChannel(ch.id) for ch in others],
+        chats=[render.channel(ch, acc) for ch in mine + others], users=[])
 
 
 @handles(functions.channels.JoinChannelRequest)
@@ -101,20 +123,26 @@ def get_history(call: Call, req: Any) -> types.messages.ChannelMessages:
     ``add_offset``, at most 100, then clipped to (``min_id``, ``max_id``)."""
     users_only(call)
     ch = _channel_peer(call, req.peer)
-    posts = sorted(ch.posts.values(), key=lambda p: p.id, reverse=True)
+    # Post ids only increase (Activity.post) and dicts keep insertion order, so the keys
+    # are in ascending order: positions newest-first are found by bisection, and a
+    # channel of 100k posts is not sorted on every request.
+    ids = list(ch.posts)
+    total = len(ids)
     if req.offset_id:
-        start = next((i for i, p in enumerate(posts) if p.id < req.offset_id), len(posts))
+        start = total - bisect_left(ids, req.offset_id)
     elif req.offset_date and req.offset_date.timestamp() > 0:   # 0 on the wire = unset
-        start = next((i for i, p in enumerate(posts) if p.date < req.offset_date), len(posts))
+        start = next((total - 1 - i for i in range(total - 1, -1, -1)
+                      if ch.posts[ids[i]].date < req.offset_date), total)
     else:
         start = 0
     start += req.add_offset
-    page = posts[max(start, 0):max(start + min(req.limit, PAGE_MAX), 0)]
+    lo, hi = max(start, 0), max(start + min(req.limit, PAGE_MAX), 0)
+    page = [ch.posts[ids[total - 1 - i]] for i in range(lo, min(hi, total))]
     if req.max_id:
         page = [p for p in page if p.id < req.max_id]
     if req.min_id:
         page = [p for p in page if p.id > req.min_id]
-    return _channel_messages(call, ch, page, count=len(posts))
+    return _channel_messages(call, ch, page, count=total)
 
 
 @handles(functions.channels.GetMessagesRequest)

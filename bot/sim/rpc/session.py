@@ -55,6 +55,30 @@ def sign_in(call: Call, req: Any) -> types.auth.Authorization:
         raise RpcFail(400, "PHONE_NUMBER_INVALID")
     if req.phone_code != call.world.login_code:
         raise RpcFail(400, "PHONE_CODE_INVALID")
+    if call.world.two_step is not None:
+        raise RpcFail(401, "SESSION_PASSWORD_NEEDED")
+    call.world.authorize(call.sender)
+    return types.auth.Authorization(user=render.account(call.account, call.account))
+
+
+@handles(functions.account.GetPasswordRequest, auth=False)
+def get_password(call: Call, req: Any) -> types.account.Password:
+    two_step = call.world.two_step
+    if call.account.bot or two_step is None:
+        return types.account.Password(new_algo=types.PasswordKdfAlgoUnknown(),
+                                      new_secure_algo=types.SecurePasswordKdfAlgoUnknown(),
+                                      secure_random=b"\0" * 32, has_password=False)
+    return two_step.challenge()
+
+
+@handles(functions.auth.CheckPasswordRequest, auth=False)
+def check_password(call: Call, req: Any) -> types.auth.Authorization:
+    two_step = call.world.two_step
+    if call.account.bot or two_step is None:
+        raise RpcFail(400, "PASSWORD_HASH_INVALID")
+    if not isinstance(req.password, types.InputCheckPasswordSRP) or \
+            not two_step.check(req.password):
+        raise RpcFail(400, "PASSWORD_HASH_INVALID")
     call.world.authorize(call.sender)
     return types.auth.Authorization(user=render.account(call.account, call.account))
 

@@ -1,0 +1,191 @@
+"""Backfill: reading a channel's older history, newest first, below what the log holds.
+
+It continues from the lowest id of the unbroken run of ids at the top of the log
+(:func:`storage.coverage.top_run_floor`), so a second run goes on where the first
+stopped and reads nothing twice; each page is stored (posts, service ids, ids found
+missing, the new floor) in one transaction, so an interrupted run loses at most the
+page in flight. Flood waits are waited out. While a page is written, the next is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from telethon import TelegramClient, errors
+
+from bot.watcher.reading import backward_batch, history_down, peer_of
+from storage.capture import Batch, get_state, save_batch
+from storage.coverage import top_run_floor
+from storage.db import Database
+from storage.models import CapturePath
+from storage.posts import StoreResult
+from storage.watchlist import WatchEntry
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 1000          # messages stored per transaction
+
+
+def _merge(channel_id: int, batches: list[Batch]) -> Batch:
+    """Pages read one after the other (going down) as one batch."""
+    return Batch(channel_id, channel=next((b.channel for b in batches if b.channel), None),
+                 posts=[p for b in batches for p in b.posts],
+                 service_ids=[i for b in batches for i in b.service_ids],
+                 missing_ids=[i for b in batches for i in b.missing_ids],
+                 backfill_floor=min(b.backfill_floor for b in batches
+                                    if b.backfill_floor is not None))
+
+
+class ProgressBar(Protocol):
+    def update(self, n: int) -> Any: ...
+
+    def close(self) -> Any: ...
+
+
+# (channel's name, expected messages or None) -> a bar (tqdm on a terminal)
+Progress = Callable[[str, int | None], ProgressBar]
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def no_progress(name: str, total: int | None) -> ProgressBar:
+    return _NoBar()
+
+
+@dataclass(frozen=True)
+class Goal:
+    """How far back: messages dated ``since`` or later, or ``limit`` more messages."""
+
+    since: datetime | None = None
+    limit: int | None = None
+
+
+@dataclass
+class Outcome:
+    username: str
+    channel_id: int
+    read: int = 0                       # messages read (posts and service messages)
+    stored: StoreResult = field(default_factory=StoreResult)
+    floor: int | None = None            # lowest id read
+    oldest: datetime | None = None      # date of the oldest post read
+    complete: bool = False              # reached the channel's first message
+    waited: float = 0.0                 # seconds of flood waits waited out
+
+
+async def backfill_channel(client: TelegramClient, db: Database, entry: WatchEntry,
+                           goal: Goal, *, now: Callable[[], datetime],
+                           progress: Progress = no_progress, wait_time: float = 1.0,
+                           on_wait: Callable[[int], object] = lambda s: None) -> Outcome:
+    assert entry.channel_id is not None and entry.access_hash is not None
+    cid = entry.channel_id
+    peer = peer_of(cid, entry.access_hash)
+    out = Outcome(entry.username, cid)
+    state = await get_state(db, cid)
+    below = await top_run_floor(db, cid)
+    if state is not None and state.backfill_complete and state.backfill_floor is not None \
+            and below is not None and below <= state.backfill_floor:
+        out.complete, out.floor = True, below
+        return out
+    bar = progress(f"@{entry.username}", await _expected(client, peer, below, goal))
+    try:
+        while True:
+            try:
+                done = await _read(client, db, cid, peer, below, goal, out, bar, now,
+                                   wait_time)
+            except errors.FloodWaitError as e:
+                log.warning("backfill of @%s: Telegram asks to wait %s s", entry.username,
+                            e.seconds)
+                on_wait(e.seconds)
+                out.waited += e.seconds
+                await asyncio.sleep(e.seconds)
+                below = out.floor if out.floor is not None else below
+                continue
+            if done:
+                return out
+    finally:
+        bar.close()
+
+
+async def _expected(client: TelegramClient, peer: Any, below: int | None,
+                    goal: Goal) -> int | None:
+    """Roughly how many messages the run will read (for the progress bar)."""
+    if goal.limit is not None:
+        return goal.limit
+    if goal.since is None:
+        return below - 1 if below else None
+    before = await client.get_messages(peer, offset_date=goal.since, limit=1)
+    top = below
+    if top is None:
+        newest = await client.get_messages(peer, limit=1)
+        top = newest[0].id + 1 if newest else None
+    if top is None:
+        return 0
+    return max(0, top - 1 - (before[0].id if before else 0))
+
+
+async def _read(client: TelegramClient, db: Database, cid: int, peer: Any, below: int | None,
+                goal: Goal, out: Outcome, bar: ProgressBar, now: Callable[[], datetime],
+                wait_time: float) -> bool:
+    """Read down from ``below``; True when the goal or the first message is reached."""
+    left = None if goal.limit is None else goal.limit - out.read
+    if left is not None and left <= 0:
+        return True
+    writing: asyncio.Future[StoreResult] | None = None
+    pending: list[Batch] = []
+    reached_since = False
+
+    async def write() -> None:
+        # One transaction per WRITE_BATCH messages: while it runs in the database's
+        # thread, the next pages are read.
+        nonlocal writing
+        if writing is not None:
+            out.stored += await writing
+            writing = None
+        if pending:
+            merged = _merge(cid, pending)
+            pending.clear()
+            writing = asyncio.ensure_future(save_batch(db, merged, CapturePath.BACKFILL, now()))
+
+    try:
+        async for page, channel in history_down(client, peer, below, left, wait_time):
+            if goal.since is not None:
+                kept = [m for m in page if m.date >= goal.since]
+                reached_since = len(kept) < len(page)
+                page = kept
+            if not page:
+                break
+            batch, below = backward_batch(cid, page, below, channel=channel)
+            pending.append(batch)
+            out.read += len(page)
+            out.floor = below
+            dates = [m.date for m in page]
+            out.oldest = min(dates) if out.oldest is None else min(out.oldest, *dates)
+            bar.update(len(page))
+            if sum(len(b.posts) + len(b.service_ids) for b in pending) >= WRITE_BATCH:
+                await write()
+            if reached_since:
+                break
+    finally:
+        await write()
+        if writing is not None:
+            out.stored += await writing
+    limited = goal.limit is not None and out.read >= goal.limit
+    if not reached_since and not limited:
+        # Telegram had nothing older: the channel's history is complete.
+        out.complete = True
+        floor = out.floor if out.floor is not None else below
+        if floor is not None:
+            await save_batch(db, Batch(cid, backfill_floor=floor, backfill_complete=True),
+                             CapturePath.BACKFILL, now())
+    return True

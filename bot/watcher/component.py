@@ -1,0 +1,262 @@
+"""The watcher: captures every post, edit and deletion of the watched channels.
+
+* live: Telethon's events on the watching account (:mod:`.live`), stored as ``live``;
+* catch-up: after start and after each reconnect, every channel is read forward from
+  its cursor and its recent posts are re-checked (:mod:`.catchup`);
+* reconcile and re-check jobs per channel, staggered, on the app's scheduler
+  (:mod:`.jobs`, :mod:`.reconcile`, :mod:`.recheck`), stored as ``catch-up``;
+* the watch list: usernames resolved once (:mod:`.resolver`), channels taken on and
+  off (:mod:`.channels`, also for the admins' commands) and joined once so Telegram
+  pushes their posts (:mod:`.membership`);
+* what a failed or successful run changes (:mod:`.outcomes`).
+
+A flood wait holds back only the kind of request it was for, for as long as Telegram
+says; a failing channel is reported once and retried with backoff while the others go
+on. Nothing here logs post text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from telethon import errors
+
+from bot.adapter import ChannelAccess
+from bot.app import Runtime
+from bot.watcher.catchup import Sweeper
+from bot.watcher.channels import WatchListOps
+from bot.watcher.client import WatchingClient
+from bot.watcher.health import HISTORY, MESSAGES, ChannelHealth, FloodGate
+from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
+from bot.watcher.live import LiveCapture
+from bot.watcher.membership import JOIN_SPACING, Joiner
+from bot.watcher.notify import name_of
+from bot.watcher.outcomes import ChannelOutcomes
+from bot.watcher.recheck import recheck
+from bot.watcher.reconcile import reconcile
+from bot.watcher.resolver import RESOLVE_SPACING, Resolution, Resolver
+from config.channels import load_channels
+from config.settings import Settings
+from storage.capture import Batch, add_event, all_states, init_state, save_batch
+from storage.models import CapturePath
+from storage.watchlist import WatchEntry, live_entries, sync_config
+
+log = logging.getLogger(__name__)
+
+
+def config_channels(settings: Settings) -> list[tuple[str, str | None]]:
+    """The configured watch list: ``TGMON_WATCH`` if set, else the channels file."""
+    if settings.watch is not None:
+        return [(u, None) for u in settings.watch]
+    return [(c.username, c.label) for c in load_channels(settings.channels_file)]
+
+
+class Watcher(WatchListOps, ChannelOutcomes):
+    name = "watcher"
+
+    def __init__(self, *, resolve_spacing: float = RESOLVE_SPACING,
+                 join_spacing: float = JOIN_SPACING) -> None:
+        self.resolve_spacing = resolve_spacing
+        self.join_spacing = join_spacing
+        self.rt: Runtime | None = None
+        self.live: dict[int, WatchEntry] = {}           # channel id -> its watch entry
+        self.health: dict[int, ChannelHealth] = {}
+        self.gate = FloodGate()
+        self.reconnects = 0                             # since start
+        self.found: dict[int, ChannelAccess] = {}       # /find results, by channel id
+        self._config: list[tuple[str, str | None]] = []
+        self._ready = asyncio.Event()
+        self._loading: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()      # our own background tasks
+        self._running: set[asyncio.Task[Any]] = set()    # runs of jobs, wherever started
+        self._locks: dict[tuple[int, str], asyncio.Lock] = {}
+        self._waiters: dict[int, list[asyncio.Future[Resolution]]] = {}
+        self._resolving: set[int] = set()
+        self._live_capture: LiveCapture | None = None
+        self._jobs: ChannelJobs | None = None
+        self._resolver: Resolver | None = None
+        self._joiner: Joiner | None = None
+        self._sweeper = Sweeper(lambda: list(self.live), self.run)
+
+    # ---- lifecycle -------------------------------------------------------------
+
+    def attach(self, rt: Runtime) -> None:
+        """Before the clients connect: handlers first, so nothing Telethon delivers at
+        connect is lost; the channels load meanwhile."""
+        self.rt = rt
+        self._config = config_channels(rt.settings)      # a bad file fails the start
+        self._live_capture = LiveCapture(self.live.__contains__, self._store_live,
+                                         self._ready)
+        self._live_capture.attach(rt.user)
+        if isinstance(rt.user, WatchingClient):
+            rt.user.reconnect_listeners.append(self._on_reconnect)
+        else:
+            log.warning("the user client cannot report reconnects: missed posts are found "
+                        "by the periodic reconcile only")
+        self._loading = asyncio.ensure_future(self._load(rt))
+        # start() re-raises a failure; if the app fails before start(), nobody would
+        self._loading.add_done_callback(
+            lambda f: f.cancelled() or f.exception())
+
+    async def _load(self, rt: Runtime) -> None:
+        try:
+            await sync_config(rt.db, self._config, rt.now())
+            for entry in await live_entries(rt.db):
+                if entry.resolved and entry.channel_id is not None:
+                    await init_state(rt.db, entry.channel_id)
+                    self.live[entry.channel_id] = entry
+                    self.health.setdefault(entry.channel_id, ChannelHealth())
+        finally:
+            self._ready.set()
+
+    async def start(self, rt: Runtime) -> None:
+        assert self._loading is not None
+        await self._loading
+        self._jobs = ChannelJobs(rt.scheduler, self.run, {
+            RECONCILE: rt.settings.reconcile_interval, RECHECK: rt.settings.recheck_interval})
+        self._resolver = Resolver(rt.user, self.gate, rt.now, spacing=self.resolve_spacing)
+        self._joiner = Joiner(rt.user, self.gate, rt.now, self._joined, self._join_refused,
+                              self._join_flood_wait, spacing=self.join_spacing)
+        self._joiner.start()
+        now = rt.now()
+        entries = await live_entries(rt.db)
+        states = await all_states(rt.db)
+        watched = [e for e in entries if e.channel_id in self.live]
+        for i, entry in enumerate(watched):
+            assert entry.channel_id is not None
+            self._jobs.add(entry.channel_id, now, i, len(watched))
+            if states.get(entry.channel_id) is None or \
+                    states[entry.channel_id].joined_at is None:
+                self._joiner.join(entry)
+        for entry in entries:
+            if not entry.resolved and entry.status == "pending":
+                self._queue_resolution(entry)
+        self._sweeper.request("start")
+        log.info("watching %d channels (%d waiting to be looked up)", len(watched),
+                 sum(not e.resolved and e.status == "pending" for e in entries))
+
+    async def stop(self) -> None:
+        rt, self.rt = self.rt, None
+        if self._live_capture is not None:
+            self._live_capture.detach()
+        if rt is not None and isinstance(rt.user, WatchingClient) and \
+                self._on_reconnect in rt.user.reconnect_listeners:
+            rt.user.reconnect_listeners.remove(self._on_reconnect)
+        await self._sweeper.stop()
+        if self._joiner is not None:
+            await self._joiner.stop()
+        tasks = (self._tasks | self._running) - {asyncio.current_task()}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._jobs is not None:
+            for cid in list(self.live):
+                self._jobs.remove(cid)
+        for waiters in self._waiters.values():
+            for f in waiters:
+                f.cancel()
+        self._waiters.clear()
+        self._ready.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- live ------------------------------------------------------------------
+
+    async def _store_live(self, batch: Batch) -> None:
+        rt = self.rt
+        if rt is None:
+            return
+        result = await save_batch(rt.db, batch, CapturePath.LIVE, rt.now())
+        if result.new or result.edited or result.deleted:
+            rt.log_changed.notify()
+
+    async def _on_reconnect(self) -> None:
+        rt = self.rt
+        if rt is None:
+            return
+        self.reconnects += 1
+        log.info("the watching client reconnected: catching up")
+        await add_event(rt.db, "reconnect", None, None, rt.now())
+        self._sweeper.request("reconnect")
+
+    # ---- per-channel work ------------------------------------------------------
+
+    def _lock(self, channel_id: int, kind: str) -> asyncio.Lock:
+        return self._locks.setdefault((channel_id, kind), asyncio.Lock())
+
+    async def run(self, channel_id: int, kind: str) -> None:
+        """One reconcile or re-check of a channel (a job, a sweep or a new channel's
+        catch-up). Skipped if the same work is running; never raises."""
+        rt, entry = self.rt, self.live.get(channel_id)
+        if rt is None or entry is None:
+            return
+        lock = self._lock(channel_id, kind)
+        if lock.locked():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)            # a scheduler job too: stop() cancels it
+        try:
+            async with lock:
+                await self._run_once(rt, entry, kind)
+        except asyncio.CancelledError:
+            if self.rt is not None:
+                raise
+            # stop() cancelled it: the run ends quietly (its batches are committed or not)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def _run_once(self, rt: Runtime, entry: WatchEntry, kind: str) -> None:
+        assert entry.channel_id is not None and self._jobs is not None
+        cid = entry.channel_id
+        request = HISTORY if kind == RECONCILE else MESSAGES
+        until = self.gate.closed_until(request, rt.now())
+        if until is not None:
+            self._jobs.postpone(cid, kind, until)
+            return
+        health = self.health.setdefault(cid, ChannelHealth())
+        try:
+            if kind == RECONCILE:
+                result = await reconcile(rt.user, rt.db, entry, now=rt.now,
+                                         initial_window=rt.settings.initial_window)
+            else:
+                result = await recheck(rt.user, rt.db, entry, now=rt.now,
+                                       window=rt.settings.recheck_window)
+        except errors.FloodWaitError as e:
+            until = self.gate.close(request, e.seconds, rt.now())
+            health.flood_waits += 1
+            log.warning("%s of %s: Telegram asks to wait %s s (%s); other work goes on",
+                        kind, name_of(entry), e.seconds, request)
+            await add_event(rt.db, "flood_wait", cid, f"{request} {e.seconds} s", rt.now())
+            self._jobs.postpone(cid, kind, until)
+            return
+        except asyncio.CancelledError:
+            raise
+        except errors.ChannelPrivateError:
+            await self._failed(rt, entry, kind, "ChannelPrivateError", "private",
+                               f"{name_of(entry)} is private now, or tgmon's account was "
+                               "removed from it")
+            return
+        except errors.ChannelInvalidError:
+            await self._failed(rt, entry, kind, "ChannelInvalidError", "gone",
+                               f"Telegram no longer knows {name_of(entry)} (deleted?)")
+            return
+        except Exception as e:
+            await self._failed(rt, entry, kind, type(e).__name__, None, None)
+            return
+        if result.new or result.edited or result.deleted:
+            rt.log_changed.notify()
+            log.info("%s of %s: %d new, %d edited, %d deleted", kind, name_of(entry),
+                     result.new, result.edited, result.deleted)
+        await self._succeeded(rt, entry, kind)

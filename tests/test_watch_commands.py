@@ -1,0 +1,149 @@
+"""/watch, /unwatch, /find and /status through the bot in the simulated Telegram, with
+the real app (watcher, sender, commands)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from capturekit import eventually, resolved, rows
+
+from bot.app import default_components
+from bot.sim.vclock import sleep_until
+from storage.watchlist import find_entry
+
+ADMIN, MEMBER = 100, 200
+
+
+def setup(sim, **kw):
+    w = sim.world
+    admin = w.add_user("Ольга", "olga_desk", id=ADMIN)
+    member = w.add_user("Марк", "mark_osint", id=MEMBER)
+    s = sim.settings(admins=frozenset({ADMIN}), allowlist=frozenset({MEMBER}), **kw)
+    return admin, member, s
+
+
+async def ask(sim, who, text):
+    before = len(sim.world.sent_by_bot(who.id))
+    sim.world.user_writes(who, text)
+    await sim.until(lambda: len(sim.world.sent_by_bot(who.id)) > before, timeout=120)
+    return sim.world.sent_by_bot(who.id)[before]
+
+
+def test_watch_and_unwatch_a_channel_at_run_time(sim):
+    w = sim.world
+    rybar = w.add_channel("rybar", "Рыбарь")
+    w.post(rybar, "вчерашняя сводка", push=False)
+    admin, member, s = setup(sim, watch=())
+
+    async def body():
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        refused = await ask(sim, member, "/watch rybar")
+        added = await ask(sim, admin, "/watch https://t.me/rybar")
+        again = await ask(sim, admin, "/watch @Rybar")
+        bad = await ask(sim, admin, "/watch no")
+        unknown = await ask(sim, admin, "/watch no_such_channel")
+        await eventually(lambda: _has(rt.db, rybar.id, 1))
+        live = w.post(rybar, "после /watch")
+        await eventually(lambda: _has(rt.db, rybar.id, live.id))
+        stopped = await ask(sim, admin, "/unwatch rybar")
+        after = w.post(rybar, "после /unwatch")
+        await sleep_until(sim.now() + timedelta(minutes=20))
+        got = await rows(rt.db, rybar.id)
+        entry = await find_entry(rt.db, "rybar")
+        await app.stop()
+        return refused, added, again, bad, unknown, stopped, got, entry, after.id
+
+    refused, added, again, bad, unknown, stopped, got, entry, after = sim.run(body)
+    assert "Only tgmon's admins" in refused.text
+    assert added.text.startswith("Now watching Рыбарь @rybar") and "24 h" in added.text
+    assert again.text.startswith("Already watching Рыбарь @rybar")
+    assert "not a channel username" in bad.text
+    assert unknown.text == "Cannot watch @no_such_channel: no channel has the username " \
+                           "@no_such_channel."
+    assert stopped.text.startswith("Stopped watching Рыбарь @rybar")
+    assert "channels file" not in stopped.text                 # an admin's entry
+    assert set(got) == {1, 2} and after not in got            # nothing after /unwatch
+    assert entry is None
+
+
+async def _has(db, channel_id, message_id):
+    return message_id in await rows(db, channel_id)
+
+
+def test_find_lists_channels_with_buttons_and_the_button_watches_without_a_lookup(sim):
+    w = sim.world
+    w.add_channel("legionoffreedom", "Легион «Свобода России»", joined=False)
+    w.add_channel("legion_news_sim", "<i>Legion</i> & news", joined=False)
+    w.add_channel("rybar", "Рыбарь")
+    admin, member, s = setup(sim, watch=("rybar",))
+
+    async def body():
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        await eventually(lambda: resolved(rt.db, "rybar"))
+        resolves = len(w.requests_of("contacts.resolveUsername"))
+        found = await ask(sim, admin, "/find legion")
+        none = await ask(sim, admin, "/find zzzzzz")
+        before = len(w.sent_by_bot(ADMIN))
+        w.press(admin, b"watch:" + str(w.channel("legionoffreedom").id).encode()
+                + b":legionoffreedom")
+        await sim.until(lambda: len(w.sent_by_bot(ADMIN)) > before)
+        picked = w.sent_by_bot(ADMIN)[before]
+        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
+        await sim.until(lambda: _joined(w, "legionoffreedom"), timeout=120)
+        later = len(w.requests_of("contacts.resolveUsername"))
+        refused = await ask(sim, member, "/find legion")
+        await app.stop()
+        return found, none, picked, resolves, later, refused
+
+    found, none, picked, resolves, later, refused = sim.run(body)
+    assert "<i>Legion</i> & news @legion_news_sim" in found.text      # escaped, shown as is
+    assert "Легион «Свобода России» @legionoffreedom" in found.text
+    assert set(found.buttons) == {
+        f"watch:{w.channel('legionoffreedom').id}:legionoffreedom".encode(),
+        f"watch:{w.channel('legion_news_sim').id}:legion_news_sim".encode()}
+    assert none.text == "No public channel matches “zzzzzz”."
+    assert picked.text.startswith("Now watching Легион «Свобода России» @legionoffreedom")
+    assert later == resolves                       # the search gave the access hash
+    assert "Only tgmon's admins" in refused.text
+
+
+def _joined(w, username):
+    return w.user.id in w.channel(username).members
+
+
+def test_status_shows_each_channel_and_the_delivery_queue(sim):
+    w = sim.world
+    legion = w.add_channel("legionoffreedom", "Легион")
+    w.add_channel("no_longer_here", "Уйдёт в закрытые")
+    admin, member, s = setup(sim, timezone="Europe/Moscow")
+
+    async def body():
+        app = sim.app(components=default_components, settings=s)
+        rt = await app.start()
+        await ask(sim, admin, "/start")
+        await eventually(lambda: resolved(rt.db, "no_longer_here"))
+        w.post(legion, "пост")
+        w.flood_wait("messages.getHistory", 30, role="user")
+        w.make_private("no_longer_here")
+        w.disconnect(5, role="user")
+        await sleep_until(sim.now() + timedelta(minutes=15))
+        status = await ask(sim, admin, "/status")
+        refused = await ask(sim, member, "/status")
+        await app.stop()
+        return status, refused
+
+    status, refused = sim.run(body)
+    text = status.text
+    assert text.startswith("Capture — 2 channels")
+    legion_line = text.split("\n")[1:3]
+    assert legion_line[0] == "• Легион @legionoffreedom — ok"
+    assert "last post 12 Mar 2024 08:" in legion_line[1] and "MSK" in legion_line[1]
+    assert "flood waits 1" in text
+    assert "• Уйдёт в закрытые @no_longer_here — private: @no_longer_here is private now" \
+        in text
+    assert "failing (ChannelPrivateError), retrying" in text
+    assert "Reconnects (24 h): 1" in text
+    assert "Delivery queue: 0 waiting · bot flood waits since start: 0" in text
+    assert "Only tgmon's admins" in refused.text
