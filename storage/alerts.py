@@ -157,6 +157,18 @@ async def channels_by_id(db: Database, ids: Iterable[int]) -> dict[int, Channel]
     return out
 
 
+async def watched_since(db: Database, channel_ids: Iterable[int]) -> dict[int, datetime]:
+    """Channel id -> when it joined the watch list (its live entry's ``added_at``)."""
+    wanted = sorted(set(channel_ids))
+    out: dict[int, datetime] = {}
+    for chunk in _chunks(wanted):
+        for channel_id, added in await db.fetchall(
+                "SELECT channel_id, max(added_at) FROM watched WHERE removed_at IS NULL "
+                f"AND channel_id IN ({_marks(len(chunk))}) GROUP BY channel_id", chunk):
+            out[channel_id] = from_db(added)
+    return out
+
+
 # ---- who is alerted ----
 
 async def subscribers(db: Database, channel_ids: Iterable[int]) -> dict[int, list[int]]:

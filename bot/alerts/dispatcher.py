@@ -258,8 +258,17 @@ class AlertDispatcher:
         if not wanted:
             return []
         posts = await store.posts_at_versions(db, wanted)
-        news = [c for c in news if (c.post_id, c.version) in posts and plan.alerts_new_post(
-            c.captured_via, posts[(c.post_id, c.version)].post.date, now)]
+        news = [c for c in news if (c.post_id, c.version) in posts]
+        since = await store.watched_since(
+            db, {posts[(c.post_id, c.version)].post.channel_id for c in news
+                 if c.captured_via == CapturePath.CATCH_UP})
+
+        def alerting(c: store.LogChange) -> bool:
+            post = posts[(c.post_id, c.version)].post
+            return plan.alerts_new_post(c.captured_via, post.date, now,
+                                        since.get(post.channel_id))
+
+        news = [c for c in news if alerting(c)]
         found = await self._audiences(news, posts, now)
         follow_ids = {c.post_id for c in follows}
         known = await _Known.load(db, {p for f in found for p in f.related} | follow_ids)

@@ -21,8 +21,15 @@ LATE_AFTER = timedelta(minutes=10)
 ALERTING_PATHS = frozenset({CapturePath.LIVE, CapturePath.CATCH_UP})
 
 
-def alerts_new_post(captured_via: CapturePath, posted: datetime, now: datetime) -> bool:
-    return captured_via in ALERTING_PATHS and now - posted <= MAX_AGE
+def alerts_new_post(captured_via: CapturePath, posted: datetime, now: datetime,
+                    watched_since: datetime | None = None) -> bool:
+    """Whether a new post alerts anyone. A post read by catch-up that was published
+    before its channel joined the watch list is the channel's history (the first read
+    of a channel takes in its last ``TGMON_INITIAL_WINDOW``), not news tgmon missed."""
+    if captured_via not in ALERTING_PATHS or now - posted > MAX_AGE:
+        return False
+    return not (captured_via == CapturePath.CATCH_UP and watched_since is not None
+                and posted < watched_since)
 
 
 def lateness(captured_via: CapturePath, posted: datetime, now: datetime) -> timedelta | None:
