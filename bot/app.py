@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -59,6 +59,11 @@ class Runtime:
     bot: TelegramClient | None
     scheduler: AsyncIOScheduler
     log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+    # every component of the app, so one can reach another (e.g. the sender's wake-up)
+    components: list[Component] = field(default_factory=list)
+
+    def component(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
 
 
 class Component(Protocol):
@@ -87,9 +92,10 @@ def default_components() -> list[Component]:
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
+    from bot.digest.scheduling.component import DigestScheduler
 
     sender = Sender()
-    return [sender, BotCommands(all_commands(), sender.messenger())]
+    return [sender, BotCommands(all_commands(), sender.messenger()), DigestScheduler()]
 
 
 class App:
@@ -125,6 +131,7 @@ class App:
                 bot.parse_mode = "html"
             rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
             components = list(self._make_components())
+            rt.components.extend(components)
             for component in components:
                 attach = getattr(component, "attach", None)
                 if attach is not None:

@@ -7,9 +7,9 @@ from bot.commands.router import Router
 
 
 def all_commands() -> Router:
-    from bot.commands import basic, channels, people
+    from bot.commands import basic, channels, digests, people
 
     router = Router()
-    for module in (basic, channels, people):
+    for module in (basic, channels, digests, people):
         router.include(module.router)
     return router
