@@ -132,7 +132,7 @@ def test_digest_off_on_now_and_the_schedule_shown(sim):
     assert period_line(sent[1]) == "12 Mar 2024 09:00 – 13 Mar 2024 08:00 (UTC)"
 
 
-def test_a_time_zone_change_moves_the_schedule(sim):
+def test_a_time_zone_change_moves_the_schedule_at_once(sim):
     who = people(sim)
     s = settings(sim)
 
@@ -140,15 +140,16 @@ def test_a_time_zone_change_moves_the_schedule(sim):
         await seed(s, sim.now())
         app = sim.app(components=default_components, settings=s)
         await app.start()
-        await ask(sim, who[ANNA], "/digest 09:00")           # UTC: 09:00 UTC
-        await ask(sim, who[ANNA], "/timezone Asia/Tokyo")    # UTC+9: 00:00 UTC
+        await ask(sim, who[ANNA], "/digest 08:03")              # UTC: 08:03 UTC
+        await ask(sim, who[ANNA], "/timezone Europe/Moscow")    # UTC+3: in 3 minutes
         shown = (await ask(sim, who[ANNA], "/digest")).text
-        assert "daily at 09:00 (Asia/Tokyo)" in shown and "Next: 13 Mar 2024 09:00 JST" in shown
-        await until(utc(2024, 3, 13, 10))
+        assert "daily at 08:03 (Europe/Moscow)" in shown
+        assert "Next: 12 Mar 2024 08:03 MSK" in shown
+        await until(utc(2024, 3, 13, 9))
         await app.stop()
 
     sim.run(body)
-    assert [m.at for m in heads(sim, ANNA)] == [utc(2024, 3, 13, 0)]
+    assert [m.at for m in heads(sim, ANNA)] == [utc(2024, 3, 12, 5, 3), utc(2024, 3, 13, 5, 3)]
 
 
 def test_bad_schedules_are_refused_with_the_fix(sim):

@@ -101,8 +101,25 @@ async def compose(db: Database, settings: Settings, chat_id: int, tz_name: str |
         chart=False)
     png = None
     if prepared.digest.total_posts:
-        png = await asyncio.to_thread(render_chart, prepared.digest, tz)
+        png = await asyncio.to_thread(
+            lambda: opaque_png(render_chart(prepared.digest, tz)))
     return Composed(prepared, png)
+
+
+def opaque_png(png: bytes) -> bytes:
+    """The chart without its alpha channel (it is opaque anyway). Telethon re-encodes a
+    photo with an alpha channel as JPEG, which blurs the chart's small print; an RGB
+    PNG within Telegram's photo limits is uploaded as it is."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        if image.mode == "RGB":
+            return png
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="PNG", optimize=False)
+        return out.getvalue()
 
 
 def digest_messages(chat_id: int, identity: str, composed: Composed) -> list[outbox.OutMessage]:
