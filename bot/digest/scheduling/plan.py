@@ -46,8 +46,8 @@ def parse_days(text: str) -> tuple[str, ...]:
         return ()
     chosen: set[int] = set()
     for word in words:
-        first, _, last = word.partition("-")
-        ends = [_weekday(first)] + ([_weekday(last)] if last else [])
+        first, dash, last = word.partition("-")
+        ends = [_weekday(first)] + ([_weekday(last)] if dash else [])
         a, b = ends[0], ends[-1]
         chosen.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     if not chosen:
