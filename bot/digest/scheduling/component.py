@@ -27,7 +27,7 @@ from bot.app import Runtime
 from bot.commands.access import level_of
 from bot.commands.router import Access
 from bot.digest.period import period_since
-from bot.digest.scheduling.compose import compose, enqueue_digest
+from bot.digest.scheduling.compose import DigestCache, compose, enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
 from storage.chats import grant_of
 from storage.digest_schedules import (
@@ -59,6 +59,7 @@ class DigestScheduler:
         self._plans: dict[int, Plan] = {}          # chat id -> the plan its job runs
         self._locks: dict[int, asyncio.Lock] = {}  # one digest at a time per chat
         self._building = asyncio.Semaphore(BUILDING_AT_ONCE)
+        self._cache = DigestCache()
         self._running: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle ----
@@ -198,7 +199,8 @@ class DigestScheduler:
         previous = chat.schedule.period_end
         period = period_since(previous, end)
         async with self._building:
-            composed = await compose(rt.db, rt.settings, chat.chat_id, chat.timezone, period)
+            composed = await compose(rt.db, rt.settings, chat.chat_id, chat.timezone, period,
+                                     cache=self._cache, now=rt.now())
         sent = await enqueue_digest(rt.db, chat.chat_id, due=due, period=period,
                                     expected_end=previous, composed=composed, now=rt.now())
         if sent:

@@ -4,9 +4,10 @@ put in the outbox together with the mark that it was sent, in one transaction.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.digest.scheduling.plan import zone
 from bot.digest.service import DigestRule, PreparedDigest, prepare_digest
@@ -87,23 +88,57 @@ class Composed:
     chart_png: bytes | None              # None for a period without posts
 
 
+class DigestCache:
+    """Digests built in the last few minutes, by what they cover. Chats with the same
+    channels, rules, zone and period (everyone on the defaults, at 08:00) get the same
+    digest: it is built once. Entries expire soon, as posts captured late still
+    change a period's digest."""
+
+    def __init__(self, size: int = 8, ttl: timedelta = timedelta(minutes=10)) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._items: OrderedDict[Hashable, tuple[datetime, Composed]] = OrderedDict()
+
+    def get(self, key: Hashable, now: datetime) -> Composed | None:
+        found = self._items.get(key)
+        if found is None or now - found[0] > self.ttl:
+            return None
+        self._items.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, value: Composed, now: datetime) -> None:
+        self._items[key] = (now, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 async def compose(db: Database, settings: Settings, chat_id: int, tz_name: str | None,
-                  period: Period) -> Composed:
+                  period: Period, *, cache: DigestCache | None = None,
+                  now: datetime | None = None) -> Composed:
     """Build and render the chat's digest of ``period``; the chart is drawn off the
-    event loop (it takes a few hundred milliseconds)."""
+    event loop (it takes a few hundred milliseconds). With a ``cache`` (and the
+    ``now`` it is judged by), a digest that covers the same is built once."""
     from bot.digest.chart import render_chart
 
-    tz = zone(tz_name or settings.timezone)
+    name = tz_name or settings.timezone
+    tz = zone(name)
     cover = await coverage(db, chat_id)
+    saved = await live_rules(db, chat_id)
+    key = (cover, tuple(r.text for r in saved), name, period)
+    if cache is not None and now is not None and (hit := cache.get(key, now)) is not None:
+        return hit
     prepared = await prepare_digest(
-        db, period, tz, channel_ids=cover.channel_ids,
-        rules=digest_rules(await live_rules(db, chat_id)), unreadable=cover.unreadable,
-        chart=False)
+        db, period, tz, channel_ids=cover.channel_ids, rules=digest_rules(saved),
+        unreadable=cover.unreadable, chart=False)
     png = None
     if prepared.digest.total_posts:
         png = await asyncio.to_thread(
             lambda: opaque_png(render_chart(prepared.digest, tz)))
-    return Composed(prepared, png)
+    composed = Composed(prepared, png)
+    if cache is not None and now is not None:
+        cache.put(key, composed, now)
+    return composed
 
 
 def opaque_png(png: bytes) -> bytes:
