@@ -4,14 +4,19 @@ once-only enqueueing and a group's sponsor — on a real database, without Teleg
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.digest.scheduling.compose import (
     DigestCache,
+    DigestRequest,
+    compiled_rules,
     compose,
+    compose_many,
     coverage,
-    digest_rules,
     enqueue_digest,
 )
+from bot.digest.service import DigestRule, prepare_digest
+from bot.rules import analyse, compile_rule
 from config.settings import Settings
 from storage import outbox
 from storage.channels import save_channel
@@ -62,7 +67,41 @@ async def test_a_chat_covers_its_subscriptions_or_every_resolved_watched_channel
 def test_rules_that_no_longer_compile_are_left_out():
     saved = [SavedRule(1, 1, "Тёткино", NOW), SavedRule(2, 1, "-реклама", NOW),
              SavedRule(3, 1, "Курск OR Kursk", NOW)]
-    assert [r.label for r in digest_rules(saved)] == ["Тёткино", "Курск OR Kursk"]
+    assert [label for label, _ in compiled_rules(saved)] == ["Тёткино", "Курск OR Kursk"]
+
+
+def predicate(text):
+    rule = compile_rule(text)
+    return lambda sp: rule.match(analyse(sp.post.text, channel=sp.channel.username,
+                                         channel_id=sp.post.channel_id)) is not None
+
+
+async def test_digests_built_together_are_those_prepare_digest_builds_alone(db):
+    await setup(db)
+    await subscribe(db, 2, 777, 2, NOW)
+    await subscribe(db, 3, 777, 3, NOW)
+    await add_rule(db, 1, "Тёткино", 1, NOW)
+    await add_rule(db, 2, "Курск OR Kursk", 2, NOW)
+    await add_rule(db, 2, "сводка", 2, NOW)
+    await add_rule(db, 3, "Тёткино", 3, NOW)
+    together = await compose_many(db, [DigestRequest(1, "Europe/Moscow", PERIOD),
+                                       DigestRequest(2, "UTC", PERIOD),
+                                       DigestRequest(3, "UTC", PERIOD)])
+    wanted = {1: (None, ["Тёткино"], "Europe/Moscow"),
+              2: ((777,), ["Курск OR Kursk", "сводка"], "UTC"),
+              3: ((777,), ["Тёткино"], "UTC")}
+    for chat, (channels, rules, tz) in wanted.items():
+        cover = await coverage(db, chat)
+        alone = await prepare_digest(
+            db, PERIOD, ZoneInfo(tz), channel_ids=channels or cover.channel_ids,
+            rules=[DigestRule(r, predicate(r)) for r in rules], unreadable=cover.unreadable,
+            chart=False)
+        assert together[chat].prepared.messages == alone.messages
+        assert together[chat].prepared.chart_caption == alone.chart_caption
+    assert [(r.label, r.matches) for r in together[2].prepared.digest.rules] == \
+        [("Курск OR Kursk", 4), ("сводка", 4)]
+    # chats 2 and 3 cover the same channels and zone: one chart for both
+    assert together[2].chart_png is together[3].chart_png is not None
 
 
 async def test_the_same_coverage_is_built_once_and_rules_make_it_another(db):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,9 +27,10 @@ from bot.app import Runtime
 from bot.commands.access import level_of
 from bot.commands.router import Access
 from bot.digest.period import period_since
-from bot.digest.scheduling.compose import DigestCache, compose, enqueue_digest
+from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_many, enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
 from storage.chats import grant_of
+from storage.digest_queries import Period
 from storage.digest_schedules import (
     ChatSchedule,
     get_chat_schedule,
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 NAME = "digests"
 SYNC_JOB = "digests:sync"
 SYNC_EVERY = timedelta(minutes=5)
-BUILDING_AT_ONCE = 2             # digests built at the same time (database and CPU bound)
 
 
 def job_id(chat_id: int) -> str:
@@ -57,8 +57,9 @@ class DigestScheduler:
         self.sync_every = sync_every
         self.rt: Runtime | None = None
         self._plans: dict[int, Plan] = {}          # chat id -> the plan its job runs
-        self._locks: dict[int, asyncio.Lock] = {}  # one digest at a time per chat
-        self._building = asyncio.Semaphore(BUILDING_AT_ONCE)
+        self._waiting: dict[int, list[asyncio.Future[bool]]] = {}    # the next batch
+        self._batches: asyncio.Task[None] | None = None
+        self._building = asyncio.Lock()            # one build at a time (CPU and database)
         self._cache = DigestCache()
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -75,19 +76,20 @@ class DigestScheduler:
                              next_run_time=rt.now(), coalesce=True, max_instances=1)
 
     async def stop(self) -> None:
-        rt, self.rt = self.rt, None
+        rt = self.rt
         if rt is None:
             return
         if rt.scheduler.running:
             for jid in [SYNC_JOB, *(job_id(c) for c in self._plans)]:
                 with contextlib.suppress(Exception):
                     rt.scheduler.remove_job(jid)
-        self._plans.clear()
-        for task in list(self._running):
+        tasks = [*self._running, *([self._batches] if self._batches else [])]
+        for task in tasks:
             task.cancel()
-        for task in list(self._running):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._plans.clear()
+        self._waiting.clear()
+        self.rt = None
 
     async def _job(self, work: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Runs a scheduled job's work, so that stop() can wait for it to end."""
@@ -143,11 +145,11 @@ class DigestScheduler:
                 missed.append(chat.chat_id)
         for chat_id in set(self._plans) - seen:
             self._install(chat_id, None)
-        for chat_id in missed:
-            try:
-                await self.deliver_due(chat_id)
-            except Exception:
-                log.exception("the missed digest of chat %s failed", chat_id)
+        results = await asyncio.gather(*(self.deliver_due(c) for c in missed),
+                                       return_exceptions=True)
+        for chat_id, result in zip(missed, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("the missed digest of chat %s failed: %s", chat_id, result)
 
     async def sync_chat(self, chat_id: int) -> None:
         """Rebuild one chat's job after its schedule or time zone changed."""
@@ -161,9 +163,6 @@ class DigestScheduler:
 
     # ---- sending ----
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(chat_id, asyncio.Lock())
-
     async def may_receive(self, chat: ChatSchedule) -> bool:
         """Whether the chat may get a scheduled digest now (see the module's notes)."""
         rt = self._runtime()
@@ -174,39 +173,81 @@ class DigestScheduler:
 
     async def deliver_due(self, chat_id: int) -> bool:
         """Send the chat's digest for its latest due time, unless it was sent, is too
-        old, or the chat may not have it. True if it was put in the outbox."""
+        old, or the chat may not have it. True if it was put in the outbox.
+
+        Chats whose jobs fire together (everyone at 08:00 Moscow time) are handled as
+        one batch, so that their digests share the work (see ``compose_many``)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(chat_id, []).append(future)
+        if self._batches is None or self._batches.done():
+            # Started on the loop's next turn: the other jobs of this moment join first.
+            self._batches = asyncio.create_task(self._run_batches(), name="digest batches")
+        return await future
+
+    async def _run_batches(self) -> None:
+        await asyncio.sleep(0)
+        while self._waiting:
+            waiting, self._waiting = self._waiting, {}
+            error: Exception | None = None
+            sent: dict[int, bool] = {}
+            try:
+                sent = await self._deliver_batch(list(waiting))
+            except Exception as e:
+                log.exception("digests for %d chats failed", len(waiting))
+                error = e
+            for chat_id, futures in waiting.items():
+                for f in futures:
+                    if f.done():
+                        continue
+                    if error is not None:
+                        f.set_exception(error)
+                    else:
+                        f.set_result(sent.get(chat_id, False))
+
+    async def _deliver_batch(self, chat_ids: list[int]) -> dict[int, bool]:
         rt = self._runtime()
-        async with self._lock(chat_id):
+        now = rt.now()
+        due: list[tuple[ChatSchedule, datetime, Period]] = []
+        for chat_id in chat_ids:
             chat = await get_chat_schedule(rt.db, chat_id)
             if chat is None:
-                return False
-            due = due_to_send(self.plan_of(chat), chat, rt.now(), rt.settings.digest_grace)
-            if due is None or not await self.may_receive(chat):
-                return False
-            return await self._send(chat, due, due)
+                continue
+            when = due_to_send(self.plan_of(chat), chat, now, rt.settings.digest_grace)
+            if when is not None and await self.may_receive(chat):
+                due.append((chat, when, period_since(chat.schedule.period_end, when)))
+        return await self._send(due)
 
     async def send_now(self, chat_id: int) -> bool:
         """``/digest now``: the period since the chat's previous digest, up to now."""
         rt = self._runtime()
-        async with self._lock(chat_id):
-            chat = await get_chat_schedule(rt.db, chat_id)
-            if chat is None:
-                return False
-            return await self._send(chat, None, rt.now().replace(microsecond=0))
+        chat = await get_chat_schedule(rt.db, chat_id)
+        if chat is None:
+            return False
+        end = rt.now().replace(microsecond=0)
+        sent = await self._send([(chat, None, period_since(chat.schedule.period_end, end))])
+        return sent.get(chat_id, False)
 
-    async def _send(self, chat: ChatSchedule, due: datetime | None, end: datetime) -> bool:
+    async def _send(self, digests: Sequence[tuple[ChatSchedule, datetime | None, Period]]
+                    ) -> dict[int, bool]:
+        """Build the digests and put each in the outbox with its chat's new mark. A chat
+        whose mark moved meanwhile (another digest went) gets nothing more: False."""
         rt = self._runtime()
-        previous = chat.schedule.period_end
-        period = period_since(previous, end)
+        s = rt.settings
         async with self._building:
-            composed = await compose(rt.db, rt.settings, chat.chat_id, chat.timezone, period,
-                                     cache=self._cache, now=rt.now())
-        sent = await enqueue_digest(rt.db, chat.chat_id, due=due, period=period,
-                                    expected_end=previous, composed=composed, now=rt.now())
-        if sent:
+            composed = await compose_many(
+                rt.db, [DigestRequest(c.chat_id, c.timezone or s.timezone, period)
+                        for c, _, period in digests], cache=self._cache, now=rt.now())
+        sent = {}
+        for chat, due, period in digests:
+            sent[chat.chat_id] = await enqueue_digest(
+                rt.db, chat.chat_id, due=due, period=period,
+                expected_end=chat.schedule.period_end, composed=composed[chat.chat_id],
+                now=rt.now())
+            if sent[chat.chat_id]:
+                log.info("digest for chat %s (%s to %s) queued", chat.chat_id,
+                         period.start, period.end)
+        if any(sent.values()):
             wake_sender(rt)
-            log.info("digest for chat %s (%s to %s) queued", chat.chat_id,
-                     period.start, period.end)
         return sent
 
 

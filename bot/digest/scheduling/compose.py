@@ -1,62 +1,75 @@
-"""One chat's digest: what it covers (its channels and rules), built and rendered, then
-put in the outbox together with the mark that it was sent, in one transaction."""
+"""Chats' digests: what each covers (its channels and rules), built and rendered
+together where they share work, then put in the outbox with the mark that it was sent,
+in one transaction.
+
+This does what ``bot.digest.service.prepare_digest`` does for one subscriber, for
+many at once: a digest built alone streams and analyses every post of the period for
+its rules, which costs seconds a digest on a busy day; chats due together share that
+pass (and the period's material, and the chart).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
+from bot.digest.build import build_digest
+from bot.digest.model import Digest
+from bot.digest.render_telegram import chart_caption, render_telegram
+from bot.digest.rule_matches import RuleMatches, RuleTally
 from bot.digest.scheduling.plan import zone
-from bot.digest.service import DigestRule, PreparedDigest, prepare_digest
-from bot.rules import AnalysedText, CompiledRule, RuleSyntaxError, analyse, compile_rule
+from bot.digest.service import PreparedDigest
+from bot.rules import CompiledRule, RuleSet, RuleSyntaxError, analyse, compile_rule
 from config.settings import Settings
 from storage import outbox
 from storage.db import Database
-from storage.digest_queries import Period
+from storage.digest_queries import Period, gather_material, stream_period_posts
 from storage.digest_schedules import record_sent
-from storage.models import Channel, StoredPost
+from storage.models import Channel
 from storage.subscriptions import SavedRule, live_rules, subscribed_channels
 from storage.timefmt import to_db
-from storage.watchlist import live_entries
+from storage.watchlist import WatchEntry, live_entries
 
 CHART_NAME = "digest.png"
 
 
-class _Analyses:
-    """Analyses each post once however many rules ask (posts arrive one at a time)."""
-
-    def __init__(self) -> None:
-        self._key: tuple[int, int, int] | None = None
-        self._value: AnalysedText | None = None
-
-    def of(self, sp: StoredPost) -> AnalysedText:
-        key = (sp.post.channel_id, sp.post.message_id, sp.version)
-        if key != self._key or self._value is None:
-            self._key = key
-            self._value = analyse(sp.post.text, channel=sp.channel.username,
-                                  channel_id=sp.post.channel_id)
-        return self._value
-
-
-def digest_rules(saved: Sequence[SavedRule]) -> list[DigestRule]:
-    """A chat's live rules as the digest needs them; a rule that no longer compiles
-    (the language changed since it was saved) is left out."""
-    analyses = _Analyses()
-
-    def predicate(rule: CompiledRule) -> Callable[[StoredPost], bool]:
-        return lambda sp: rule.match(analyses.of(sp)) is not None
-
+def compiled_rules(saved: Sequence[SavedRule]) -> list[tuple[str, CompiledRule]]:
+    """A chat's live rules, compiled; a rule that no longer compiles (the language
+    changed since it was saved) is left out."""
     rules = []
-    for saved_rule in saved:
+    for rule in saved:
         try:
-            compiled = compile_rule(saved_rule.text)
+            rules.append((rule.text, compile_rule(rule.text)))
         except RuleSyntaxError:
             continue
-        rules.append(DigestRule(saved_rule.text, predicate(compiled)))
     return rules
+
+
+async def tally_rules_of_many(db: Database, period: Period, channel_ids: Sequence[int],
+                              rules: Mapping[int, Sequence[tuple[str, CompiledRule]]]
+                              ) -> dict[int, tuple[RuleMatches, ...]]:
+    """What each chat's rules matched among the period's posts, in one pass: each post
+    is read and analysed once, and every chat's rules are matched through one index."""
+    ruleset = RuleSet()
+    owners: dict[Hashable, tuple[int, int]] = {}    # rule id -> (chat, its number there)
+    tallies = {}
+    for chat_id, chat_rules in rules.items():
+        tallies[chat_id] = RuleTally([label for label, _ in chat_rules])
+        for i, (_, compiled) in enumerate(chat_rules):
+            number = len(owners)
+            ruleset.add(number, compiled)
+            owners[number] = (chat_id, i)
+    if owners:
+        async for sp in stream_period_posts(db, period, channel_ids):
+            analysed = analyse(sp.post.text, channel=sp.channel.username,
+                               channel_id=sp.post.channel_id)
+            for matched, _match in ruleset.match(analysed):
+                chat_id, i = owners[matched]
+                tallies[chat_id].add(i, sp)
+    return {chat_id: tally.result() for chat_id, tally in tallies.items()}
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,12 @@ class Coverage:
     unreadable: tuple[tuple[Channel, str], ...]
 
 
-async def coverage(db: Database, chat_id: int) -> Coverage:
+async def coverage(db: Database, chat_id: int,
+                   entries: Sequence[WatchEntry] | None = None) -> Coverage:
     """The chat's subscriptions, or every resolved channel of the watch list if it has
     none; with the watch-list channels among them that cannot be read now."""
-    entries = await live_entries(db)
+    if entries is None:
+        entries = await live_entries(db)
     subscribed = tuple(c.channel_id for c in await subscribed_channels(db, chat_id))
     ids = subscribed or tuple(e.channel_id for e in entries if e.channel_id is not None)
     covered = set(ids)
@@ -113,32 +128,85 @@ class DigestCache:
             self._items.popitem(last=False)
 
 
+@dataclass(frozen=True)
+class DigestRequest:
+    chat_id: int
+    tz_name: str
+    period: Period
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    request: DigestRequest
+    cover: Coverage
+    rules: list[tuple[str, CompiledRule]]
+    key: Hashable
+
+
+async def compose_many(db: Database, requests: Sequence[DigestRequest], *,
+                       cache: DigestCache | None = None,
+                       now: datetime | None = None) -> dict[int, Composed]:
+    """Build and render several chats' digests. Chats that cover the same channels over
+    the same period share the period's material and one pass over its posts for all
+    their rules; chats that also share rules and zone share the digest itself (and,
+    with a ``cache`` judged at ``now``, so do digests built a moment ago). Charts are
+    drawn off the event loop, once per zone."""
+    entries = await live_entries(db)
+    groups: dict[tuple[tuple[int, ...], Period], list[_Wanted]] = {}
+    for r in requests:
+        cover = await coverage(db, r.chat_id, entries)
+        saved = await live_rules(db, r.chat_id)
+        key = (cover, tuple(x.text for x in saved), r.tz_name, r.period)
+        groups.setdefault((cover.channel_ids, r.period), []).append(
+            _Wanted(r, cover, compiled_rules(saved), key))
+    out: dict[int, Composed] = {}
+    for (channel_ids, period), members in groups.items():
+        todo = []
+        for m in members:
+            hit = cache.get(m.key, now) if cache is not None and now is not None else None
+            if hit is not None:
+                out[m.request.chat_id] = hit
+            else:
+                todo.append(m)
+        if not todo:
+            continue
+        material = await gather_material(db, period, channel_ids)
+        hits = await tally_rules_of_many(db, period, channel_ids,
+                                         {m.request.chat_id: m.rules for m in todo})
+        charts: dict[str, bytes | None] = {}
+        built: dict[Hashable, Composed] = {}
+        for m in todo:
+            if m.key in built:
+                out[m.request.chat_id] = built[m.key]
+                continue
+            tz = zone(m.request.tz_name)
+            digest = build_digest(material, rules=hits[m.request.chat_id],
+                                  unreadable=m.cover.unreadable)
+            if m.request.tz_name not in charts:
+                charts[m.request.tz_name] = (await asyncio.to_thread(chart_png, digest, tz)
+                                             if digest.total_posts else None)
+            composed = Composed(
+                PreparedDigest(digest, tuple(render_telegram(digest, tz)), None,
+                               chart_caption(digest, tz)),
+                charts[m.request.tz_name])
+            built[m.key] = out[m.request.chat_id] = composed
+            if cache is not None and now is not None:
+                cache.put(m.key, composed, now)
+    return out
+
+
 async def compose(db: Database, settings: Settings, chat_id: int, tz_name: str | None,
                   period: Period, *, cache: DigestCache | None = None,
                   now: datetime | None = None) -> Composed:
-    """Build and render the chat's digest of ``period``; the chart is drawn off the
-    event loop (it takes a few hundred milliseconds). With a ``cache`` (and the
-    ``now`` it is judged by), a digest that covers the same is built once."""
+    """One chat's digest of ``period`` (see :func:`compose_many`)."""
+    request = DigestRequest(chat_id, tz_name or settings.timezone, period)
+    return (await compose_many(db, [request], cache=cache, now=now))[chat_id]
+
+
+def chart_png(digest: Digest, tz: tzinfo) -> bytes:
     from bot.digest.chart import render_chart
 
-    name = tz_name or settings.timezone
-    tz = zone(name)
-    cover = await coverage(db, chat_id)
-    saved = await live_rules(db, chat_id)
-    key = (cover, tuple(r.text for r in saved), name, period)
-    if cache is not None and now is not None and (hit := cache.get(key, now)) is not None:
-        return hit
-    prepared = await prepare_digest(
-        db, period, tz, channel_ids=cover.channel_ids, rules=digest_rules(saved),
-        unreadable=cover.unreadable, chart=False)
-    png = None
-    if prepared.digest.total_posts:
-        png = await asyncio.to_thread(
-            lambda: opaque_png(render_chart(prepared.digest, tz)))
-    composed = Composed(prepared, png)
-    if cache is not None and now is not None:
-        cache.put(key, composed, now)
-    return composed
+    return opaque_png(render_chart(digest, tz))
 
 
 def opaque_png(png: bytes) -> bytes:

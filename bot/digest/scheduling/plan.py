@@ -127,21 +127,26 @@ def latest_due(plan: Plan, now: datetime, since: datetime) -> datetime | None:
     return latest
 
 
+# A scheduler pass asks this for every chat at one ``now``: chats share a few plans.
+_latest_due = lru_cache(maxsize=256)(latest_due)
+
+
 def due_to_send(plan: Plan, chat: ChatSchedule, now: datetime,
                 grace: timedelta) -> datetime | None:
     """The due time of the digest this chat should get now, if any.
 
-    That is the latest due time, unless a digest for it or for a later time was sent
-    (scheduled or on request), it came before the chat was first seen or before its
-    schedule last changed, or it is older than ``grace`` (then the next digest covers
-    its period instead).
+    That is the latest due time, unless it is older than ``grace`` (then the next
+    digest covers its period instead), a digest for it or for a later time was sent
+    (scheduled or on request), or it came before the chat was first seen or before its
+    schedule last changed.
     """
     s = chat.schedule
     if not s.enabled or chat.blocked:
         return None
-    # Only due times after every mark and within the grace count: look there only.
-    since = now - grace
+    due = _latest_due(plan, now, now - grace)
+    if due is None:
+        return None
     for mark in (s.last_due, s.period_end, s.changed_at, chat.first_seen):
-        if mark is not None and mark >= since:
-            since = mark + timedelta(seconds=1)     # due times are whole minutes
-    return latest_due(plan, now, since) if since <= now else None
+        if mark is not None and due <= mark:
+            return None
+    return due
