@@ -6,15 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest.scheduling.compose import (
-    DigestCache,
-    DigestRequest,
-    compiled_rules,
-    compose,
-    compose_many,
-    coverage,
-    enqueue_digest,
-)
+from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose, compose_many
+from bot.digest.scheduling.coverage import compiled_rules, coverage
+from bot.digest.scheduling.enqueue import enqueue_digest
 from bot.digest.service import DigestRule, prepare_digest
 from bot.rules import analyse, compile_rule
 from config.settings import Settings

@@ -9,7 +9,7 @@ from bot.commands.context import Context
 from bot.commands.export_args import ExportRequest, parse_export_args
 from bot.commands.router import Router
 from bot.digest.scheduling.component import scheduler_of, wake_sender
-from bot.digest.scheduling.compose import coverage
+from bot.digest.scheduling.coverage import coverage
 from bot.digest.scheduling.plan import Plan, next_due, parse_clock, parse_days, zone
 from bot.timefmt import local
 from config.errors import TgmonError

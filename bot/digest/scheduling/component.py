@@ -27,7 +27,8 @@ from bot.app import Runtime
 from bot.commands.access import level_of
 from bot.commands.router import Access
 from bot.digest.period import period_since
-from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_many, enqueue_digest
+from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_many
+from bot.digest.scheduling.enqueue import enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
 from storage.chats import grant_of
 from storage.digest_queries import Period

@@ -1,6 +1,4 @@
-"""Chats' digests: what each covers (its channels and rules), built and rendered
-together where they share work, then put in the outbox with the mark that it was sent,
-in one transaction.
+"""Chats' digests, built and rendered together where they share work.
 
 This does what ``bot.digest.service.prepare_digest`` does for one subscriber, for
 many at once: a digest built alone streams and analyses every post of the period for
@@ -12,89 +10,27 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from bot.digest.build import build_digest
 from bot.digest.model import Digest
 from bot.digest.render_telegram import chart_caption, render_telegram
-from bot.digest.rule_matches import RuleMatches, RuleTally
+from bot.digest.scheduling.coverage import (
+    Coverage,
+    compiled_rules,
+    coverage,
+    tally_rules_of_many,
+)
 from bot.digest.scheduling.plan import zone
 from bot.digest.service import PreparedDigest
-from bot.rules import CompiledRule, RuleSet, RuleSyntaxError, analyse, compile_rule
+from bot.rules import CompiledRule
 from config.settings import Settings
-from storage import outbox
 from storage.db import Database
-from storage.digest_queries import Period, gather_material, stream_period_posts
-from storage.digest_schedules import record_sent
-from storage.models import Channel
-from storage.subscriptions import SavedRule, live_rules, subscribed_channels
-from storage.timefmt import to_db
-from storage.watchlist import WatchEntry, live_entries
-
-CHART_NAME = "digest.png"
-
-
-def compiled_rules(saved: Sequence[SavedRule]) -> list[tuple[str, CompiledRule]]:
-    """A chat's live rules, compiled; a rule that no longer compiles (the language
-    changed since it was saved) is left out."""
-    rules = []
-    for rule in saved:
-        try:
-            rules.append((rule.text, compile_rule(rule.text)))
-        except RuleSyntaxError:
-            continue
-    return rules
-
-
-async def tally_rules_of_many(db: Database, period: Period, channel_ids: Sequence[int],
-                              rules: Mapping[int, Sequence[tuple[str, CompiledRule]]]
-                              ) -> dict[int, tuple[RuleMatches, ...]]:
-    """What each chat's rules matched among the period's posts, in one pass: each post
-    is read and analysed once, and every chat's rules are matched through one index."""
-    ruleset = RuleSet()
-    owners: dict[Hashable, tuple[int, int]] = {}    # rule id -> (chat, its number there)
-    tallies = {}
-    for chat_id, chat_rules in rules.items():
-        tallies[chat_id] = RuleTally([label for label, _ in chat_rules])
-        for i, (_, compiled) in enumerate(chat_rules):
-            number = len(owners)
-            ruleset.add(number, compiled)
-            owners[number] = (chat_id, i)
-    if owners:
-        async for sp in stream_period_posts(db, period, channel_ids):
-            analysed = analyse(sp.post.text, channel=sp.channel.username,
-                               channel_id=sp.post.channel_id)
-            for matched, _match in ruleset.match(analysed):
-                chat_id, i = owners[matched]
-                tallies[chat_id].add(i, sp)
-    return {chat_id: tally.result() for chat_id, tally in tallies.items()}
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What a chat's digest covers."""
-
-    channel_ids: tuple[int, ...]
-    subscribed: bool                     # its own subscriptions (else the watch list)
-    unreadable: tuple[tuple[Channel, str], ...]
-
-
-async def coverage(db: Database, chat_id: int,
-                   entries: Sequence[WatchEntry] | None = None) -> Coverage:
-    """The chat's subscriptions, or every resolved channel of the watch list if it has
-    none; with the watch-list channels among them that cannot be read now."""
-    if entries is None:
-        entries = await live_entries(db)
-    subscribed = tuple(c.channel_id for c in await subscribed_channels(db, chat_id))
-    ids = subscribed or tuple(e.channel_id for e in entries if e.channel_id is not None)
-    covered = set(ids)
-    unreadable = tuple(
-        (Channel(e.channel_id, e.username, e.title),
-         f"{e.status}: {e.status_detail}" if e.status_detail else e.status)
-        for e in entries if e.status != "ok" and e.channel_id in covered)
-    return Coverage(ids, bool(subscribed), unreadable)
+from storage.digest_queries import Period, gather_material
+from storage.subscriptions import live_rules
+from storage.watchlist import live_entries
 
 
 @dataclass(frozen=True)
@@ -225,34 +161,3 @@ def opaque_png(png: bytes) -> bytes:
         return out.getvalue()
 
 
-def digest_messages(chat_id: int, identity: str, composed: Composed) -> list[outbox.OutMessage]:
-    """The outbox messages of one digest, in sending order: the texts, then the chart.
-    Their dedup keys derive from the digest's identity, so it is never enqueued twice."""
-    key = f"digest:{chat_id}:{identity}"
-    out = [outbox.OutMessage(chat_id, "digest", html, dedup_key=f"{key}:{i}")
-           for i, html in enumerate(composed.prepared.messages, start=1)]
-    if composed.chart_png is not None:
-        out.append(outbox.OutMessage(
-            chat_id, "digest", composed.prepared.chart_caption, dedup_key=f"{key}:chart",
-            file_name=CHART_NAME, file_data=composed.chart_png, as_photo=True))
-    return out
-
-
-def identity_of(due: datetime | None, period: Period) -> str:
-    """A scheduled digest is its due time; one on request is the moment it was asked."""
-    return to_db(due) if due is not None else f"now:{to_db(period.end)}"
-
-
-async def enqueue_digest(db: Database, chat_id: int, *, due: datetime | None, period: Period,
-                         expected_end: datetime | None, composed: Composed,
-                         now: datetime) -> bool:
-    """Put the digest in the outbox and move the chat's mark, in one transaction.
-    False (nothing written) if another digest moved the mark since ``expected_end``."""
-    messages = digest_messages(chat_id, identity_of(due, period), composed)
-    async with db.transaction() as conn:
-        if not await record_sent(conn, chat_id, due=due, period_end=period.end,
-                                 expected_end=expected_end, now=now):
-            return False
-        for message in messages:
-            await outbox.enqueue(conn, message, now)
-    return True
