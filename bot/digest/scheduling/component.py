@@ -8,7 +8,8 @@
 - A job firing sends the chat's digest for its latest due time. Whether it is sent is
   decided by the database, never by the scheduler's memory: the digest's messages and
   the chat's "sent up to" mark go in one transaction, and a due time at or before the
-  mark is never sent again.
+  mark is never sent again. Jobs that fire together make one batch: their digests
+  share the work (``compose_many``).
 - A chat gets a digest if it may use the bot when the digest is due: a private chat if
   its person may (``bot.commands.access.level_of``), a group if its sponsor may (who
   last changed its schedule, else who last subscribed it or gave it a rule).
@@ -138,11 +139,12 @@ class DigestScheduler:
         rt = self._runtime()
         seen: set[int] = set()
         missed: list[int] = []
+        now = rt.now()                  # one moment for the whole pass: plans share work
         async for chat in stream_chat_schedules(rt.db):
             seen.add(chat.chat_id)
             plan = self._wanted(chat)
             self._install(chat.chat_id, plan)
-            if plan and due_to_send(plan, chat, rt.now(), rt.settings.digest_grace):
+            if plan and due_to_send(plan, chat, now, rt.settings.digest_grace):
                 missed.append(chat.chat_id)
         for chat_id in set(self._plans) - seen:
             self._install(chat_id, None)
@@ -156,11 +158,6 @@ class DigestScheduler:
         """Rebuild one chat's job after its schedule or time zone changed."""
         chat = await get_chat_schedule(self._runtime().db, chat_id)
         self._install(chat_id, None if chat is None else self._wanted(chat))
-
-    def next_run(self, chat_id: int) -> datetime | None:
-        """When the chat's job fires next, as the scheduler has it."""
-        job = self._runtime().scheduler.get_job(job_id(chat_id))
-        return None if job is None else job.next_run_time
 
     # ---- sending ----
 
