@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from config.errors import TgmonError
@@ -62,35 +62,6 @@ class ExportFilter:
 
 
 # ---- options -------------------------------------------------------------------
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
-    """``YYYY-MM-DD`` or an ISO 8601 timestamp (naive means UTC) as an aware time.
-
-    With ``end`` the result is an exclusive upper bound that includes what the user
-    named: the whole day for a date, the whole second for a timestamp.
-    """
-    text = value.strip()
-    try:
-        if _DATE.fullmatch(text):
-            start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ExportOptionError(
-            f"{option} {value!r} is not a date: use YYYY-MM-DD or an ISO 8601 timestamp "
-            "such as 2024-03-12T05:17:00Z (no offset means UTC)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
-    if end:
-        return parsed.replace(microsecond=0) + timedelta(seconds=1)
-    if parsed.microsecond:
-        return parsed.replace(microsecond=0) + timedelta(seconds=1)
-    return parsed
-
 
 _WORD = re.compile(r"\S+")
 

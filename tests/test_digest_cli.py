@@ -102,7 +102,7 @@ def test_a_long_request_is_capped_to_seven_days_with_a_note(log, capsys):
 @pytest.mark.parametrize(("args", "message"), [
     (["--channel", "nosuchchannel"], "unknown channel 'nosuchchannel': it is not in the log "
                                      "(known channels: @rybar, @vvgladkov)"),
-    (["--since", "12.03.2024"], "--since '12.03.2024' is not a date or time"),
+    (["--since", "12.03.2024"], "--since '12.03.2024' is not a date"),
     (["--since", "2024-03-13", "--until", "2024-03-12"], "the period is empty"),
     (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
     (["--output", "/nonexistent-dir/x.html"], "the folder /nonexistent-dir does not exist"),

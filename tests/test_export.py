@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from config.dates import DateOptionError, parse_when
 from storage.export import (
     COLUMNS,
     ExportFilter,
@@ -18,7 +19,6 @@ from storage.export import (
     export_sql,
     fts_query,
     make_writer,
-    parse_when,
 )
 from storage.models import CapturePath, Channel, Entity, ForwardOrigin, Media, Post, Reaction
 from storage.posts import mark_deleted, save_posts
@@ -240,7 +240,7 @@ def test_parse_when(text, end, expected):
 
 @pytest.mark.parametrize("text", ["2024-13-01", "yesterday", "12.03.2024", "2024-03-12T25:00"])
 def test_parse_when_names_the_option_and_the_forms(text):
-    with pytest.raises(ExportOptionError, match=r"--until .* YYYY-MM-DD or an ISO 8601"):
+    with pytest.raises(DateOptionError, match=r"--until .* YYYY-MM-DD or an ISO 8601"):
         parse_when(text, "--until")
 
 

@@ -86,7 +86,8 @@ def _check_output(path: Path) -> None:
 
 
 def build_filter(args: argparse.Namespace, channel_ids: tuple[int, ...]) -> ExportFilter:
-    from storage.export import ExportFilter, fts_query, parse_when
+    from config.dates import parse_when
+    from storage.export import ExportFilter, fts_query
 
     since = parse_when(args.since, "--since") if args.since else None
     before = parse_when(args.until, "--until", end=True) if args.until else None

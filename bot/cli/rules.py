@@ -10,29 +10,12 @@ from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from config.dates import DateOptionError, parse_when
 from config.errors import TgmonError
 from config.settings import Settings
 
 ORDER = 40
 EXCERPT = 110
-
-
-class DateError(TgmonError):
-    """A --since/--until value that is not a date."""
-
-
-def parse_when(value: str, option: str, end_of_day: bool = False) -> datetime:
-    """``YYYY-MM-DD`` (the start of that day, or with ``end_of_day`` the start of the
-    next) or an ISO 8601 time; a time without an offset is UTC."""
-    try:
-        if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day + timedelta(days=1) if end_of_day else day
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise DateError(f"{option} {value!r} is not a date: use YYYY-MM-DD or an ISO time "
-                        "such as 2024-03-12T05:00 (UTC unless it has an offset)") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -70,11 +53,11 @@ def run_test(args: argparse.Namespace, settings: Settings,
         print(e.pointer(), file=sys.stderr)
         return 2
     now = now or datetime.now(UTC)
-    until = parse_when(args.until, "--until", end_of_day=True) if args.until else now
+    until = parse_when(args.until, "--until", end=True) if args.until else now
     since = (parse_when(args.since, "--since") if args.since
              else until - timedelta(days=30))
     if since >= until:
-        raise DateError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
+        raise DateOptionError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                         f"({until:%Y-%m-%d %H:%M})")
     if args.limit < 0:
         raise TgmonError("--limit must be 0 or more")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from config.dates import parse_when
 from config.errors import TgmonError
 from storage.digest_queries import Period
 
@@ -35,29 +36,6 @@ def period_since(previous: datetime | None, now: datetime, *,
     return Period(start, now)
 
 
-def parse_when(text: str, *, option: str, end_of_day: bool = False) -> datetime:
-    """``YYYY-MM-DD`` or an ISO 8601 timestamp; naive times are UTC. A bare date is the
-    start of that UTC day, or the start of the next with ``end_of_day`` (so
-    ``--until 2024-03-12`` includes the whole 12th)."""
-    s = text.strip()
-    if _DATE.fullmatch(s):
-        try:
-            day = date.fromisoformat(s)
-        except ValueError:
-            raise PeriodError(f"{option} {text!r}: no such date") from None
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start + timedelta(days=1) if end_of_day else start
-    try:
-        when = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
-    except ValueError:
-        raise PeriodError(
-            f"{option} {text!r} is not a date or time: use YYYY-MM-DD or an ISO timestamp "
-            "such as 2024-03-12T08:00 (UTC) or 2024-03-12T08:00+03:00") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class RequestedPeriod:
     period: Period
@@ -68,8 +46,8 @@ def requested_period(since: str | None, until: str | None, now: datetime, *,
                      default: timedelta = DEFAULT_PERIOD) -> RequestedPeriod:
     """The period of ``--since``/``--until`` (default: the last ``default`` up to now),
     capped to the last :data:`MAX_PERIOD` of it."""
-    end = parse_when(until, option="--until", end_of_day=True) if until else now.astimezone(UTC)
-    start = parse_when(since, option="--since") if since else end - default
+    end = parse_when(until, "--until", end=True) if until else now.astimezone(UTC)
+    start = parse_when(since, "--since") if since else end - default
     if start >= end:
         raise PeriodError(
             f"the period is empty: --since ({start:%Y-%m-%d %H:%M} UTC) must be before "

@@ -1,0 +1,40 @@
+"""Dates and times people type (``--since``, ``--until``, ``/export since DATE``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from config.errors import TgmonError
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DateOptionError(TgmonError):
+    """A value that is not a date or time."""
+
+
+def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
+    """``YYYY-MM-DD`` or an ISO 8601 timestamp (no offset means UTC), as an aware UTC time.
+
+    With ``end`` the result is an exclusive upper bound that includes what was named:
+    the whole day for a date (``--until 2024-03-12`` includes the 12th), the whole
+    second for a timestamp. Times in the log have whole seconds, so a start with a
+    fraction of a second moves up to the next whole one.
+    """
+    text = value.strip()
+    try:
+        if _DATE.fullmatch(text):
+            start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise DateOptionError(
+            f"{option} {value!r} is not a date: use YYYY-MM-DD or an ISO 8601 timestamp "
+            "such as 2024-03-12T05:17:00Z (no offset means UTC)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    if end or parsed.microsecond:
+        return parsed.replace(microsecond=0) + timedelta(seconds=1)
+    return parsed
