@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
+from config.dates import DateOptionError, parse_when
 from config.errors import TgmonError
 from storage.export import FORMATS
 
@@ -21,7 +22,6 @@ DEFAULT_SPAN = timedelta(days=7)
 _SPAN = re.compile(r"(\d+)([hdw])")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _LINK = re.compile(r"(?:https?://)?t\.me/(?:s/)?([A-Za-z0-9_]+)/?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 USAGE = "/export [csv|jsonl] [CHANNEL] [7d|30d|since YYYY-MM-DD] [deleted]"
 
 
@@ -41,14 +41,9 @@ class ExportRequest:
 
 def _since_date(text: str, tz: tzinfo) -> datetime:
     try:
-        if _DATE.fullmatch(text):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=tz)
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ExportArgsError(
-            f"since {text!r} is not a date: use YYYY-MM-DD (midnight in your time zone) or "
-            "a time such as 2024-03-12T08:00") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
+        return parse_when(text, "since", tz=tz)
+    except DateOptionError as e:
+        raise ExportArgsError(f"{e}.") from None
 
 
 def parse_export_args(text: str, now: datetime, tz: tzinfo) -> ExportRequest:
