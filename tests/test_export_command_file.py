@@ -107,3 +107,14 @@ async def test_an_empty_export_has_no_rows(db):
     await fill(db, 3)
     empty = await build_export_file(db, ExportFilter(since=NOW), "csv")
     assert empty.rows == 0 and not empty.gzipped
+
+
+def test_the_shared_date_parser_reads_times_without_offset_in_the_zone_given():
+    from config.dates import parse_when
+
+    assert parse_when("2024-03-12", "--until", end=True, tz=MSK) == \
+        datetime(2024, 3, 12, 21, tzinfo=UTC)
+    assert parse_when("2024-03-12T08:00", "since", tz=MSK) == datetime(2024, 3, 12, 5, tzinfo=UTC)
+    assert parse_when("2024-03-12", "--since") == datetime(2024, 3, 12, tzinfo=UTC)
+    with pytest.raises(Exception, match="no offset means Europe/Moscow"):
+        parse_when("soon", "since", tz=MSK)
