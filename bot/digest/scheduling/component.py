@@ -78,20 +78,20 @@ class DigestScheduler:
                              next_run_time=rt.now(), coalesce=True, max_instances=1)
 
     async def stop(self) -> None:
-        rt = self.rt
+        # Forget the runtime first: a job that fires while we wait below skips its work.
+        rt, self.rt = self.rt, None
         if rt is None:
             return
         if rt.scheduler.running:
             for jid in [SYNC_JOB, *(job_id(c) for c in self._plans)]:
                 with contextlib.suppress(Exception):
                     rt.scheduler.remove_job(jid)
-        tasks = [*self._running, *([self._batches] if self._batches else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while tasks := [t for t in (*self._running, self._batches) if t and not t.done()]:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         self._plans.clear()
         self._waiting.clear()
-        self.rt = None
 
     async def _job(self, work: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Runs a scheduled job's work, so that stop() can wait for it to end."""
