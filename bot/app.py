@@ -97,11 +97,12 @@ def default_components() -> list[Component]:
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
+    from bot.digest.scheduling.component import DigestScheduler
     from bot.watcher.component import Watcher
 
     sender = Sender()
     return [Watcher(), sender, BotCommands(all_commands(), sender.messenger()),
-            AlertDispatcher(sender)]
+            DigestScheduler(), AlertDispatcher(sender)]
 
 
 class App:

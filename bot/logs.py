@@ -38,6 +38,7 @@ def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     handler._tgmon = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # Telethon is chatty at INFO (connections, DC switches).
-    logging.getLogger("telethon").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    # Telethon is chatty at INFO (connections, DC switches, differences); tgmon's clients
+    # log under tgmon.telethon.<role> (their base_logger).
+    for noisy in ("telethon", "tgmon.telethon", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

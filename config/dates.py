@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from config.errors import TgmonError
 
@@ -14,8 +14,10 @@ class DateOptionError(TgmonError):
     """A value that is not a date or time."""
 
 
-def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
-    """``YYYY-MM-DD`` or an ISO 8601 timestamp (no offset means UTC), as an aware UTC time.
+def parse_when(value: str, option: str, *, end: bool = False,
+               tz: tzinfo = UTC) -> datetime:
+    """``YYYY-MM-DD`` or an ISO 8601 timestamp (no offset means ``tz``, by default UTC),
+    as an aware UTC time.
 
     With ``end`` the result is an exclusive upper bound that includes what was named:
     the whole day for a date (``--until 2024-03-12`` includes the 12th), the whole
@@ -25,16 +27,22 @@ def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
     text = value.strip()
     try:
         if _DATE.fullmatch(text):
-            start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
+            day = date.fromisoformat(text)
+            if end:
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
         parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise DateOptionError(
             f"{option} {value!r} is not a date: use YYYY-MM-DD or an ISO 8601 timestamp "
-            "such as 2024-03-12T05:17:00Z (no offset means UTC)") from None
+            f"such as 2024-03-12T05:17:00Z (no offset means {_zone_name(tz)})") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=tz)
     parsed = parsed.astimezone(UTC)
     if end or parsed.microsecond:
         return parsed.replace(microsecond=0) + timedelta(seconds=1)
     return parsed
+
+
+def _zone_name(tz: tzinfo) -> str:
+    return "UTC" if tz is UTC else str(getattr(tz, "key", None) or tz)
