@@ -60,6 +60,9 @@ class Runtime:
     bot: TelegramClient | None
     scheduler: AsyncIOScheduler
     log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+    # /alert and /unalert notify after changing the rules table; the alert dispatcher
+    # re-reads the rules then
+    rules_changed: Signal = field(default_factory=Signal)
     # every component of the app, so one can reach another (e.g. the sender's wake-up)
     components: list[Component] = field(default_factory=list)
 
@@ -90,6 +93,7 @@ class NotAuthorizedError(TgmonError):
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
+    from bot.alerts.dispatcher import AlertDispatcher
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
@@ -98,7 +102,7 @@ def default_components() -> list[Component]:
 
     sender = Sender()
     return [Watcher(), sender, BotCommands(all_commands(), sender.messenger()),
-            DigestScheduler()]
+            DigestScheduler(), AlertDispatcher(sender)]
 
 
 class App:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +32,8 @@ class OutMessage:
     file_data: bytes | None = None
     as_photo: bool = False
     not_before: datetime | None = None
+    edit_of: int | None = None                  # outbox id of a sent message to edit instead
+    reply_to_of: int | None = None              # outbox id of a sent message to answer
 
 
 @dataclass(frozen=True)
@@ -42,23 +45,41 @@ class Pending:
     attempts: int
     not_before: datetime
     chat_blocked: bool = False                  # the chat blocked the bot: do not try
+    target_status: str | None = None            # of the message edit_of names
+    target_message_id: int | None = None        # Telegram's id of the message edit_of names
+    reply_to_message_id: int | None = None      # Telegram's id of the message reply_to_of names
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, html, buttons, "
+    "file_name, file_data, as_photo, created_at, not_before, edit_of, reply_to_of) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(msg: OutMessage, now: datetime) -> tuple[object, ...]:
+    if msg.kind not in PRIORITY:
+        raise ValueError(f"unknown outbox kind {msg.kind!r}")
+    buttons = json.dumps([[{"label": lb, "data": d} for lb, d in row] for row in msg.buttons],
+                         ensure_ascii=False) if msg.buttons else None
+    return (msg.chat_id, msg.kind, PRIORITY[msg.kind], msg.dedup_key, msg.html, buttons,
+            msg.file_name, msg.file_data, int(msg.as_photo), to_db(now),
+            to_db(msg.not_before or now), msg.edit_of, msg.reply_to_of)
 
 
 async def enqueue(conn: aiosqlite.Connection, msg: OutMessage, now: datetime) -> bool:
     """Record a message inside the caller's transaction. False if its dedup key was
     already used (the message was enqueued before)."""
-    if msg.kind not in PRIORITY:
-        raise ValueError(f"unknown outbox kind {msg.kind!r}")
-    buttons = json.dumps([[{"label": lb, "data": d} for lb, d in row] for row in msg.buttons],
-                         ensure_ascii=False) if msg.buttons else None
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, html, buttons, "
-        "file_name, file_data, as_photo, created_at, not_before) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (msg.chat_id, msg.kind, PRIORITY[msg.kind], msg.dedup_key, msg.html, buttons,
-         msg.file_name, msg.file_data, int(msg.as_photo), to_db(now),
-         to_db(msg.not_before or now)))
+    cur = await conn.execute(_INSERT, _row(msg, now))
     return cur.rowcount == 1
+
+
+async def enqueue_many(conn: aiosqlite.Connection, msgs: Sequence[OutMessage],
+                       now: datetime) -> None:
+    """Record many messages inside the caller's transaction, in order (one round trip);
+    those whose dedup key was used before are skipped."""
+    if msgs:
+        await conn.executemany(_INSERT, [_row(m, now) for m in msgs])
 
 
 async def put(db: Database, msg: OutMessage, now: datetime) -> bool:
@@ -71,17 +92,36 @@ def _pending(r: sqlite3.Row) -> Pending:
                     for row in json.loads(r["buttons"])) if r["buttons"] else ()
     msg = OutMessage(r["chat_id"], r["kind"], r["html"], buttons, r["dedup_key"],
                      r["file_name"], r["file_data"], bool(r["as_photo"]),
-                     from_db(r["not_before"]))
+                     from_db(r["not_before"]), r["edit_of"], r["reply_to_of"])
     return Pending(r["id"], r["chat_id"], r["chat_kind"] or "private", msg, r["attempts"],
-                   from_db(r["not_before"]), r["blocked_at"] is not None)
+                   from_db(r["not_before"]), r["blocked_at"] is not None,
+                   r["target_status"], r["target_message_id"], r["reply_to_message_id"])
 
 
 async def due(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
     """Pending messages that may go now, in sending order (priority, then age)."""
     rows = await db.fetchall(
-        "SELECT o.*, c.kind AS chat_kind, c.blocked_at FROM outbox o "
-        "LEFT JOIN chats c USING (chat_id) "
+        "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
+        "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
+        "FROM outbox o LEFT JOIN chats c USING (chat_id) "
+        "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.priority, o.id LIMIT ?",
+        (to_db(now), limit))
+    return [_pending(r) for r in rows]
+
+
+async def due_heads(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
+    """The first pending message of each chat that may go now, in sending order: what
+    the sender can send this round (a chat's later messages wait for its first), so a
+    long queue for one chat never hides the other chats' messages behind it."""
+    rows = await db.fetchall(
+        "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
+        "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
+        "FROM (SELECT id, row_number() OVER (PARTITION BY chat_id ORDER BY priority, id) "
+        "      AS n FROM outbox WHERE status = 'pending' AND not_before <= ?) h "
+        "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
+        "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
+        "ORDER BY o.priority, o.id LIMIT ?",
         (to_db(now), limit))
     return [_pending(r) for r in rows]
 

@@ -7,12 +7,14 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.access import refusal
-from bot.commands.context import Context
+from bot.commands.context import Button, Context
 from bot.commands.router import Access, Router, help_text
 from bot.digest.scheduling.component import schedule_changed
+from bot.rules.help import RULES_HELP
 from bot.timefmt import local
 from config.durations import parse_duration
 from config.errors import TgmonError
+from storage.alerts import release_held
 from storage.chats import set_muted_until, set_timezone
 
 router = Router()
@@ -37,6 +39,9 @@ async def start(ctx: Context) -> None:
 @router.command("help", "[COMMAND]", summary="the commands, or the help of one",
                 access=Access.EVERYONE)
 async def help_(ctx: Context, command: str | None) -> None:
+    if command and command.lower() in ("rules", "rule") and ctx.level > Access.EVERYONE:
+        await ctx.reply(escape(RULES_HELP))
+        return
     if command:
         cmd = ctx.router.commands.get(command.lstrip("/").lower())
         if cmd is None or cmd.access > ctx.level:
@@ -48,6 +53,8 @@ async def help_(ctx: Context, command: str | None) -> None:
     if ctx.level == Access.EVERYONE:
         lines.append("")
         lines.append(refusal(Access.MEMBER, ctx.level, ctx.rt.settings, ctx.user_id))
+    else:
+        lines.append("\n<code>/help rules</code> — the rule language of /alert and /test")
     await ctx.reply("\n".join(lines))
 
 
@@ -89,4 +96,9 @@ async def mute(ctx: Context, duration: str | None) -> None:
 @router.command("unmute", summary="resume alerts")
 async def unmute(ctx: Context) -> None:
     await set_muted_until(ctx.db, ctx.chat_id, None)
-    await ctx.reply("Alerts resumed.")
+    held, first = await release_held(ctx.db, ctx.chat_id)
+    if not held:
+        await ctx.reply("Alerts resumed.")
+        return
+    await ctx.reply(f"Alerts resumed. While muted, {held} post{'s' if held > 1 else ''} "
+                    "matched here; they were not sent.", [[Button("Show them", f"held:{first}")]])

@@ -32,6 +32,9 @@ MAX_ATTEMPTS = 8
 _GONE = (errors.UserIsBlockedError, errors.InputUserDeactivatedError,
          errors.UserDeactivatedError, errors.ChatWriteForbiddenError,
          errors.PeerIdInvalidError, errors.ChannelPrivateError, errors.ChatAdminRequiredError)
+_EDIT_GONE = (errors.MessageIdInvalidError, errors.MessageEditTimeExpiredError,
+              errors.MessageAuthorRequiredError)
+EDIT_RETRY = 2.0                 # seconds between looks at the message an edit waits for
 _TOO_LONG = (errors.MessageTooLongError, errors.MediaCaptionTooLongError,
              errors.EntityBoundsInvalidError)
 
@@ -51,6 +54,7 @@ class Sender:
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
+        self.batch = 500                # chats looked at per round
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, rt: Runtime) -> None:
@@ -93,7 +97,7 @@ class Sender:
         now = rt.now()
         if self.paused_until and now < self.paused_until:
             return (self.paused_until - now).total_seconds()
-        batch = await outbox.due(rt.db, now)
+        batch = await outbox.due_heads(rt.db, now, self.batch)
         if not batch:
             nxt = await outbox.next_due_time(rt.db)
             return None if nxt is None else max((nxt - now).total_seconds(), 0.0)
@@ -122,8 +126,16 @@ class Sender:
         assert rt is not None and rt.bot is not None
         msg = item.message
         now = rt.now()
+        if msg.edit_of is not None and item.target_message_id is None:
+            # An edit waits for the message it edits; if that was never sent, it is moot.
+            if item.target_status == "pending":
+                await outbox.retry_later(rt.db, item.id, "waiting for the message it edits",
+                                         now + timedelta(seconds=EDIT_RETRY))
+            else:
+                await outbox.give_up(rt.db, item.id, "the message it edits was not sent")
+            return
         try:
-            sent = await self._deliver(item.chat_id, msg.html, msg)
+            sent = await self._deliver(item, msg.html)
         except errors.FloodWaitError as e:
             self.flood_waits += 1
             self.paused_until = now + timedelta(seconds=e.seconds)
@@ -142,10 +154,15 @@ class Sender:
             log.error("outbox %s too long (%s, %s units): sent as plain text", item.id,
                       type(e).__name__, telegram_length(msg.html))
             try:
-                sent = await self._deliver(item.chat_id, plain_fallback(msg.html, limit), msg)
+                sent = await self._deliver(item, plain_fallback(msg.html, limit))
             except errors.RPCError as e2:
                 await outbox.give_up(rt.db, item.id, type(e2).__name__)
                 return
+        except errors.MessageNotModifiedError:
+            sent = None                 # an edit to what the message already says
+        except _EDIT_GONE as e:
+            await outbox.give_up(rt.db, item.id, type(e).__name__)
+            return
         except (errors.RPCError, ConnectionError, OSError, ValueError) as e:
             error = f"{type(e).__name__}: {e}"[:200]
             if item.attempts + 1 >= MAX_ATTEMPTS:
@@ -157,19 +174,26 @@ class Sender:
             return
         self.paused_until = None
         self.limiter.record(item.chat_id, item.chat_kind == "group", rt.now().timestamp())
-        await outbox.mark_sent(rt.db, item.id, getattr(sent, "id", None), rt.now())
+        message_id = getattr(sent, "id", None) if sent is not None else item.target_message_id
+        await outbox.mark_sent(rt.db, item.id, message_id, rt.now())
 
-    async def _deliver(self, chat_id: int, html_text: str, msg: outbox.OutMessage) -> Any:
+    async def _deliver(self, item: outbox.Pending, html_text: str) -> Any:
         bot = self.rt.bot if self.rt else None
         assert bot is not None
+        msg, chat_id = item.message, item.chat_id
         buttons = telethon_buttons([[Button(lb, d) for lb, d in row] for row in msg.buttons])
+        if msg.edit_of is not None:
+            return await bot.edit_message(chat_id, item.target_message_id, html_text,
+                                          parse_mode="html", link_preview=False,
+                                          buttons=buttons)
         if msg.file_data is not None:
             f = io.BytesIO(msg.file_data)
             f.name = msg.file_name or "file"
             return await bot.send_file(chat_id, f, caption=html_text, parse_mode="html",
                                        force_document=not msg.as_photo, buttons=buttons)
         return await bot.send_message(chat_id, html_text, parse_mode="html",
-                                      link_preview=False, buttons=buttons)
+                                      link_preview=False, buttons=buttons,
+                                      reply_to=item.reply_to_message_id)
 
 
 class OutboxMessenger:
