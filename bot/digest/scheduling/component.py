@@ -101,6 +101,10 @@ class DigestScheduler:
         try:
             if self.rt is not None:
                 await work(*args)
+        except asyncio.CancelledError:
+            if self.rt is not None:
+                raise
+            # stop() cancelled it: an orderly end, not a failed job for APScheduler to log
         finally:
             self._running.discard(task)
 
