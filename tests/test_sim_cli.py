@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 
@@ -75,11 +76,19 @@ def test_simulate_a_bad_scenario_is_one_line(clean_env, capsys):
                    "(known: legionoffreedom)")
 
 
-def test_the_built_in_day_plays_from_the_readme_command(clean_env, capsys):
+def test_the_built_in_day_plays_from_the_readme_command(clean_env, capsys, caplog):
+    caplog.set_level(logging.WARNING)
     assert main(["run", "--simulate", "--transcript", "day.jsonl"]) == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     out = capsys.readouterr().out
     assert "2024-03-12T00:00:00+03:00 to 2024-03-13T00:00:00+03:00" in out
     assert "1 restarts" in out
     lines = [json.loads(x) for x in (clean_env / "day.jsonl").read_text("utf-8").splitlines()]
     assert {x["text"] for x in lines} >= {"/subscribe legionoffreedom",
                                           "/alert Тёткино OR Tyotkino"}
+    # the whole product works on that day: the rule alerts, the digest goes out with its chart
+    out_msgs = [x for x in lines if x["direction"] == "out"]
+    assert any(x["text"].startswith("📢") and "Rule 1 Тёткино OR Tyotkino" in x["text"]
+               for x in out_msgs)
+    assert any(x["text"].startswith("tgmon digest") for x in out_msgs)
+    assert any((x.get("file") or {}).get("name") == "digest.png" for x in out_msgs)
