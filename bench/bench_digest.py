@@ -174,8 +174,11 @@ async def _baseline_once(path: Path) -> float:
 
 
 def _peak_rss_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
+    # VmHWM is this process's own high-water mark; ru_maxrss would carry over that of the
+    # benchmark process this one was started from (Linux keeps it across exec).
+    with open("/proc/self/status") as f:
+        kb = next(line.split()[1] for line in f if line.startswith("VmHWM"))
+    return int(kb) / 1024
 
 
 def _rss_mb() -> float:
