@@ -9,6 +9,7 @@ and adds ``pre:`` and ``re:`` keys (:meth:`CompiledRule.match` for one rule,
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,20 +28,20 @@ MAX_REGEX_SPANS = 100
 Keys = AbstractSet[str]
 
 
-class _Node:
+class _Node(ABC):
     """A compiled node: ``holds`` decides, ``collect`` explains a node that holds."""
 
     __slots__ = ()
 
-    def holds(self, keys: Keys, post: AnalysedText) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def holds(self, keys: Keys, post: AnalysedText) -> bool: ...
 
-    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def collect(self, keys: Keys, post: AnalysedText, out: list[Hit]) -> None: ...
 
+    @abstractmethod
     def need(self) -> frozenset[str] | None:
         """Keys one of which every post this node holds for has; None: no such keys."""
-        raise NotImplementedError
 
     def exact(self) -> bool:
         """True when having one of ``need()`` is enough for the node to hold."""
