@@ -57,9 +57,6 @@ async def watched(sim, s, *channels: Channel) -> None:
         await db.close()
 
 
-def texts(sim, chat_id):
-    return [m.text for m in sim.world.sent_by_bot(chat_id)]
-
 
 def alerts(sim, chat_id):
     """The alerts a chat got (latest version of each message), in order."""
@@ -69,13 +66,6 @@ def alerts(sim, chat_id):
     return [m for m in latest.values() if m.text.startswith(("📢", "✏️", "🗑"))]
 
 
-async def ask(sim, who, text, *, group=None, chat_id=None):
-    """Write to the bot and wait for its next message in that chat."""
-    chat = chat_id if chat_id is not None else who.id
-    before = len(sim.world.sent_by_bot(chat))
-    sim.world.user_writes(who, text, group=group)
-    await sim.until(lambda: len(sim.world.sent_by_bot(chat)) > before)
-    return sim.world.sent_by_bot(chat)[before]
 
 
 async def press(sim, who, data, *, group=None, chat_id=None):

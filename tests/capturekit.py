@@ -3,24 +3,13 @@ was captured, and a record of what the simulated channels really published."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simkit import eventually as eventually  # re-exported for the capture tests
+
 from storage.db import Database
 from storage.watchlist import find_entry
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 300.0,
-                     step: float = 1.0) -> None:
-    """Wait (virtual seconds) until an async check is true; fail after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} virtual seconds")
-        await asyncio.sleep(step)
 
 
 async def resolved(db: Database, username: str) -> bool:

@@ -75,13 +75,6 @@ async def seed(s, now: datetime, channels: Sequence[Channel] = (LEGION, RYBAR),
         await db.close()
 
 
-async def ask(sim, who, text, *, group=None, chat_id=None):
-    """Write to the bot and wait for its next message in that chat."""
-    chat = chat_id if chat_id is not None else who.id
-    before = len(sim.world.sent_by_bot(chat))
-    sim.world.user_writes(who, text, group=group)
-    await sim.until(lambda: len(sim.world.sent_by_bot(chat)) > before)
-    return sim.world.sent_by_bot(chat)[before]
 
 
 async def until(moment: datetime) -> None:

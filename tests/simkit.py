@@ -58,6 +58,17 @@ T = TypeVar("T")
 T0 = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
 
 
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 300.0,
+                     step: float = 1.0) -> None:
+    """Wait (virtual seconds) until an async ``check()`` is true; fail after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} virtual seconds")
+        await asyncio.sleep(step)
+
+
 class Sim:
     def __init__(self, tmp_path: Path, start: datetime = T0) -> None:
         self.tmp = tmp_path
@@ -137,6 +148,19 @@ class Sim:
             if loop.time() > deadline:
                 raise AssertionError(f"condition not met within {timeout} virtual seconds")
             await asyncio.sleep(step)
+
+    async def ask(self, who: Any, text: str, *, group: Any = None, chat_id: int | None = None,
+                  timeout: float = 60.0) -> Any:
+        """A person writes to the bot; returns the bot's next message in that chat."""
+        chat = chat_id if chat_id is not None else who.id
+        before = len(self.world.sent_by_bot(chat))
+        self.world.user_writes(who, text, group=group)
+        await self.until(lambda: len(self.world.sent_by_bot(chat)) > before, timeout=timeout)
+        return self.world.sent_by_bot(chat)[before]
+
+    def texts(self, chat_id: int) -> list[str]:
+        """The texts of what the bot sent to a chat, in order."""
+        return [m.text for m in self.world.sent_by_bot(chat_id)]
 
     def play(self, scenario: dict[str, Any] | Scenario, *,
              components: Callable[[], Sequence[Component]] = lambda: [],

@@ -9,7 +9,6 @@ from alertkit import (
     ANNA,
     LEGION,
     alerts,
-    ask,
     dispatcher,
     log_fed,
     people,
@@ -17,7 +16,6 @@ from alertkit import (
     publish,
     quiet,
     settings,
-    texts,
 )
 
 from storage.chats import get_chat
@@ -31,7 +29,7 @@ def test_alert_saves_a_rule_that_alerts_and_undo_removes_it(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        saved = await ask(sim, anna, "/alert Тёткино   OR Tyotkino")
+        saved = await sim.ask(anna, "/alert Тёткино   OR Tyotkino")
         assert saved.text.startswith("Alert 1 saved: Тёткино OR Tyotkino")
         assert "would have matched 0 of 0 stored posts" in saved.text
         rules = await live_rules(rt.db, ANNA)
@@ -60,18 +58,18 @@ def test_alert_refuses_a_malformed_rule_with_its_position_and_saves_nothing(sim)
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        answer = await ask(sim, anna, "/alert (Курск OR <Суджа>")
+        answer = await sim.ask(anna, "/alert (Курск OR <Суджа>")
         assert answer.text.startswith("That rule has a problem:")
         assert "column 1" in answer.text
         assert "(Курск OR <Суджа>\n^" in answer.text             # the rule and a caret
         assert [e.type for e in answer.entities] == ["pre"]
         assert await live_rules(rt.db, ANNA) == []
-        usage = await ask(sim, anna, "/alert")
+        usage = await sim.ask(anna, "/alert")
         assert "/alert needs RULE" in usage.text
         long_rule = "/alert " + " OR ".join(f"слово{i}" for i in range(80))
-        assert "keep it under 300" in (await ask(sim, anna, long_rule)).text
-        await ask(sim, anna, "/alert Курск")
-        duplicate = await ask(sim, anna, "/alert Курск")
+        assert "keep it under 300" in (await sim.ask(anna, long_rule)).text
+        await sim.ask(anna, "/alert Курск")
+        duplicate = await sim.ask(anna, "/alert Курск")
         assert "Your alert 1 is this rule already" in duplicate.text
         assert len(await live_rules(rt.db, ANNA)) == 1
         await app.stop()
@@ -85,21 +83,21 @@ def test_alerts_lists_numbered_rules_and_unalert_takes_a_number(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        assert "No alerts yet" in (await ask(sim, anna, "/alerts")).text
-        assert "There are no alerts to remove" in (await ask(sim, anna, "/unalert 1")).text
+        assert "No alerts yet" in (await sim.ask(anna, "/alerts")).text
+        assert "There are no alerts to remove" in (await sim.ask(anna, "/unalert 1")).text
         for rule in ("Курск", "Суджа OR Sudzha", "#сводка"):
-            await ask(sim, anna, f"/alert {rule}")
-        listing = await ask(sim, anna, "/alerts")
+            await sim.ask(anna, f"/alert {rule}")
+        listing = await sim.ask(anna, "/alerts")
         assert "1. Курск\n2. Суджа OR Sudzha\n3. #сводка" in listing.text
         assert "Edit and deletion alerts: off (/edits on)" in listing.text
         ids = [r.id for r in await live_rules(rt.db, ANNA)]
         assert listing.buttons == tuple(f"unalert:{i}".encode() for i in ids)
-        assert "'two' is not a number" in (await ask(sim, anna, "/unalert two")).text
+        assert "'two' is not a number" in (await sim.ask(anna, "/unalert two")).text
         assert "There is no alert 4: your alerts are numbered 1 to 3" in \
-            (await ask(sim, anna, "/unalert 4")).text
-        removed = await ask(sim, anna, "/unalert 2")
+            (await sim.ask(anna, "/unalert 4")).text
+        removed = await sim.ask(anna, "/unalert 2")
         assert removed.text.startswith("Alert 2 removed: Суджа OR Sudzha")
-        assert "1. Курск\n2. #сводка" in (await ask(sim, anna, "/alerts")).text
+        assert "1. Курск\n2. #сводка" in (await sim.ask(anna, "/alerts")).text
         # a button of a rule that is gone
         stale = await press(sim, anna, f"unalert:{ids[1]}")
         assert "removed already" in stale.text
@@ -124,7 +122,7 @@ def test_test_counts_the_last_30_days_shows_the_latest_five_and_saves_nothing(si
         for i in range(3):
             await publish(rt, LEGION, 200 + i, "Про другое", via=CapturePath.IMPORT,
                           date=now - timedelta(hours=i + 1))
-        answer = await ask(sim, anna, "/test Суджа OR Sudzha")
+        answer = await sim.ask(anna, "/test Суджа OR Sudzha")
         assert "would have matched 7 of 10 stored posts" in answer.text
         lines = answer.text.split("\n")
         shown = [line for line in lines if line.startswith("• ")]
@@ -141,7 +139,7 @@ def test_test_counts_the_last_30_days_shows_the_latest_five_and_saves_nothing(si
         saved = await press(sim, anna, "save:Суджа OR Sudzha")
         assert saved.text.startswith("Alert 1 saved: Суджа OR Sudzha")
         assert "would have matched 7 of 10" in saved.text
-        bad = await ask(sim, anna, "/test Суджа OR")
+        bad = await sim.ask(anna, "/test Суджа OR")
         assert bad.text.startswith("That rule has a problem:")
         await quiet(sim, app)
         assert alerts(sim, ANNA) == []                     # history does not alert
@@ -156,19 +154,19 @@ def test_edits_switch_and_help_rules(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        assert "are off" in (await ask(sim, anna, "/edits")).text
-        assert "are on" in (await ask(sim, anna, "/edits ON")).text
+        assert "are off" in (await sim.ask(anna, "/edits")).text
+        assert "are on" in (await sim.ask(anna, "/edits ON")).text
         assert (await get_chat(rt.db, ANNA)).edit_alerts is True
-        assert "/edits takes on or off, not 'maybe'" in (await ask(sim, anna, "/edits maybe")).text
-        assert "are off" in (await ask(sim, anna, "/edits off")).text
+        assert "/edits takes on or off, not 'maybe'" in (await sim.ask(anna, "/edits maybe")).text
+        assert "are off" in (await sim.ask(anna, "/edits off")).text
         assert (await get_chat(rt.db, ANNA)).edit_alerts is False
-        rules = (await ask(sim, anna, "/help rules")).text
+        rules = (await sim.ask(anna, "/help rules")).text
         assert "Курск OR Kursk" in rules and "from:rybar" in rules
-        listing = (await ask(sim, anna, "/help")).text
+        listing = (await sim.ask(anna, "/help")).text
         for usage in ("/alert RULE...", "/alerts", "/unalert N", "/test RULE...",
                       "/edits [STATE]", "/help rules"):
             assert usage in listing
-        assert "/help rules" in (await ask(sim, anna, "/help alert")).text
+        assert "/help rules" in (await sim.ask(anna, "/help alert")).text
         await app.stop()
 
     sim.run(body)
@@ -185,15 +183,15 @@ def test_every_alert_command_refuses_whom_the_access_mode_keeps_out(sim):
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         for command in COMMANDS:
-            refused = await ask(sim, ivan, command)
+            refused = await sim.ask(ivan, command)
             assert "not on this bot's allowlist" in refused.text and "/allow 300" in refused.text
-        assert "allowlist" not in (await ask(sim, anna, "/alerts")).text
-        await ask(sim, anna, "/alert Курск")
+        assert "allowlist" not in (await sim.ask(anna, "/alerts")).text
+        await sim.ask(anna, "/alert Курск")
         rule_id = (await live_rules(rt.db, ANNA))[0].id
         # an admin's /deny beats the allowlist, buttons included
-        await ask(sim, admin, f"/deny {ANNA}")
+        await sim.ask(admin, f"/deny {ANNA}")
         for command in COMMANDS:
-            assert "not on this bot's allowlist" in (await ask(sim, anna, command)).text
+            assert "not on this bot's allowlist" in (await sim.ask(anna, command)).text
         sim.world.press(anna, f"unalert:{rule_id}")
         await sim.until(lambda: sim.world.callback_answers)
         assert sim.world.callback_answers[-1].message == "Not allowed."
@@ -203,14 +201,14 @@ def test_every_alert_command_refuses_whom_the_access_mode_keeps_out(sim):
         app = sim.app(components=log_fed, settings=settings(sim, access="admins"))
         await app.start()
         for command in COMMANDS:
-            assert "for its admins only" in (await ask(sim, ivan, command)).text
-        assert "Alert 1 saved" in (await ask(sim, admin, "/alert Курск")).text
+            assert "for its admins only" in (await sim.ask(ivan, command)).text
+        assert "Alert 1 saved" in (await sim.ask(admin, "/alert Курск")).text
         await app.stop()
         # open: anyone
         app = sim.app(components=log_fed, settings=settings(sim, access="open"))
         await app.start()
-        assert "Alert 1 saved" in (await ask(sim, ivan, "/alert Курск")).text
-        assert "1. Курск" in (await ask(sim, ivan, "/alerts")).text
+        assert "Alert 1 saved" in (await sim.ask(ivan, "/alert Курск")).text
+        assert "1. Курск" in (await sim.ask(ivan, "/alerts")).text
         await app.stop()
 
     sim.run(body)
@@ -224,19 +222,19 @@ def test_a_group_keeps_its_own_rules_for_the_desk(sim):
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         chat = -desk.id
-        saved = await ask(sim, anna, "/alert@tgmon_sim_bot Бєлгород OR Белгород", group=desk,
+        saved = await sim.ask(anna, "/alert@tgmon_sim_bot Бєлгород OR Белгород", group=desk,
                           chat_id=chat)
         assert saved.text.startswith("Alert 1 saved")
         assert [r.text for r in await live_rules(rt.db, chat)] == ["Бєлгород OR Белгород"]
         assert await live_rules(rt.db, ANNA) == []           # not Anna's own
         # another allowed member manages the same rules
-        listing = await ask(sim, olga, "/alerts", group=desk, chat_id=chat)
+        listing = await sim.ask(olga, "/alerts", group=desk, chat_id=chat)
         assert "This group's alerts" in listing.text and "1. Бєлгород OR Белгород" in listing.text
-        refused = await ask(sim, ivan, "/unalert 1", group=desk, chat_id=chat)
+        refused = await sim.ask(ivan, "/unalert 1", group=desk, chat_id=chat)
         assert "allowlist" in refused.text
-        removed = await ask(sim, olga, "/unalert 1", group=desk, chat_id=chat)
+        removed = await sim.ask(olga, "/unalert 1", group=desk, chat_id=chat)
         assert removed.text.startswith("Alert 1 removed")
-        assert texts(sim, ANNA) == []
+        assert sim.texts(ANNA) == []
         await app.stop()
 
     sim.run(body)

@@ -14,7 +14,6 @@ from alertkit import (
     OLGA,
     RYBAR,
     alerts,
-    ask,
     dispatcher,
     log_fed,
     people,
@@ -22,7 +21,6 @@ from alertkit import (
     publish,
     quiet,
     settings,
-    texts,
     watched,
 )
 
@@ -60,9 +58,9 @@ def test_russian_ukrainian_and_english_rules_reach_the_right_people(sim):
         s = settings(sim, allowlist=frozenset({ANNA, OLGA, 500}))
         app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
-        await ask(sim, anna, "/alert Курск -реклама")
-        await ask(sim, olga, "/alert Харків OR Kharkiv")
-        await ask(sim, emma, "/alert drone* from:rybar")
+        await sim.ask(anna, "/alert Курск -реклама")
+        await sim.ask(olga, "/alert Харків OR Kharkiv")
+        await sim.ask(emma, "/alert drone* from:rybar")
         await publish(rt, LEGION, 1, "Обстрел в Курской области, есть пострадавшие")
         await publish(rt, LEGION, 2, "Реклама: туры в Курск")
         await publish(rt, RYBAR, 3, "Харкові знову вибухи, кажуть у місті")
@@ -89,9 +87,9 @@ def test_one_alert_per_post_however_many_rules_and_subscriptions_match(sim):
         await watched(sim, s, LEGION)
         app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
-        await ask(sim, anna, "/alert Тёткино")
-        await ask(sim, anna, "/alert Tyotkino OR Козинка")
-        await ask(sim, anna, "/subscribe legionoffreedom")
+        await sim.ask(anna, "/alert Тёткино")
+        await sim.ask(anna, "/alert Tyotkino OR Козинка")
+        await sim.ask(anna, "/subscribe legionoffreedom")
         await publish(rt, LEGION, 7, "Бои у Тёткино и Козинки")
         await quiet(sim, app)
         [alert] = alerts(sim, ANNA)
@@ -112,8 +110,8 @@ def test_edits_and_deletions_alert_with_edits_on_and_not_with_off(sim):
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
         for who in (anna, olga):
-            await ask(sim, who, "/alert Суджа")
-        await ask(sim, anna, "/edits on")
+            await sim.ask(who, "/alert Суджа")
+        await sim.ask(anna, "/edits on")
         await publish(rt, LEGION, 20, "В Судже двое раненых")
         await quiet(sim, app)
         await publish(rt, LEGION, 20, "В Судже трое раненых")         # a new version
@@ -145,20 +143,20 @@ def test_muted_chats_get_nothing_and_unmute_tells_what_was_held(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Курск")
-        await ask(sim, anna, "/mute 2h")
+        await sim.ask(anna, "/alert Курск")
+        await sim.ask(anna, "/mute 2h")
         await publish(rt, LEGION, 30, "Курск: сирены")
         await publish(rt, LEGION, 31, "Курск: отбой")
         await quiet(sim, app)
         assert alerts(sim, ANNA) == []
         held = await count(rt.db, "SELECT count(*) FROM alerts WHERE status = 'held'")
         assert held == 2
-        resumed = await ask(sim, anna, "/unmute")
+        resumed = await sim.ask(anna, "/unmute")
         assert "While muted, 2 posts matched here" in resumed.text
         shown = await press(sim, anna, resumed.buttons[0])
         assert "Held back while muted (2)" in shown.text
         assert "Курск: сирены" in shown.text and "Курск: отбой" in shown.text
-        assert (await ask(sim, anna, "/unmute")).text == "Alerts resumed."
+        assert (await sim.ask(anna, "/unmute")).text == "Alerts resumed."
         await publish(rt, LEGION, 32, "Курск снова")
         await quiet(sim, app)
         assert len(alerts(sim, ANNA)) == 1
@@ -173,7 +171,7 @@ def test_a_chat_that_blocked_the_bot_is_tried_once_and_then_not_alerted(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Курск")
+        await sim.ask(anna, "/alert Курск")
         sim.world.block_bot(anna)
         await publish(rt, LEGION, 40, "Курск: первая")
         await quiet(sim, app)
@@ -195,7 +193,7 @@ def test_the_same_story_from_several_channels_alerts_once_naming_the_others(sim)
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Тёткино OR Анашкин")
+        await sim.ask(anna, "/alert Тёткино OR Анашкин")
         await publish(rt, LEGION, 50, NEWS)
         await quiet(sim, app)
         await sim.until(lambda: alerts(sim, ANNA))
@@ -227,7 +225,7 @@ def test_late_posts_are_labelled_and_old_or_imported_history_does_not_alert(sim)
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Курск")
+        await sim.ask(anna, "/alert Курск")
         now = sim.now()
         await publish(rt, LEGION, 80, "Курск, ночью", via=CapturePath.CATCH_UP,
                       date=now - timedelta(hours=2, minutes=5))
@@ -254,7 +252,7 @@ def test_hostile_and_huge_posts_arrive_escaped_and_within_the_limit(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Тёткино")
+        await sim.ask(anna, "/alert Тёткино")
         await publish(rt, LEGION, 90, "<script>alert('x')</script> & <b>Тёткино</b> &amp;",
                       media=Media("photo"))
         filler = "Сводка за сутки: обстановка без изменений, продолжаются обстрелы. " * 160
@@ -277,8 +275,8 @@ def test_a_groups_rules_alert_the_group(sim):
     async def body():
         app = sim.app(components=log_fed, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/alert Бєлгород OR Белгород", group=desk, chat_id=-desk.id)
-        await ask(sim, olga, "/timezone Europe/Kyiv", group=desk, chat_id=-desk.id)
+        await sim.ask(anna, "/alert Бєлгород OR Белгород", group=desk, chat_id=-desk.id)
+        await sim.ask(olga, "/timezone Europe/Kyiv", group=desk, chat_id=-desk.id)
         await publish(rt, RYBAR, 100, "Белгород: взрывы в центре")
         await quiet(sim, app)
         [alert] = alerts(sim, -desk.id)
@@ -297,7 +295,7 @@ def test_restart_between_recording_and_sending_loses_nothing_and_duplicates_noth
         app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
         for who in (anna, olga):
-            await ask(sim, who, "/alert Курск")
+            await sim.ask(who, "/alert Курск")
         # Telegram refuses the bot's sends for a while: the alerts are recorded, not sent
         sim.world.flood_wait("messages.sendMessage", 600, role="bot")
         for i in range(3):
@@ -338,12 +336,12 @@ def test_a_fan_out_keeps_the_send_limits_and_replies_go_first(sim):
         rt = await app.start()
         for r in readers:
             sim.world.user_writes(r, "/subscribe legionoffreedom")
-        await sim.until(lambda: all(texts(sim, r.id) for r in readers), timeout=120)
+        await sim.until(lambda: all(sim.texts(r.id) for r in readers), timeout=120)
         start = len(sim.world.sent_by_bot())
         await publish(rt, LEGION, 120, "Важное сообщение для всех")
         await sim.until(lambda: len(sim.world.sent_by_bot()) > start + 10)
         sim.world.flood_wait("messages.sendMessage", 3, role="bot")   # one injected wait
-        await ask(sim, readers[-1], "/alerts")
+        await sim.ask(readers[-1], "/alerts")
         await quiet(sim, app)
         sent = sim.world.sent_by_bot()[start:]
         fan = [m for m in sent if m.text.startswith("📢")]
@@ -369,7 +367,7 @@ def test_an_albums_photos_without_text_fold_silently_into_its_alert(sim):
         await watched(sim, s, LEGION)
         app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
-        await ask(sim, anna, "/subscribe legionoffreedom")
+        await sim.ask(anna, "/subscribe legionoffreedom")
         await publish(rt, LEGION, 130, "Фото с места событий", grouped_id=42,
                       media=Media("photo"))
         for i in (131, 132):
@@ -395,8 +393,8 @@ def test_a_groups_backlog_does_not_hold_back_other_chats(sim):
         rt = await app.start()
         sender = app.components[0]
         sender.batch = 5                                   # chats looked at per round
-        await ask(sim, olga, "/alert Белгород", group=desk, chat_id=-desk.id)
-        await ask(sim, anna, "/alert Курск")
+        await sim.ask(olga, "/alert Белгород", group=desk, chat_id=-desk.id)
+        await sim.ask(anna, "/alert Курск")
         for i in range(25):                                # more than 19 a minute allows
             await publish(rt, RYBAR, 140 + i, f"Белгород, сводка {i}")
         await sim.until(lambda: alerts(sim, -desk.id))
@@ -419,7 +417,7 @@ def test_a_story_continues_after_a_restart(sim):
         s = settings(sim)
         app = sim.app(components=log_fed, settings=s)
         rt = await app.start()
-        await ask(sim, anna, "/alert Анашкин")
+        await sim.ask(anna, "/alert Анашкин")
         await publish(rt, LEGION, 180, NEWS)
         await quiet(sim, app)
         await app.stop()
@@ -443,7 +441,7 @@ def test_phrases_hashtags_regexes_and_latin_spellings_alert_with_their_words_bol
         rt = await app.start()
         for rule in ('"Курская область"', "#сводка", r"/\d+ БПЛА/", "Tyotkino",
                      "Бєлгород OR Белгород"):
-            await ask(sim, anna, f"/alert {rule}")
+            await sim.ask(anna, f"/alert {rule}")
         await publish(rt, LEGION, 200, "Курская область: тревога")
         await publish(rt, LEGION, 201, "Утренняя #Сводка от штаба")
         await publish(rt, LEGION, 202, "Сбиты 12 БПЛА над регионом")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from alertkit import ANNA, OLGA, alerts, ask, people, quiet, settings
+from alertkit import ANNA, OLGA, alerts, people, quiet, settings
 from capturekit import eventually, resolved
 
 from bot.app import default_components
@@ -33,9 +33,9 @@ def test_a_pushed_post_its_repost_edit_and_deletion_reach_people(sim):
         app = sim.app(components=default_components, settings=settings(sim))
         rt = await app.start()
         await watching(rt, "legionoffreedom", "rybar")
-        await ask(sim, anna, "/alert Тёткино OR Tyotkino")
-        await ask(sim, anna, "/edits on")
-        await ask(sim, olga, "/subscribe rybar")
+        await sim.ask(anna, "/alert Тёткино OR Tyotkino")
+        await sim.ask(anna, "/edits on")
+        await sim.ask(olga, "/subscribe rybar")
         post = w.post(legion, "Бои в районе Тёткино, есть раненые")
         await sim.until(lambda: alerts(sim, ANNA))
         [alert] = alerts(sim, ANNA)
@@ -77,7 +77,7 @@ def test_posts_published_while_tgmon_was_down_alert_late_and_history_does_not(si
         first = sim.app(components=default_components, settings=settings(sim, watch=("rybar",)))
         rt = await first.start()
         await watching(rt, "rybar")
-        await ask(sim, anna, "/alert Тёткино")
+        await sim.ask(anna, "/alert Тёткино")
         await first.stop()
         # watching it reads its last day: history, not news
         s = settings(sim, watch=("rybar", "legionoffreedom"))

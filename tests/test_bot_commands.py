@@ -3,8 +3,9 @@ App, the durable outbox and the rate-limited sender."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+
+from simkit import eventually
 
 from bot.app import default_components
 from storage import outbox
@@ -37,20 +38,10 @@ async def watched(sim, rt, username="legionoffreedom"):
     async def resolved():
         entry = await find_entry(rt.db, username)
         return entry is not None and entry.resolved
-    await until_true(sim, resolved)
+    await eventually(resolved, timeout=60, step=0.5)
 
 
-def texts(sim, chat_id):
-    return [m.text for m in sim.world.sent_by_bot(chat_id)]
 
-
-async def ask(sim, who, text, *, group=None, chat_id=None):
-    """Write to the bot and wait for its next answer in that chat."""
-    chat = chat_id if chat_id is not None else who.id
-    before = len(sim.world.sent_by_bot(chat))
-    sim.world.user_writes(who, text, group=group)
-    await sim.until(lambda: len(sim.world.sent_by_bot(chat)) > before)
-    return sim.world.sent_by_bot(chat)[before]
 
 
 def test_access_modes_refuse_with_a_reason_and_help_shows_what_one_may_run(sim):
@@ -59,15 +50,15 @@ def test_access_modes_refuse_with_a_reason_and_help_shows_what_one_may_run(sim):
     async def body():
         app = sim.app(components=default_components, settings=settings(sim))
         await app.start()
-        refused = await ask(sim, ivan, "/subscribe legionoffreedom")
+        refused = await sim.ask(ivan, "/subscribe legionoffreedom")
         assert "not on this bot's allowlist" in refused.text and "/allow 300" in refused.text
-        start = await ask(sim, ivan, "/start")
+        start = await sim.ask(ivan, "/start")
         assert "tgmon" in start.text and "/allow 300" in start.text
-        anna_help = (await ask(sim, anna, "/help")).text
+        anna_help = (await sim.ask(anna, "/help")).text
         assert "/subscribe CHANNEL" in anna_help and "/allow" not in anna_help
-        admin_help = (await ask(sim, admin, "/help")).text
+        admin_help = (await sim.ask(admin, "/help")).text
         assert "/allow USER" in admin_help and "/users" in admin_help
-        assert "Only tgmon's admins" in (await ask(sim, anna, "/users")).text
+        assert "Only tgmon's admins" in (await sim.ask(anna, "/users")).text
         await app.stop()
 
     sim.run(body)
@@ -80,16 +71,16 @@ def test_admins_allow_and_deny_people(sim):
         s = settings(sim)
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
-        await ask(sim, ivan, "/start")                       # Иван is known by @ivan now
-        assert "300" in (await ask(sim, admin, "/allow @ivan")).text
+        await sim.ask(ivan, "/start")                       # Иван is known by @ivan now
+        assert "300" in (await sim.ask(admin, "/allow @ivan")).text
         assert await grant_of(rt.db, STRANGER) is True
-        assert "No channels are watched yet" in (await ask(sim, ivan, "/channels")).text
-        users = (await ask(sim, admin, "/users")).text
+        assert "No channels are watched yet" in (await sim.ask(ivan, "/channels")).text
+        users = (await sim.ask(admin, "/users")).text
         assert "Иван @ivan (300) — allowed" in users and "Админ @boss (100) — admin" in users
-        await ask(sim, admin, "/deny 200")
-        assert "allowlist" in (await ask(sim, anna, "/channels")).text   # denied beats setting
-        assert "Admins cannot be denied" in (await ask(sim, admin, "/deny 100")).text
-        assert "No one called @nobody" in (await ask(sim, admin, "/allow @nobody")).text
+        await sim.ask(admin, "/deny 200")
+        assert "allowlist" in (await sim.ask(anna, "/channels")).text   # denied beats setting
+        assert "Admins cannot be denied" in (await sim.ask(admin, "/deny 100")).text
+        assert "No one called @nobody" in (await sim.ask(admin, "/allow @nobody")).text
         await app.stop()
 
     sim.run(body)
@@ -101,12 +92,12 @@ def test_admins_only_and_open_modes(sim):
     async def body():
         app = sim.app(components=default_components, settings=settings(sim, access="admins"))
         await app.start()
-        assert "for its admins only" in (await ask(sim, anna, "/channels")).text
-        assert "Start with /channels" in (await ask(sim, admin, "/start")).text
+        assert "for its admins only" in (await sim.ask(anna, "/channels")).text
+        assert "Start with /channels" in (await sim.ask(admin, "/start")).text
         await app.stop()
         open_app = sim.app(components=default_components, settings=settings(sim, access="open"))
         await open_app.start()
-        assert "Start with /channels" in (await ask(sim, ivan, "/start")).text
+        assert "Start with /channels" in (await sim.ask(ivan, "/start")).text
         await open_app.stop()
 
     sim.run(body)
@@ -121,23 +112,23 @@ def test_subscribe_channels_and_the_undo_button(sim):
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
         await watched(sim, rt)
-        listing = await ask(sim, anna, "/channels")
+        listing = await sim.ask(anna, "/channels")
         assert "Легион" in listing.text and "no posts yet" in listing.text
         assert b"sub:777" in listing.buttons
-        done = await ask(sim, anna, "/subscribe @LegionOfFreedom")
+        done = await sim.ask(anna, "/subscribe @LegionOfFreedom")
         assert done.text.startswith("Subscribed to Легион @legionoffreedom")
         assert [c.channel_id for c in await subscribed_channels(rt.db, ALLOWED)] == [777]
-        again = await ask(sim, anna, "/subscribe legionoffreedom")
+        again = await sim.ask(anna, "/subscribe legionoffreedom")
         assert again.text.startswith("Already subscribed")
         # the Undo button of the first answer
-        before = len(texts(sim, ALLOWED))
+        before = len(sim.texts(ALLOWED))
         sim.world.press(anna, b"unsub:777")
-        await sim.until(lambda: len(texts(sim, ALLOWED)) > before)
-        assert texts(sim, ALLOWED)[-1].startswith("Unsubscribed from Легион")
+        await sim.until(lambda: len(sim.texts(ALLOWED)) > before)
+        assert sim.texts(ALLOWED)[-1].startswith("Unsubscribed from Легион")
         assert await subscribed_channels(rt.db, ALLOWED) == []
-        unknown = await ask(sim, anna, "/subscribe rybar")
+        unknown = await sim.ask(anna, "/subscribe rybar")
         assert "rybar is not a watched channel" in unknown.text and "/watch rybar" in unknown.text
-        usage = await ask(sim, anna, "/subscribe")
+        usage = await sim.ask(anna, "/subscribe")
         assert "/subscribe needs CHANNEL" in usage.text
         assert "Usage: /subscribe CHANNEL" in usage.text
         await app.stop()
@@ -156,13 +147,13 @@ def test_group_chat_subscribes_for_the_desk(sim):
         rt = await app.start()
         await watched(sim, rt)
         chat_id = -desk.id
-        answer = await ask(sim, anna, "/subscribe legionoffreedom", group=desk, chat_id=chat_id)
+        answer = await sim.ask(anna, "/subscribe legionoffreedom", group=desk, chat_id=chat_id)
         assert answer.text.startswith("Subscribed to")
         assert [c.channel_id for c in await subscribed_channels(rt.db, chat_id)] == [777]
         stored = await get_chat(rt.db, chat_id)
         assert stored and stored.kind == "group" and stored.title == "OSINT desk"
         # the group's membership does not let a stranger in
-        refused = await ask(sim, ivan, "/unsubscribe legionoffreedom", group=desk,
+        refused = await sim.ask(ivan, "/unsubscribe legionoffreedom", group=desk,
                             chat_id=chat_id)
         assert "allowlist" in refused.text
         await app.stop()
@@ -176,16 +167,16 @@ def test_timezone_and_mute(sim):
     async def body():
         app = sim.app(components=default_components, settings=settings(sim))
         rt = await app.start()
-        assert "Unknown time zone 'Mars/Base'" in (await ask(sim, anna, "/timezone Mars/Base")).text
-        assert "Europe/Moscow" in (await ask(sim, anna, "/timezone Europe/Moscow")).text
+        assert "Unknown time zone 'Mars/Base'" in (await sim.ask(anna, "/timezone Mars/Base")).text
+        assert "Europe/Moscow" in (await sim.ask(anna, "/timezone Europe/Moscow")).text
         assert (await get_chat(rt.db, ALLOWED)).timezone == "Europe/Moscow"
-        muted = await ask(sim, anna, "/mute 2h")
+        muted = await sim.ask(anna, "/mute 2h")
         # 05:00 UTC + 2 h = 10:00 in Moscow
         assert "12 Mar 2024 10:00 MSK" in muted.text
         chat = await get_chat(rt.db, ALLOWED)
         assert chat.muted(sim.now()) and not chat.muted(sim.now() + timedelta(hours=3))
-        assert "not a duration" in (await ask(sim, anna, "/mute soon")).text
-        await ask(sim, anna, "/unmute")
+        assert "not a duration" in (await sim.ask(anna, "/mute soon")).text
+        await sim.ask(anna, "/unmute")
         assert not (await get_chat(rt.db, ALLOWED)).muted(sim.now())
         await app.stop()
 
@@ -200,8 +191,8 @@ def test_html_in_names_is_escaped(sim):
         s = settings(sim, access="open")
         app = sim.app(components=default_components, settings=s)
         await app.start()
-        await ask(sim, sim.world.person(400), "/start")
-        users = (await ask(sim, admin, "/users")).text
+        await sim.ask(sim.world.person(400), "/start")
+        users = (await sim.ask(admin, "/users")).text
         # shown literally, not as bold: the name was escaped before the HTML was parsed
         assert "<b>Eve</b> & co @eve (400)" in users
         await app.stop()
@@ -218,23 +209,23 @@ def test_a_user_who_blocked_the_bot_gets_nothing_more(sim):
     async def body():
         app = sim.app(components=default_components, settings=settings(sim))
         rt = await app.start()
-        await ask(sim, anna, "/start")
-        sent_before = len(texts(sim, ALLOWED))
+        await sim.ask(anna, "/start")
+        sent_before = len(sim.texts(ALLOWED))
         sim.world.user_writes(anna, "/help")
         # the answer waits in the outbox for the 1 s per-chat pause; she blocks the bot
-        await until_true(sim, lambda: pending(rt.db))
+        await eventually(lambda: pending(rt.db), timeout=60, step=0.5)
         sim.world.block_bot(anna)
 
         async def blocked():
             chat = await get_chat(rt.db, ALLOWED)
             return chat is not None and chat.blocked_at is not None
 
-        await until_true(sim, blocked)
+        await eventually(blocked, timeout=60, step=0.5)
         await outbox.put(rt.db, outbox.OutMessage(ALLOWED, "notice", "more"), sim.now())
         app_sender = rt.component("sender")
         app_sender.wake.notify()
-        await until_true(sim, lambda: no_pending(rt.db))
-        assert len(texts(sim, ALLOWED)) == sent_before
+        await eventually(lambda: no_pending(rt.db), timeout=60, step=0.5)
+        assert len(sim.texts(ALLOWED)) == sent_before
         # only one send was tried after the block: the notice was dropped without trying
         tries = [r for r in sim.world.requests_of("messages.sendMessage", role="bot")
                  if getattr(r.peer, "user_id", None) == ALLOWED]
@@ -247,11 +238,3 @@ def test_a_user_who_blocked_the_bot_gets_nothing_more(sim):
 async def no_pending(db):
     return await outbox.pending_count(db) == 0
 
-
-async def until_true(sim, check, timeout=60.0):
-    """Wait (virtual time) until an async check is true."""
-    for _ in range(int(timeout / 0.5)):
-        if await check():
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError("condition not met")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digest_helpers import ANNA, ask, people, seed, settings, without_watcher
+from digest_helpers import ANNA, people, seed, settings, without_watcher
 from telethon import types
 from telethon.extensions import html as telethon_html
 
@@ -41,7 +41,7 @@ def test_a_busy_day_is_split_escaped_linked_and_charted(sim):
         await seed(s, sim.now(), channels=CHANNELS, posts=busy_day())
         app = sim.app(components=without_watcher, settings=s)
         rt = await app.start()
-        await ask(sim, who[ANNA], "/start")
+        await sim.ask(who[ANNA], "/start")
         await add_rule(rt.db, ANNA, "Тёткино", ANNA, sim.now())
         sim.world.user_writes(who[ANNA], "/digest now")
         await sim.until(lambda: any(m.file for m in sim.world.sent_by_bot(ANNA)), timeout=600)

@@ -14,7 +14,6 @@ from digest_helpers import (
     IVAN,
     LEGION,
     RYBAR,
-    ask,
     hourly_posts,
     people,
     seed,
@@ -78,9 +77,9 @@ def test_csv_and_jsonl_exports_arrive_as_tgmon_export_writes_them(sim):
         app = sim.app(components=without_watcher, settings=s)
         await app.start()
         anna = who[ANNA]
-        default = await ask(sim, anna, "/export")
-        jsonl = await ask(sim, anna, "/export @RybaR jsonl 30d")
-        deleted = await ask(sim, anna, "/export since 2024-03-11 deleted t.me/legionoffreedom")
+        default = await sim.ask(anna, "/export")
+        jsonl = await sim.ask(anna, "/export @RybaR jsonl 30d")
+        deleted = await sim.ask(anna, "/export since 2024-03-11 deleted t.me/legionoffreedom")
         await app.stop()
         asked = [m.at.replace(microsecond=0) for m in sim.world.received_by_bot(ANNA)]
         results["csv"] = await cli_export(s.db_path, ExportFilter(
@@ -122,7 +121,7 @@ def test_a_large_export_comes_gzipped(sim):
         await seed(s, NOW, posts=posts)
         app = sim.app(components=without_watcher, settings=s)
         await app.start()
-        answer = await ask(sim, who[ANNA], "/export legionoffreedom")
+        answer = await sim.ask(who[ANNA], "/export legionoffreedom")
         await app.stop()
         at = sim.world.received_by_bot(ANNA)[0].at.replace(microsecond=0)
         plain["csv"] = await cli_export(s.db_path, ExportFilter(
@@ -146,14 +145,14 @@ def test_export_is_for_people_the_access_rules_allow(sim):
         await seed(settings(sim), NOW, posts=log_posts())
         app = sim.app(components=without_watcher, settings=settings(sim))
         await app.start()
-        refused = await ask(sim, who[IVAN], "/export csv")
+        refused = await sim.ask(who[IVAN], "/export csv")
         assert "not on this bot's allowlist" in refused.text and refused.file is None
         await app.stop()
         admins_only = sim.app(components=without_watcher,
                               settings=settings(sim, access="admins"))
         await admins_only.start()
-        assert "for its admins only" in (await ask(sim, who[ANNA], "/export")).text
-        assert (await ask(sim, who[ADMIN], "/export rybar")).file is not None
+        assert "for its admins only" in (await sim.ask(who[ANNA], "/export")).text
+        assert (await sim.ask(who[ADMIN], "/export rybar")).file is not None
         await admins_only.stop()
 
     sim.run(body)
@@ -180,16 +179,16 @@ def test_bad_export_arguments_say_what_to_write(sim, monkeypatch):
         app = sim.app(components=without_watcher, settings=s)
         await app.start()
         for command, problem in refusals.items():
-            answer = await ask(sim, who[ANNA], command)
+            answer = await sim.ask(who[ANNA], command)
             assert problem in answer.text, (command, answer.text)
             assert answer.file is None
-        assert "Usage: /export [csv|jsonl]" in (await ask(sim, who[ANNA], "/export 0d")).text
-        empty = await ask(sim, who[ANNA], "/export rybar since 2024-03-12T04:30")
+        assert "Usage: /export [csv|jsonl]" in (await sim.ask(who[ANNA], "/export 0d")).text
+        empty = await sim.ask(who[ANNA], "/export rybar since 2024-03-12T04:30")
         assert empty.text.startswith("No posts of @rybar from 12 Mar 2024 04:30 UTC")
         # over Telegram's upload limit (made small here): refused with what to do instead
         monkeypatch.setattr(digest_commands, "MAX_FILE", 2000)
         monkeypatch.setattr(digest_commands, "GZIP_OVER", 1000)
-        big = await ask(sim, who[ANNA], "/export 30d")
+        big = await sim.ask(who[ANNA], "/export 30d")
         assert "too large to send" in big.text and "shorter period" in big.text
         await app.stop()
 

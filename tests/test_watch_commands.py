@@ -22,11 +22,6 @@ def setup(sim, **kw):
     return admin, member, s
 
 
-async def ask(sim, who, text):
-    before = len(sim.world.sent_by_bot(who.id))
-    sim.world.user_writes(who, text)
-    await sim.until(lambda: len(sim.world.sent_by_bot(who.id)) > before, timeout=120)
-    return sim.world.sent_by_bot(who.id)[before]
 
 
 def test_watch_and_unwatch_a_channel_at_run_time(sim):
@@ -38,15 +33,15 @@ def test_watch_and_unwatch_a_channel_at_run_time(sim):
     async def body():
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
-        refused = await ask(sim, member, "/watch rybar")
-        added = await ask(sim, admin, "/watch https://t.me/rybar")
-        again = await ask(sim, admin, "/watch @Rybar")
-        bad = await ask(sim, admin, "/watch no")
-        unknown = await ask(sim, admin, "/watch no_such_channel")
+        refused = await sim.ask(member, "/watch rybar", timeout=120)
+        added = await sim.ask(admin, "/watch https://t.me/rybar", timeout=120)
+        again = await sim.ask(admin, "/watch @Rybar", timeout=120)
+        bad = await sim.ask(admin, "/watch no", timeout=120)
+        unknown = await sim.ask(admin, "/watch no_such_channel", timeout=120)
         await eventually(lambda: _has(rt.db, rybar.id, 1))
         live = w.post(rybar, "после /watch")
         await eventually(lambda: _has(rt.db, rybar.id, live.id))
-        stopped = await ask(sim, admin, "/unwatch rybar")
+        stopped = await sim.ask(admin, "/unwatch rybar", timeout=120)
         after = w.post(rybar, "после /unwatch")
         await sleep_until(sim.now() + timedelta(minutes=20))
         got = await rows(rt.db, rybar.id)
@@ -83,8 +78,8 @@ def test_find_lists_channels_with_buttons_and_the_button_watches_without_a_looku
         rt = await app.start()
         await eventually(lambda: resolved(rt.db, "rybar"))
         resolves = len(w.requests_of("contacts.resolveUsername"))
-        found = await ask(sim, admin, "/find legion")
-        none = await ask(sim, admin, "/find zzzzzz")
+        found = await sim.ask(admin, "/find legion", timeout=120)
+        none = await sim.ask(admin, "/find zzzzzz", timeout=120)
         before = len(w.sent_by_bot(ADMIN))
         w.press(admin, b"watch:" + str(w.channel("legionoffreedom").id).encode()
                 + b":legionoffreedom")
@@ -93,7 +88,7 @@ def test_find_lists_channels_with_buttons_and_the_button_watches_without_a_looku
         await eventually(lambda: resolved(rt.db, "legionoffreedom"))
         await sim.until(lambda: _joined(w, "legionoffreedom"), timeout=120)
         later = len(w.requests_of("contacts.resolveUsername"))
-        refused = await ask(sim, member, "/find legion")
+        refused = await sim.ask(member, "/find legion", timeout=120)
         await app.stop()
         return found, none, picked, resolves, later, refused
 
@@ -122,15 +117,15 @@ def test_status_shows_each_channel_and_the_delivery_queue(sim):
     async def body():
         app = sim.app(components=default_components, settings=s)
         rt = await app.start()
-        await ask(sim, admin, "/start")
+        await sim.ask(admin, "/start", timeout=120)
         await eventually(lambda: resolved(rt.db, "no_longer_here"))
         w.post(legion, "пост")
         w.flood_wait("messages.getHistory", 30, role="user")
         w.make_private("no_longer_here")
         w.disconnect(5, role="user")
         await sleep_until(sim.now() + timedelta(minutes=15))
-        status = await ask(sim, admin, "/status")
-        refused = await ask(sim, member, "/status")
+        status = await sim.ask(admin, "/status", timeout=120)
+        refused = await sim.ask(member, "/status", timeout=120)
         await app.stop()
         return status, refused
 
