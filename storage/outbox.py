@@ -98,27 +98,20 @@ def _pending(r: sqlite3.Row) -> Pending:
                    r["target_status"], r["target_message_id"], r["reply_to_message_id"])
 
 
-async def due(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
-    """Pending messages that may go now, in sending order (priority, then age)."""
+async def due(db: Database, now: datetime, limit: int = 500, *,
+              heads: bool = False) -> list[Pending]:
+    """Pending messages that may go now, in sending order (priority, then age).
+
+    With ``heads``, only the first of each chat: what the sender can send this round (a
+    chat's later messages wait for its first), so a long queue for one chat never hides
+    the other chats' messages behind it.
+    """
+    rank = "row_number() OVER (PARTITION BY chat_id ORDER BY priority, id)" if heads else "1"
     rows = await db.fetchall(
         "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
         "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
-        "FROM outbox o LEFT JOIN chats c USING (chat_id) "
-        "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
-        "WHERE o.status = 'pending' AND o.not_before <= ? ORDER BY o.priority, o.id LIMIT ?",
-        (to_db(now), limit))
-    return [_pending(r) for r in rows]
-
-
-async def due_heads(db: Database, now: datetime, limit: int = 500) -> list[Pending]:
-    """The first pending message of each chat that may go now, in sending order: what
-    the sender can send this round (a chat's later messages wait for its first), so a
-    long queue for one chat never hides the other chats' messages behind it."""
-    rows = await db.fetchall(
-        "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
-        "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
-        "FROM (SELECT id, row_number() OVER (PARTITION BY chat_id ORDER BY priority, id) "
-        "      AS n FROM outbox WHERE status = 'pending' AND not_before <= ?) h "
+        f"FROM (SELECT id, {rank} AS n FROM outbox "
+        "      WHERE status = 'pending' AND not_before <= ?) h "
         "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
         "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "ORDER BY o.priority, o.id LIMIT ?",

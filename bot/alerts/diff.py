@@ -52,10 +52,6 @@ def _merge_whitespace(pieces: list[Piece]) -> list[Piece]:
     return out
 
 
-def changed(pieces: list[Piece]) -> bool:
-    return any(p.op in ("removed", "added") for p in pieces)
-
-
 def with_context(pieces: list[Piece], context: int = CONTEXT) -> list[Piece]:
     """Unchanged stretches cut down to ``context`` tokens next to each change (a ``cut``
     piece marks what was left out), so a one-word edit of a long post reads short."""

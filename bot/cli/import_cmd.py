@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from config.channels import USERNAME_RE
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from storage.imports.store import FileImport
 
 ORDER = 50
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
 class ImportOptionError(TgmonError):
@@ -45,7 +44,7 @@ def _username(value: str | None) -> str | None:
     if value is None:
         return None
     name = value.strip().removeprefix("https://").removeprefix("t.me/").lstrip("@")
-    if not _USERNAME.fullmatch(name):
+    if not USERNAME_RE.match(name):
         raise ImportOptionError(
             f"--username {value!r} is not a Telegram username (5-32 letters, digits or _, "
             "starting with a letter)")

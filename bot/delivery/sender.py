@@ -97,7 +97,7 @@ class Sender:
         now = rt.now()
         if self.paused_until and now < self.paused_until:
             return (self.paused_until - now).total_seconds()
-        batch = await outbox.due_heads(rt.db, now, self.batch)
+        batch = await outbox.due(rt.db, now, self.batch, heads=True)
         if not batch:
             nxt = await outbox.next_due_time(rt.db)
             return None if nxt is None else max((nxt - now).total_seconds(), 0.0)
