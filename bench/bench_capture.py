@@ -154,17 +154,17 @@ def _backfill(quick: bool, tmp: Path) -> Figure:
     return Figure(f"backfill of {n:,} posts through the simulation", rate, "posts/s",
                   "ratio >= 0.5", rate / baseline >= 0.5, baseline=baseline,
                   note="baseline: save_posts of the same posts, 100 per transaction; "
-                       f"store_posts_bulk alone (backfill's writer): {bulk:,.0f} posts/s")
+                       f"store_posts(bulk=True) alone (backfill's writer): {bulk:,.0f} posts/s")
 
 
 async def _insert_rate(path: Path, posts: list[Any], *, bulk: bool) -> float:
     """Posts per second stored by the storage layer alone: ``save_posts`` 100 per
-    transaction, or (``bulk``) ``store_posts_bulk`` 1000 per transaction as backfill
+    transaction, or (``bulk``) ``store_posts(bulk=True)`` 1000 per transaction as backfill
     writes them."""
     from storage.channels import save_channel
     from storage.db import open_database
     from storage.models import CapturePath, Channel
-    from storage.posts import save_posts, store_posts_bulk
+    from storage.posts import save_posts, store_posts
 
     db = await open_database(path)
     channel = Channel(posts[0].channel_id, "legionoffreedom", "Легион")
@@ -174,7 +174,8 @@ async def _insert_rate(path: Path, posts: list[Any], *, bulk: bool) -> float:
             await save_channel(db, channel, START)
             for i in range(0, len(posts), 1000):
                 async with db.transaction() as conn:
-                    await store_posts_bulk(conn, posts[i:i + 1000], CapturePath.BACKFILL, START)
+                    await store_posts(conn, posts[i:i + 1000], CapturePath.BACKFILL, START,
+                                      bulk=True)
         else:
             for i in range(0, len(posts), 100):
                 await save_posts(db, posts[i:i + 100], CapturePath.BACKFILL, START,

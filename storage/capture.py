@@ -18,7 +18,7 @@ import aiosqlite
 from storage.channels import record_channel
 from storage.db import Database
 from storage.models import CapturePath, Channel, Post
-from storage.posts import StoreResult, mark_deleted, note_absent, store_posts_bulk
+from storage.posts import StoreResult, mark_deleted, note_absent, store_posts
 from storage.timefmt import from_db_opt, to_db
 
 EVENT_KINDS = ("reconnect", "flood_wait", "error", "recovered", "joined")
@@ -64,7 +64,7 @@ async def save_batch(db: Database, batch: Batch, path: CapturePath,
     async with db.transaction() as conn:
         if batch.channel is not None:
             await record_channel(conn, batch.channel, now)
-        result = await store_posts_bulk(conn, batch.posts, path, now)
+        result = await store_posts(conn, batch.posts, path, now, bulk=True)
         if batch.deleted_ids:
             result += await mark_deleted(conn, cid, batch.deleted_ids, now)
         if batch.service_ids:

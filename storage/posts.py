@@ -160,17 +160,6 @@ async def index_pending(conn: aiosqlite.Connection) -> None:
     await conn.execute("DELETE FROM fts_pending")
 
 
-async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
-                      captured_via: CapturePath, seen_at: datetime) -> StoreResult:
-    """Upsert posts inside the caller's transaction (their channels must exist)."""
-    if not posts:
-        return StoreResult()
-    before = await _last_seq(conn)
-    await conn.executemany(UPSERT_SQL, [post_row(p, captured_via, seen_at) for p in posts])
-    await index_pending(conn)
-    return await _changes_since(conn, before)
-
-
 # The same upsert with every row in one JSON parameter: one statement per batch, so the
 # whole batch runs inside SQLite (off the GIL) instead of one step per row.
 BULK_UPSERT_SQL = UPSERT_SQL.replace(
@@ -179,16 +168,23 @@ BULK_UPSERT_SQL = UPSERT_SQL.replace(
     "FROM json_each(?) WHERE true ")
 
 
-async def store_posts_bulk(conn: aiosqlite.Connection, posts: Sequence[Post],
-                           captured_via: CapturePath, seen_at: datetime) -> StoreResult:
-    """:func:`store_posts` as one statement: for writers whose event loop stays busy
-    meanwhile (the watcher reads Telegram while the database thread writes)."""
+async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
+                      captured_via: CapturePath, seen_at: datetime, *,
+                      bulk: bool = False) -> StoreResult:
+    """Upsert posts inside the caller's transaction (their channels must exist).
+
+    ``bulk`` sends the batch as one statement: for writers whose event loop stays busy
+    meanwhile (the watcher reads Telegram while the database thread writes).
+    """
     if not posts:
         return StoreResult()
     before = await _last_seq(conn)
-    rows = json.dumps([post_row(p, captured_via, seen_at) for p in posts],
-                      ensure_ascii=False, separators=(",", ":"))
-    await conn.execute(BULK_UPSERT_SQL, (rows,))
+    rows = [post_row(p, captured_via, seen_at) for p in posts]
+    if bulk:
+        await conn.execute(BULK_UPSERT_SQL,
+                           (json.dumps(rows, ensure_ascii=False, separators=(",", ":")),))
+    else:
+        await conn.executemany(UPSERT_SQL, rows)
     await index_pending(conn)
     return await _changes_since(conn, before)
 

@@ -143,7 +143,7 @@ async def test_the_bulk_upsert_stores_exactly_what_store_posts_stores(tmp_path):
     """Same batches through both: same rows, versions, journal and counts."""
     from storage.db import open_database
     from storage.models import Entity, ForwardOrigin, Media, Reaction
-    from storage.posts import store_posts, store_posts_bulk
+    from storage.posts import store_posts
 
     full = Post(LEGION.channel_id, 1, T0, "Колонна у Глотово", (Entity("bold", 0, 7),),
                 views=2**40, forwards=3, replies=None, reactions=(Reaction("🔥", 9),),
@@ -156,15 +156,15 @@ async def test_the_bulk_upsert_stores_exactly_what_store_posts_stores(tmp_path):
     batches = [[full, post(2), post(2, "дважды")], [edited, post(3)], [stale, post(2)]]
     tables = ("posts", "post_versions", "post_changes", "posts_fts")
     seen = []
-    for store in (store_posts, store_posts_bulk):
-        db = await open_database(tmp_path / f"{store.__name__}.db")
+    for bulk in (False, True):
+        db = await open_database(tmp_path / f"bulk-{bulk}.db")
         try:
             await save_channel(db, LEGION, T0)
             results = []
             for i, batch in enumerate(batches):
                 async with db.transaction() as conn:
-                    results.append(await store(conn, batch, CapturePath.CATCH_UP,
-                                               T0 + timedelta(minutes=i)))
+                    results.append(await store_posts(conn, batch, CapturePath.CATCH_UP,
+                                                     T0 + timedelta(minutes=i), bulk=bulk))
             dump = {t: [tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")]
                     for t in tables}
             seen.append((results, dump))
