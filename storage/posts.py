@@ -1,8 +1,10 @@
 """Storing posts: idempotent upserts that keep every version, and tombstones.
 
 Storing the same post twice changes nothing (but ``last_seen``); storing a post whose
-text or media changed raises its version and the triggers of migration 0001 keep the
-new version, re-index it for search and journal the change in ``post_changes``.
+text or media changed raises its version and the triggers (migrations 0001, 0009) keep
+the version it replaces in ``stored_versions``, re-index it for search and journal the
+change in ``post_changes``. The current version is the ``posts`` row itself: each text
+is stored once.
 New posts are indexed for search once per batch (:func:`index_pending`, migration 0004).
 """
 
@@ -82,6 +84,8 @@ UPSERT_SQL = (
         + [_keep(c) for c in ("fwd_channel_id", "fwd_message_id", "fwd_date", "fwd_name",
                               "reply_to_id", "grouped_id", "author")]
         + ["last_seen = max(posts.last_seen, excluded.last_seen)",
+           f"version_seen_at = CASE WHEN {_NEWER} THEN max(posts.last_seen, excluded.last_seen)"
+           " ELSE posts.version_seen_at END",
            f"version = posts.version + ({_NEWER})"]
     )
 )
@@ -286,11 +290,17 @@ async def get_post(db: Database, channel_id: int, message_id: int) -> StoredPost
     return stored_post_from_row(row) if row else None
 
 
+# Every version of one post: the post_versions view, filtered by post id (a filter
+# SQLite pushes into both arms; a join would make it read the whole view).
+VERSIONS_OF_POST = "SELECT * FROM post_versions WHERE post_id = ? ORDER BY version"
+
+
 async def get_versions(db: Database, channel_id: int, message_id: int) -> list[PostVersion]:
-    rows = await db.fetchall(
-        "SELECT v.* FROM post_versions v JOIN posts p ON p.id = v.post_id "
-        "WHERE p.channel_id = ? AND p.message_id = ? ORDER BY v.version",
-        (channel_id, message_id))
+    found = await db.fetchone("SELECT id FROM posts WHERE channel_id = ? AND message_id = ?",
+                              (channel_id, message_id))
+    if found is None:
+        return []
+    rows = await db.fetchall(VERSIONS_OF_POST, (found[0],))
     return [PostVersion(channel_id, message_id, r["version"], r["text"], _media(r, full=False),
                         from_db_opt(r["edit_date"]), from_db(r["seen_at"])) for r in rows]
 

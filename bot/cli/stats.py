@@ -37,6 +37,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--ranges", type=int, default=5, metavar="N",
                    help="hole ranges to show per channel (default 5)")
+    p.add_argument("--recount", action="store_true",
+                   help="count everything again from the stored posts instead of reading the "
+                        "figures tgmon keeps as it writes (slow on a big log; the same numbers)")
     p.set_defaults(func=run)
 
 
@@ -48,9 +51,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from storage.capture import event_counts
     from storage.channels import find_channel
-    from storage.coverage import channel_coverage
+    from storage.coverage import channel_coverage, recount_channel_coverage
     from storage.db import open_database
-    from storage.stats import log_stats
+    from storage.stats import log_stats, recount_channel_stats
     from storage.watchlist import live_entries
 
     if args.ranges < 0:
@@ -66,7 +69,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             ids.append(found.channel_id)
         stats = await log_stats(db, ids, keep=args.ranges)
         keep = max(args.ranges, 1)
-        coverage = {s.channel.channel_id: await channel_coverage(db, s.channel.channel_id, keep)
+        read_coverage = channel_coverage
+        if args.recount:
+            stats = [await recount_channel_stats(db, s.channel, args.ranges) for s in stats]
+            read_coverage = recount_channel_coverage
+        coverage = {s.channel.channel_id: await read_coverage(db, s.channel.channel_id, keep)
                     for s in stats}
         watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
         events = await event_counts(db)
