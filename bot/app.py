@@ -98,11 +98,12 @@ def default_components() -> list[Component]:
     from bot.commands.component import BotCommands
     from bot.delivery.sender import Sender
     from bot.digest.scheduling.component import DigestScheduler
+    from bot.rules.indexer import WordIndexer
     from bot.watcher.component import Watcher
 
     sender = Sender()
     return [Watcher(), sender, BotCommands(all_commands(), sender.messenger()),
-            DigestScheduler(), AlertDispatcher(sender)]
+            DigestScheduler(), AlertDispatcher(sender), WordIndexer()]
 
 
 class App:

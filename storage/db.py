@@ -6,16 +6,18 @@ import asyncio
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from config.errors import TgmonError
+
+T = TypeVar("T")
 
 
 class DatabaseError(TgmonError):
@@ -150,6 +152,13 @@ class Database:
                     return
                 for row in rows:
                     yield row
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(connection)`` on the database thread, in one go: for work that mixes many
+        small queries with Python (checking rule candidates against the index's
+        vocabulary) without a round trip per query. Keep each call short: the thread
+        serves everyone."""
+        return await self.conn._execute(fn, self.conn._conn)  # aiosqlite's own queue
 
     async def close(self) -> None:
         await self.conn.close()

@@ -66,18 +66,19 @@ def run_test(args: argparse.Namespace, settings: Settings,
 
 async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
                 args: argparse.Namespace) -> int:
+    from bot.cli.index import finish_index
     from bot.rules.trial import matching_posts, try_rule
     from storage.db import open_database
     from storage.timefmt import to_db
 
     db = await open_database(settings.db_path, must_exist=True)
     try:
+        await finish_index(db)
         if args.json:
-            # aclosing: if stdout goes away (| head), the cursor closes before the database.
+            # aclosing: if stdout goes away (| head), the search stops before the database.
             async with aclosing(matching_posts(db, rule, since, until)) as results:
-                async for stored, m in results:
-                    if m is None:
-                        continue
+                async for found in results:
+                    stored = found.post
                     post = stored.post
                     print(json.dumps({
                         "channel": stored.channel.username or str(post.channel_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,19 +33,34 @@ class AnalysedText:
     @cached_property
     def regex_text(self) -> str:
         """What regexes read: the text with ё as е, same length."""
-        return fold_yo(self.text)
+        return regex_text(self.text)
 
 
-def analyse(text: str, channel: str | None = None,
-            channel_id: int | None = None) -> AnalysedText:
+def regex_text(text: str) -> str:
+    """What regexes read of a text (:attr:`AnalysedText.regex_text`)."""
+    return fold_yo(text)
+
+
+# Keys of words looked up elsewhere before they are worked out: (forms, the post's
+# languages) -> the keys of those it knows (the word index keeps every word's keys).
+KeyLookup = Callable[[list[str], tuple[str, ...]], Mapping[str, tuple[str, ...]]]
+
+
+def analyse(text: str, channel: str | None = None, channel_id: int | None = None, *,
+            lookup: KeyLookup | None = None) -> AnalysedText:
     """Tokenise, fold, lemmatise and romanize ``text`` (the post's channel, by username
-    and/or id, is what ``from:`` rules look at)."""
+    and/or id, is what ``from:`` rules look at). ``lookup`` is asked first for words
+    whose keys are not cached, so that stored keys spare the dictionaries."""
     folded = fold_text(text)
     langs = post_languages(folded, yo="ё" in text or "Ё" in text)
     forms = tuple(WORD.findall(word_text(folded)))
     cache = text_keys_cache(langs)
     get = cache.get
     word_keys = [get(f) for f in forms]
+    if None in word_keys and lookup is not None:
+        cache.update(lookup(list({f for f, k in zip(forms, word_keys, strict=True)
+                                  if k is None}), langs))
+        word_keys = [get(f) for f in forms]
     if None in word_keys:
         for i, form in enumerate(forms):
             if word_keys[i] is None:
