@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,21 +65,37 @@ class ExportFilter:
 # ---- options -------------------------------------------------------------------
 
 _WORD = re.compile(r"\S+")
+# What FTS5's unicode61 tokenizer keeps in a token: letters, digits, combining marks
+# (which it then removes) and private-use characters. Anything else splits a word.
+_TOKEN_CATEGORIES = ("Mn", "Mc", "Me", "Co")
+
+
+def _pieces(word: str) -> list[str]:
+    out, piece = [], []
+    for ch in word:
+        if ch.isalnum() or unicodedata.category(ch) in _TOKEN_CATEGORIES:
+            piece.append(ch)
+        elif piece:
+            out.append("".join(piece))
+            piece = []
+    if piece:
+        out.append("".join(piece))
+    return out
 
 
 def fts_query(text: str) -> str:
     """A safe FTS5 query from user text: every word must appear (any case, ё = е);
-    a word ending in ``*`` matches words that start with it. Each word is quoted, so
-    FTS syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
+    a word ending in ``*`` matches words that start with it. A word the index splits
+    (Санкт-Петербург, 12:30) is searched as its parts; each part is quoted, so FTS
+    syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
     folded = text.replace("ё", "е").replace("Ё", "Е")
     terms = []
     for word in _WORD.findall(folded):
         prefix = word.endswith("*") and len(word) > 1
-        body = word.rstrip("*") if prefix else word
-        if not any(ch.isalnum() for ch in body):
-            continue
-        quoted = '"' + body.replace('"', '""') + '"'
-        terms.append(quoted + " *" if prefix else quoted)
+        pieces = _pieces(word.rstrip("*") if prefix else word)
+        terms += [f'"{p}"' for p in pieces]
+        if prefix and pieces:
+            terms[-1] += " *"
     if not terms:
         raise ExportOptionError(
             f"--search {text!r} has no word to search for: give at least one word")
