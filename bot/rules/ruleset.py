@@ -127,8 +127,7 @@ class RuleSet:
         keys = self.keys_of(post)
         index = self._index
         candidates: set[int] = set()
-        for key in keys & self._index_keys:
-            candidates |= index[key]
+        candidates.update(*[index[key] for key in keys & self._index_keys])
         found = []
         slots = self._slots
         for slot in sorted(candidates):
