@@ -28,6 +28,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.models import Post
 
 END = datetime(2025, 1, 1, tzinfo=UTC)
 PER_DAY = 2_740
@@ -100,7 +104,7 @@ def _channels() -> list:
                     f"Канал {i:03d}") for i in range(CHANNELS)]
 
 
-def _posts(n: int, seed: int) -> Iterator[tuple[object, list[tuple[int, int]]]]:
+def _posts(n: int, seed: int) -> Iterator[tuple[Post, list[tuple[int, int]]]]:
     """Posts in capture order, each with the absent (service) ids noted before it."""
     from storage.models import Media, Post, Reaction
 
@@ -143,7 +147,9 @@ def _posts(n: int, seed: int) -> Iterator[tuple[object, list[tuple[int, int]]]]:
 
 
 async def write_log(path: Path, n: int, seed: int = 2025, index: bool = True,
-                    progress: bool = True) -> None:
+                    progress: bool = True, text: bool = True) -> None:
+    """Write the log (``text=False``: the same posts with every text empty, to measure
+    what a post costs besides its text)."""
     from storage.db import open_database
     from storage.models import CapturePath
     from storage.posts import mark_deleted, note_absent, save_posts
@@ -178,6 +184,8 @@ async def write_log(path: Path, n: int, seed: int = 2025, index: bool = True,
                       file=sys.stderr, flush=True)
 
         for post, service in _posts(n, seed):
+            if not text:
+                post = replace(post, text="")
             batch.append(post)
             absent.extend(service)
             x = rng.random()
@@ -216,7 +224,7 @@ async def write_log(path: Path, n: int, seed: int = 2025, index: bool = True,
 
 
 def ensure_log(directory: Path, n: int, *, python: str | None = None, label: str = "",
-               cwd: Path | None = None) -> Path:
+               cwd: Path | None = None, extra: list[str] | None = None) -> Path:
     """The log of ``n`` posts in ``directory``, generated the first time (by another
     checkout's ``python`` when given: a log of that checkout's schema)."""
     import subprocess
@@ -229,7 +237,7 @@ def ensure_log(directory: Path, n: int, *, python: str | None = None, label: str
     for leftover in directory.glob(tmp.name + "*"):
         leftover.unlink()
     subprocess.run([python or sys.executable, str(Path(__file__).resolve()), str(n),
-                    "--out", str(tmp)], check=True, cwd=cwd)
+                    "--out", str(tmp), *(extra or [])], check=True, cwd=cwd)
     for suffix in ("-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     tmp.rename(path)
@@ -241,8 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("posts", type=int)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--no-index", action="store_true")
+    parser.add_argument("--no-text", action="store_true", help="every text empty")
     args = parser.parse_args(argv)
-    asyncio.run(write_log(args.out, args.posts, index=not args.no_index))
+    asyncio.run(write_log(args.out, args.posts, index=not args.no_index,
+                          text=not args.no_text))
     import sqlite3
     conn = sqlite3.connect(args.out)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -13,9 +13,11 @@ through the pure :func:`coverage_of` (``tgmon stats --recount``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from storage.db import Database
 from storage.stats import KNOWN, POSTS, IdRange, holes_of, run_count, runs
@@ -154,18 +156,19 @@ def _positive(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted((k, n) for k, n in counts.items() if n))
 
 
-async def channel_coverage(db: Database, channel_id: int, keep: int = KEEP) -> ChannelCoverage:
-    """A channel's coverage from the kept counters and id runs."""
-    row = await db.fetchone(_KEPT_SQL, (channel_id,))
+def kept_coverage(conn: sqlite3.Connection, channel_id: int, keep: int = KEEP
+                  ) -> ChannelCoverage:
+    """A channel's coverage from the kept counters and id runs (on the database thread)."""
+    row = conn.execute(_KEPT_SQL, (channel_id,)).fetchone()
     if row is None or not row[1]:
         return ChannelCoverage(channel_id)
     posts, known, deleted, service, empty, live, catch_up, backfill, imported, last = row
-    holes, last_holes = await holes_of(db, channel_id, known, keep, last=True)
-    first_known = await runs(db, channel_id, KNOWN, 1)
-    last_known = await runs(db, channel_id, KNOWN, 1, last=True)
-    captured = Ranges(posts, await run_count(db, channel_id, POSTS),
-                      tuple(await runs(db, channel_id, POSTS, keep)),
-                      tuple(await runs(db, channel_id, POSTS, keep, last=True))) \
+    holes, last_holes = holes_of(conn, channel_id, known, keep, last=True)
+    first_known = runs(conn, channel_id, KNOWN, 1)
+    last_known = runs(conn, channel_id, KNOWN, 1, last=True)
+    captured = Ranges(posts, run_count(conn, channel_id, POSTS),
+                      tuple(runs(conn, channel_id, POSTS, keep)),
+                      tuple(runs(conn, channel_id, POSTS, keep, last=True))) \
         if posts else Ranges()
     return ChannelCoverage(
         channel_id, captured,
@@ -174,6 +177,18 @@ async def channel_coverage(db: Database, channel_id: int, keep: int = KEEP) -> C
         _positive({"live": live, "catch-up": catch_up, "backfill": backfill,
                    "import": imported}),
         first_known[0].first, last_known[0].last, from_db_opt(last))
+
+
+async def channel_coverage(db: Database, channel_id: int, keep: int = KEEP) -> ChannelCoverage:
+    """A channel's coverage from the kept counters and id runs."""
+    return await db.run(partial(kept_coverage, channel_id=channel_id, keep=keep))
+
+
+async def log_coverage(db: Database, channel_ids: Sequence[int],
+                       keep: int = KEEP) -> dict[int, ChannelCoverage]:
+    """:func:`channel_coverage` of several channels in one call on the database thread."""
+    return await db.run(lambda conn: {cid: kept_coverage(conn, cid, keep)
+                                      for cid in channel_ids})
 
 
 async def recount_channel_coverage(db: Database, channel_id: int,
@@ -189,5 +204,5 @@ async def top_run_floor(db: Database, channel_id: int) -> int | None:
     """The lowest id of the unbroken run of known ids (posts and noted absent ids) that
     ends at the newest one: where reading older history continues. None if the channel
     has nothing stored."""
-    top = await runs(db, channel_id, KNOWN, 1, last=True)
+    top = await db.run(partial(runs, channel_id=channel_id, kind=KNOWN, count=1, last=True))
     return top[0].first if top else None

@@ -15,9 +15,11 @@ themselves (``tgmon stats --recount``; the tests compare the two).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import pairwise
 
 from storage.channels import list_channels
@@ -103,21 +105,20 @@ _KEPT_SQL = (
     "FROM channel_stats WHERE channel_id = ?")
 
 
-async def runs(db: Database, channel_id: int, kind: int, count: int,
-               last: bool = False) -> list[IdRange]:
+def runs(conn: sqlite3.Connection, channel_id: int, kind: int, count: int,
+         last: bool = False) -> list[IdRange]:
     """The first (or ``last``) ``count`` runs of ids of a kind, lowest ids first."""
     order = "DESC" if last else ""
-    rows = await db.fetchall(
+    rows = conn.execute(
         f"SELECT lo, hi FROM id_runs WHERE channel_id = ? AND kind = ? ORDER BY lo {order} "
-        "LIMIT ?", (channel_id, kind, count))
+        "LIMIT ?", (channel_id, kind, count)).fetchall()
     found = [IdRange(r[0], r[1]) for r in rows]
     return found[::-1] if last else found
 
 
-async def run_count(db: Database, channel_id: int, kind: int) -> int:
-    row = await db.fetchone("SELECT count(*) FROM id_runs WHERE channel_id = ? AND kind = ?",
-                            (channel_id, kind))
-    return int(row[0]) if row else 0
+def run_count(conn: sqlite3.Connection, channel_id: int, kind: int) -> int:
+    return int(conn.execute("SELECT count(*) FROM id_runs WHERE channel_id = ? AND kind = ?",
+                            (channel_id, kind)).fetchone()[0])
 
 
 def gaps(known: list[IdRange]) -> list[IdRange]:
@@ -125,28 +126,29 @@ def gaps(known: list[IdRange]) -> list[IdRange]:
     return [IdRange(a.last + 1, b.first - 1) for a, b in pairwise(known)]
 
 
-async def holes_of(db: Database, channel_id: int, known_ids: int, keep: int,
-                   last: bool = False) -> tuple[Holes, list[IdRange]]:
+def holes_of(conn: sqlite3.Connection, channel_id: int, known_ids: int, keep: int,
+             last: bool = False) -> tuple[Holes, list[IdRange]]:
     """The channel's holes (the first ``keep`` ranges), and the last ``keep`` when asked:
     counts from the runs' count and span, ranges from the first and last runs."""
-    n_runs = await run_count(db, channel_id, KNOWN)
+    n_runs = run_count(conn, channel_id, KNOWN)
     if n_runs < 2:
         return Holes(), []
-    first = await runs(db, channel_id, KNOWN, keep + 1)
-    tail = await runs(db, channel_id, KNOWN, keep + 1 if last else 1, last=True)
+    first = runs(conn, channel_id, KNOWN, keep + 1)
+    tail = runs(conn, channel_id, KNOWN, keep + 1 if last else 1, last=True)
     count = tail[-1].last - first[0].first + 1 - known_ids
     return (Holes(count, n_runs - 1, tuple(gaps(first)[:keep])),
             gaps(tail)[-keep:] if last and keep else [])
 
 
-async def channel_stats(db: Database, channel: Channel, keep: int = 5) -> ChannelStats:
+def kept_stats(conn: sqlite3.Connection, channel: Channel, keep: int = 5) -> ChannelStats:
+    """A channel's stats from the kept counters and runs (on the database thread)."""
     cid = channel.channel_id
-    row = await db.fetchone(_KEPT_SQL, (cid,))
+    row = conn.execute(_KEPT_SQL, (cid,)).fetchone()
     if row is None:            # a channel the log knows nothing of
         return ChannelStats(channel=channel)
     (posts, first, last, last_id, low_post, edited, versions, deleted, absent, absent_low,
      known) = row
-    holes, _ = await holes_of(db, cid, known, keep)
+    holes, _ = holes_of(conn, cid, known, keep)
     lows = [x for x in (low_post, absent_low) if x is not None]
     return ChannelStats(
         channel=channel, posts=posts, first_date=from_db_opt(first), last_date=from_db_opt(last),
@@ -154,12 +156,17 @@ async def channel_stats(db: Database, channel: Channel, keep: int = 5) -> Channe
         edited=edited, with_versions=versions, deleted=deleted, absent=absent, holes=holes)
 
 
+async def channel_stats(db: Database, channel: Channel, keep: int = 5) -> ChannelStats:
+    return await db.run(partial(kept_stats, channel=channel, keep=keep))
+
+
 async def log_stats(db: Database, channel_ids: Sequence[int] = (),
                     keep: int = 5) -> list[ChannelStats]:
-    """Stats of every channel in the log (or of those given), by username."""
+    """Stats of every channel in the log (or of those given), by username: a few
+    indexed reads per channel, all in one call on the database thread."""
     wanted = set(channel_ids)
-    return [await channel_stats(db, c, keep) for c in await list_channels(db)
-            if not wanted or c.channel_id in wanted]
+    channels = [c for c in await list_channels(db) if not wanted or c.channel_id in wanted]
+    return await db.run(lambda conn: [kept_stats(conn, c, keep) for c in channels])
 
 
 # ---- the recount: the same figures from the posts themselves -----------------------

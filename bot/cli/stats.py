@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from storage.capture import event_counts
     from storage.channels import find_channel
-    from storage.coverage import channel_coverage, recount_channel_coverage
+    from storage.coverage import log_coverage, recount_channel_coverage
     from storage.db import open_database
     from storage.stats import log_stats, recount_channel_stats
     from storage.watchlist import live_entries
@@ -69,12 +69,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             ids.append(found.channel_id)
         stats = await log_stats(db, ids, keep=args.ranges)
         keep = max(args.ranges, 1)
-        read_coverage = channel_coverage
         if args.recount:
             stats = [await recount_channel_stats(db, s.channel, args.ranges) for s in stats]
-            read_coverage = recount_channel_coverage
-        coverage = {s.channel.channel_id: await read_coverage(db, s.channel.channel_id, keep)
-                    for s in stats}
+            coverage = {s.channel.channel_id: await recount_channel_coverage(
+                db, s.channel.channel_id, keep) for s in stats}
+        else:
+            coverage = await log_coverage(db, [s.channel.channel_id for s in stats], keep)
         watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
         events = await event_counts(db)
     finally:
