@@ -197,25 +197,42 @@ def _window(channel_ids: Sequence[int] | None) -> tuple[str, list[object]]:
         json.dumps(sorted(set(channel_ids)))]
 
 
-def indexed_candidates(conn: sqlite3.Connection, match: str | None, since: datetime,
-                       until: datetime, channel_ids: Sequence[int] | None = None
-                       ) -> list[Candidate]:
-    """Posts of the period the index files under ``match`` (an FTS5 expression over
-    tokens; None: none), and every pending post of the period, newest first."""
+def indexed_posts(conn: sqlite3.Connection, match: str, since: datetime, until: datetime,
+                  channel_ids: Sequence[int] | None = None) -> list[int]:
+    """Ids of the posts of the period the index files under ``match`` (an FTS5
+    expression over tokens)."""
     where, extra = _window(channel_ids)
-    window = [to_db(since), to_db(until), *extra]
-    out: list[Candidate] = []
-    if match is not None:
-        out += [Candidate(r[0], r[1], bool(r[2]), False) for r in conn.execute(
-            "SELECT p.id, p.date, p.deleted_at IS NOT NULL FROM posts p "
-            "WHERE p.id IN (SELECT rowid FROM post_words WHERE post_words MATCH ?) "
-            f"AND {where} AND NOT EXISTS (SELECT 1 FROM words_pending w WHERE w.post_id = p.id)",
-            [match, *window])]
+    return [r[0] for r in conn.execute(
+        "SELECT p.id FROM posts p "
+        f"WHERE p.id IN (SELECT rowid FROM post_words WHERE post_words MATCH ?) AND {where}",
+        [match, to_db(since), to_db(until), *extra])]
+
+
+def candidates(conn: sqlite3.Connection, ids: Iterable[int], since: datetime, until: datetime,
+               channel_ids: Sequence[int] | None = None) -> list[Candidate]:
+    """The posts ``ids`` that are not waiting to be (re-)indexed, and every pending post
+    of the period, newest first."""
+    where, extra = _window(channel_ids)
+    out = [Candidate(r[0], r[1], bool(r[2]), False) for r in conn.execute(
+        "SELECT p.id, p.date, p.deleted_at IS NOT NULL FROM posts p "
+        "WHERE p.id IN (SELECT value FROM json_each(?)) "
+        "AND NOT EXISTS (SELECT 1 FROM words_pending w WHERE w.post_id = p.id)",
+        (_ids_json(ids),))]
     out += [Candidate(r[0], r[1], bool(r[2]), True) for r in conn.execute(
         "SELECT p.id, p.date, p.deleted_at IS NOT NULL FROM words_pending w "
-        f"JOIN posts p ON p.id = w.post_id WHERE {where}", window)]
+        f"JOIN posts p ON p.id = w.post_id WHERE {where}", [to_db(since), to_db(until), *extra])]
     out.sort(key=lambda c: (c.date, c.post_id), reverse=True)
     return out
+
+
+def texts(conn: sqlite3.Connection, ids: Iterable[int]) -> Iterator[tuple[int, str]]:
+    """``(id, text)`` of the posts ``ids``, streamed."""
+    yield from conn.execute("SELECT id, text FROM posts WHERE id IN (SELECT value FROM "
+                            "json_each(?))", (_ids_json(ids),))
+
+
+def _ids_json(ids: Iterable[int]) -> str:
+    return f"[{','.join(map(str, ids))}]"
 
 
 def window_candidates(conn: sqlite3.Connection, since: datetime, until: datetime,
@@ -234,13 +251,11 @@ def window_candidates(conn: sqlite3.Connection, since: datetime, until: datetime
 
 
 def window_texts(conn: sqlite3.Connection, since: datetime, until: datetime,
-                 channel_ids: Sequence[int] | None = None
-                 ) -> Iterator[tuple[int, str, bool, str]]:
-    """``(id, date, deleted, text)`` of every post of the period, streamed."""
+                 channel_ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
+    """``(id, text)`` of every post of the period, streamed."""
     where, extra = _window(channel_ids)
-    for r in conn.execute(f"SELECT p.id, p.date, p.deleted_at IS NOT NULL, p.text FROM posts p "
-                          f"WHERE {where}", [to_db(since), to_db(until), *extra]):
-        yield r[0], r[1], bool(r[2]), r[3]
+    yield from conn.execute(f"SELECT p.id, p.text FROM posts p WHERE {where}",
+                            [to_db(since), to_db(until), *extra])
 
 
 def count_window(conn: sqlite3.Connection, since: datetime, until: datetime,

@@ -1,13 +1,15 @@
 """Rules over the stored log through the word index: the index names candidate posts,
 the matcher verifies them (imperative shell around :mod:`bot.rules.postwords`).
 
-A rule's :func:`~bot.rules.postwords.plan` becomes an FTS5 expression over the tokens
-of each month of the period: its keys become the vocabulary's words that have them,
-``from:`` the channels of that name, ``word*`` a prefix of every word. Posts the index
-files under it are candidates; so is every post still waiting to be indexed (new, or
-edited since), so an answer never depends on how far the indexer got. A candidate is
-analysed (its words' keys come from the vocabulary, not the dictionaries) and matched,
-unless the plan is exact: then being filed under it is the match.
+A rule's :func:`~bot.rules.postwords.plan` is evaluated over the posts of the period:
+its key sets become an FTS5 expression over the tokens of each month (keys become the
+vocabulary's words that have them, ``from:`` the channels of that name, ``word*`` a
+prefix of every word), and its regexes are run over the texts of the posts in
+question (all of the period only for a regex nothing else narrows down). Every post
+still waiting to be indexed (new, or edited since) is a candidate too, so an answer
+never depends on how far the indexer got. A candidate is analysed (its words' keys
+come from the vocabulary, not the dictionaries) and matched, unless the plan is exact:
+then satisfying it is the match, and only the posts shown are analysed (to explain).
 
 Without a usable index (never built, or built by another analysis) every post of the
 period is a candidate: the answer is the same, only slower.
@@ -16,7 +18,7 @@ period is a candidate: the answer is the same, only slower.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,12 +41,23 @@ T = TypeVar("T")
 CHUNK = 500                 # candidates checked per call on the database thread
 
 
-class _Resolver:
-    """Turns formulas into FTS5 expressions, looking up each key set once."""
+def _ids_json(ids: Iterable[int]) -> str:
+    return f"[{','.join(map(str, ids))}]"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+
+class _Evaluator:
+    """Evaluates formulas over the indexed posts of a period (on the database thread)."""
+
+    def __init__(self, conn: sqlite3.Connection, since: datetime, until: datetime,
+                 channel_ids: Sequence[int] | None) -> None:
         self.conn = conn
+        self.since, self.until = since, until
+        self.channel_ids = channel_ids
+        self.buckets = wi.buckets(since, until)
         self._terms: dict[frozenset[str], list[tuple[str, bool]]] = {}
+        self._scanned: dict[str, set[int]] = {}
+
+    # -- the index --
 
     def terms(self, keys: frozenset[str]) -> list[tuple[str, bool]]:
         """``(word, is_prefix)`` the post must be filed under one of."""
@@ -63,13 +76,12 @@ class _Resolver:
                                for cid in wi.channels_named(self.conn, k[len(pw.CHANNEL_KEY):]))
                 elif k.startswith(pw.PREFIX_KEY):
                     out.update((ns + k[len(pw.PREFIX_KEY):], True) for ns in NAMESPACES.values())
-                elif k.startswith(pw.REGEX_KEY):
-                    raise ValueError(f"a regex is not in the index: {k}")
             found = self._terms[keys] = sorted(out)
         return found
 
     def expression(self, formula: Formula, bucket: str) -> str | None:
-        """The FTS5 expression of ``formula`` in one month (None: no post can have it)."""
+        """The FTS5 expression of a formula without regexes in one month (None: no post
+        can satisfy it)."""
         match formula:
             case pw.Has(keys=keys):
                 terms = [f'"{bucket}{wi.token(w)}"' + (" *" if prefix else "")
@@ -91,21 +103,116 @@ class _Resolver:
                 return f"({yes}) NOT ({no})"
         raise TypeError(formula)
 
+    def indexed(self, formula: Formula) -> set[int]:
+        """Posts of the period the index files under a formula without regexes."""
+        found = [e for e in (self.expression(formula, b) for b in self.buckets) if e]
+        if not found:
+            return set()
+        return set(wi.indexed_posts(self.conn, " OR ".join(f"({e})" for e in found),
+                                    self.since, self.until, self.channel_ids))
 
-def period_expression(conn: sqlite3.Connection, formula: Formula, since: datetime,
-                      until: datetime) -> str | None:
-    """The FTS5 expression of ``formula`` over every month of the period."""
-    resolver = _Resolver(conn)
-    found = [e for e in (resolver.expression(formula, b) for b in wi.buckets(since, until)) if e]
-    return " OR ".join(f"({e})" for e in found) if found else None
+    # -- regexes: the texts --
+
+    def scan(self, pattern: str) -> set[int]:
+        """Posts of the period whose text the regex finds something in."""
+        found = self._scanned.get(pattern)
+        if found is None:
+            regex = re2.compile(pattern, regex_options())
+            found = self._scanned[pattern] = {
+                pid for pid, text in wi.window_texts(self.conn, self.since, self.until,
+                                                     self.channel_ids)
+                if regex.search(regex_text(text))}
+        return found
+
+    def finds(self, ids: set[int], patterns: Iterable[str]) -> dict[str, set[int]]:
+        """Of posts ``ids``, those each regex finds something in (their texts read once)."""
+        regexes = {p: re2.compile(p, regex_options()) for p in patterns}
+        out: dict[str, set[int]] = {p: set() for p in regexes}
+        for pid, text in wi.texts(self.conn, ids):
+            read = regex_text(text)
+            for p, regex in regexes.items():
+                if regex.search(read):
+                    out[p].add(pid)
+        return out
+
+    # -- formulas --
+
+    def evaluate(self, formula: Formula) -> set[int]:
+        """The indexed posts of the period that satisfy the formula."""
+        if not pw.has_regex(formula):
+            return self.indexed(formula)
+        match formula:
+            case pw.Finds(pattern=pattern):
+                return self.scan(pattern)
+            case pw.AnyOf(parts=parts):
+                plain = [p for p in parts if not pw.has_regex(p)]
+                out = self.indexed(pw.AnyOf(tuple(plain))) if plain else set()
+                for p in parts:
+                    if pw.has_regex(p):
+                        out |= self.evaluate(p)
+                return out
+            case pw.AllOf(parts=parts):
+                plain = [p for p in parts if not pw.has_regex(p)]
+                rest = [p for p in parts if pw.has_regex(p)]
+                if plain:
+                    found = self.indexed(pw.AllOf(tuple(plain)))
+                else:
+                    found = self.evaluate(rest.pop(0))
+                for p in rest:
+                    found = self.keep(found, p)
+                return found
+            case pw.Without(have=have, lack=lack):
+                found = self.evaluate(have)
+                return found - self.keep(found, lack)
+        raise TypeError(formula)
+
+    def keep(self, ids: set[int], formula: Formula) -> set[int]:
+        """Those of ``ids`` that satisfy the formula."""
+        if not ids:
+            return ids
+        if not pw.has_regex(formula):
+            return ids & self.indexed(formula)
+        if isinstance(formula, pw.Finds):
+            if formula.pattern in self._scanned:
+                return ids & self._scanned[formula.pattern]
+            return self.finds(ids, [formula.pattern])[formula.pattern]
+        match formula:
+            case pw.AnyOf(parts=parts):
+                out: set[int] = set()
+                for p in parts:
+                    out |= self.keep(ids - out, p)
+                return out
+            case pw.AllOf(parts=parts):
+                for p in parts:
+                    ids = self.keep(ids, p)
+                return ids
+            case pw.Without(have=have, lack=lack):
+                found = self.keep(ids, have)
+                return found - self.keep(found, lack)
+        raise TypeError(formula)
+
+
+def candidates(conn: sqlite3.Connection, plan: SearchPlan, since: datetime, until: datetime,
+               channel_ids: Sequence[int] | None) -> list[wi.Candidate]:
+    """The plan's candidates in the period, newest first: the indexed posts that satisfy
+    it, and every pending post (to be checked)."""
+    if plan.formula is None:            # nothing to narrow down: every post of the period
+        found = {pid for pid, _ in wi.window_texts(conn, since, until, channel_ids)}
+    else:
+        found = _Evaluator(conn, since, until, channel_ids).evaluate(plan.formula)
+    return wi.candidates(conn, found, since, until, channel_ids)
 
 
 @dataclass(frozen=True)
 class Checked(Generic[T]):
-    """A candidate the matcher verified."""
+    """A candidate the matcher verified, with its row (read into a post on demand)."""
 
-    stored: StoredPost
+    row: sqlite3.Row
     result: T
+
+    @property
+    def stored(self) -> StoredPost:
+        return stored_post_from_row(self.row)
 
 
 def check(conn: sqlite3.Connection, ids: Sequence[int],
@@ -114,49 +221,25 @@ def check(conn: sqlite3.Connection, ids: Sequence[int],
     """Analyse and match the posts ``ids`` (on the database thread); those that match."""
     lookup = vocabulary_lookup(conn) if use_vocabulary else None
     rows = conn.execute(f"{POST_SELECT} WHERE p.id IN (SELECT value FROM json_each(?))",
-                        (f"[{','.join(map(str, ids))}]",)).fetchall()
+                        (_ids_json(ids),)).fetchall()
     out: dict[int, Checked[T]] = {}
     for row in rows:
         analysed = analyse(row["text"], channel=row["channel_username"],
                            channel_id=row["channel_id"], lookup=lookup)
         result = matcher(analysed)
         if result:
-            out[row["id"]] = Checked(stored_post_from_row(row), result)
+            out[row["id"]] = Checked(row, result)
     return out
 
 
 @dataclass(frozen=True)
 class Found(Generic[T]):
-    """A post of the period that matched: with the post and match result when asked
-    for (an exact plan counts posts without reading them)."""
+    """A post of the period that matched: with its row and match result when asked for
+    (an exact plan counts posts without reading them)."""
 
     post_id: int
     deleted: bool
     checked: Checked[T] | None
-
-
-def _regex_candidates(conn: sqlite3.Connection, regexes: Sequence[str], since: datetime,
-                      until: datetime, channel_ids: Sequence[int] | None
-                      ) -> list[wi.Candidate]:
-    """Posts of the period whose text one of the regexes finds (read once each)."""
-    compiled = [re2.compile(r, regex_options()) for r in regexes]
-    return [wi.Candidate(pid, date, deleted, True)
-            for pid, date, deleted, text in wi.window_texts(conn, since, until, channel_ids)
-            if any(r.search(regex_text(text)) for r in compiled)]
-
-
-def candidates(conn: sqlite3.Connection, plan: SearchPlan, since: datetime, until: datetime,
-               channel_ids: Sequence[int] | None) -> list[wi.Candidate]:
-    """The plan's candidates in the period, newest first (pending posts are checked)."""
-    match = None if plan.formula is None else period_expression(conn, plan.formula, since,
-                                                                 until)
-    found = wi.indexed_candidates(conn, match, since, until, channel_ids)
-    if plan.regexes:
-        seen = {c.post_id for c in found}
-        found += [c for c in _regex_candidates(conn, plan.regexes, since, until, channel_ids)
-                  if c.post_id not in seen]
-        found.sort(key=lambda c: (c.date, c.post_id), reverse=True)
-    return found
 
 
 async def search(db: Database, plan: SearchPlan, matcher: Callable[[AnalysedText], T | None],
@@ -217,4 +300,6 @@ async def _scan(db: Database, matcher: Callable[[AnalysedText], T | None], since
 
 async def count_period(db: Database, since: datetime, until: datetime,
                        channel_ids: Sequence[int] | None = None) -> int:
-    return await db.run(lambda conn: wi.count_window(conn, since, until, channel_ids))
+    return await db.run(partial(wi.count_window, since=since, until=until,
+                                channel_ids=channel_ids))
+

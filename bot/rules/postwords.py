@@ -7,10 +7,11 @@ stems: :mod:`bot.rules.keys`), is kept once per distinct word, not once per post
 index's vocabulary maps each word to its keys, and a rule's keys are turned into the
 words that have them when it is searched.
 
-:func:`plan` turns a compiled rule into a :data:`Formula` over key sets: every post
-the rule matches satisfies it, and when the formula is *exact* a post that satisfies
-it is matched. Phrases (word order) and regexes are not in the index: a formula with
-them is a superset, and the matcher verifies each candidate.
+:func:`plan` turns a compiled rule into a :data:`Formula` over key sets and regexes:
+every post the rule matches satisfies it, and when the formula is *exact* a post that
+satisfies it is matched. Phrases (word order) are not in the index: a formula with
+them is a superset, and the matcher verifies each candidate. Regexes are decided by
+reading the text (:class:`Finds`).
 
 Bump :data:`INDEX_VERSION` whenever analysis changes the forms or keys of a text: a
 stored index of another version is rebuilt (``tgmon index``).
@@ -57,12 +58,6 @@ def post_words(post: AnalysedText, channel_id: int) -> PostWords:
     return PostWords(frozenset(keys) | tags | {f"{CHANNEL}{channel_id}"}, keys)
 
 
-def lookup_words(forms: Iterable[str], languages: tuple[str, ...]) -> dict[str, str]:
-    """The vocabulary's word of each form of a post read in ``languages``."""
-    ns = namespace(languages)
-    return {ns + form: form for form in forms}
-
-
 # ---- what a rule asks ------------------------------------------------------------------
 
 
@@ -71,6 +66,14 @@ class Has:
     """The post has one of these keys."""
 
     keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Finds:
+    """The regex finds something in the post's text (what regexes read of it): not in
+    the index, but decided by reading the text, without analysing it."""
+
+    pattern: str
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Without:
     lack: Formula
 
 
-Formula = Has | AllOf | AnyOf | Without
+Formula = Has | Finds | AllOf | AnyOf | Without
 
 
 def plan(rule: CompiledRule) -> tuple[Formula | None, bool]:
@@ -103,7 +106,7 @@ def plan(rule: CompiledRule) -> tuple[Formula | None, bool]:
 
 def _plan(node: c._Node) -> tuple[Formula | None, bool]:
     if isinstance(node, c._Regex):
-        return None, False
+        return Finds(node.pattern), True
     if isinstance(node, c._Sequence):
         # every part somewhere in the post; their order is the matcher's to check
         return AllOf(tuple(Has(p) for p in node.parts)), False
@@ -144,46 +147,46 @@ def _plan(node: c._Node) -> tuple[Formula | None, bool]:
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """How to find the posts some rules may match: those the index files under
-    ``formula`` and those whose text one of ``regexes`` finds (what regexes read, see
-    :func:`~bot.rules.analysis.regex_text`). With ``exact``, they are the matches."""
+    """How to find the posts some rules may match: those that satisfy ``formula``
+    (None: any post may). With ``exact``, they are the matches."""
 
     formula: Formula | None
-    regexes: tuple[str, ...] = ()
     exact: bool = False
 
 
 def search_plan(rule: CompiledRule) -> SearchPlan:
     formula, exact = plan(rule)
     if formula is not None:
-        return SearchPlan(formula, (), exact)
-    # The rule as a whole escapes the index (a regex among its alternatives): it still
-    # needs one of its index keys, as the RuleSet files it.
-    regexes = tuple(sorted(k[len(REGEX_KEY):] for k in rule.index_keys
-                           if k.startswith(REGEX_KEY)))
-    rest = frozenset(k for k in rule.index_keys if not k.startswith(REGEX_KEY))
-    return SearchPlan(Has(rest) if rest else None, regexes, False)
+        return SearchPlan(formula, exact)
+    # The index cannot follow the rule's logic: it still needs one of its index keys,
+    # as the RuleSet files it.
+    keys: list[Formula] = [Has(frozenset(k for k in rule.index_keys
+                                         if not k.startswith(REGEX_KEY)))]
+    keys += [Finds(k[len(REGEX_KEY):]) for k in sorted(rule.index_keys)
+             if k.startswith(REGEX_KEY)]
+    parts = tuple(f for f in keys if not isinstance(f, Has) or f.keys)
+    return SearchPlan(parts[0] if len(parts) == 1 else AnyOf(parts), False)
 
 
 def union_plan(plans: Iterable[SearchPlan]) -> SearchPlan:
     """What any of several rules may match."""
     plans = list(plans)
     formulas = tuple(p.formula for p in plans if p.formula is not None)
-    regexes = tuple(sorted({r for p in plans for r in p.regexes}))
-    formula = None if not formulas else formulas[0] if len(formulas) == 1 else AnyOf(formulas)
-    return SearchPlan(formula, regexes, len(plans) == 1 and plans[0].exact)
+    if not formulas or len(formulas) < len(plans):
+        return SearchPlan(None)
+    formula = formulas[0] if len(formulas) == 1 else AnyOf(formulas)
+    return SearchPlan(formula, len(plans) == 1 and plans[0].exact)
 
 
-def formula_keys(formula: Formula) -> frozenset[str]:
-    """Every key the formula names."""
+def has_regex(formula: Formula) -> bool:
     match formula:
-        case Has(keys=keys):
-            return keys
+        case Finds():
+            return True
         case AllOf(parts=parts) | AnyOf(parts=parts):
-            return frozenset().union(*(formula_keys(p) for p in parts))
+            return any(has_regex(p) for p in parts)
         case Without(have=have, lack=lack):
-            return formula_keys(have) | formula_keys(lack)
-    raise TypeError(formula)
+            return has_regex(have) or has_regex(lack)
+    return False
 
 
 def is_word_key(key: str) -> bool:
