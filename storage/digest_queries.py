@@ -183,13 +183,13 @@ async def _last_posts(db: Database, params: dict[str, Any]) -> dict[int, tuple[s
 
 async def _usual_gaps(db: Database, params: dict[str, Any]) -> dict[int, tuple[int, float]]:
     """``channel id -> (number of gaps, percentile gap in seconds)`` over the lookback
-    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic.
-    Posts with the same date may come in any order: the gaps are the same, and the
-    (channel_id, date) index covers the query."""
+    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic
+    (whole seconds). Posts with the same date may come in any order: the gaps are the
+    same, and the (channel_id, date) index covers the query."""
     rows = await db.fetchall(
         "WITH g AS ("
-        "  SELECT channel_id, (julianday(date) - julianday(lag(date) OVER "
-        "         (PARTITION BY channel_id ORDER BY date))) * 86400.0 AS gap "
+        "  SELECT channel_id, unixepoch(date) - lag(unixepoch(date)) OVER "
+        "         (PARTITION BY channel_id ORDER BY date) AS gap "
         f"  FROM posts WHERE {_IN_CHANNELS} AND date >= :lookback AND date < :start"
         "), r AS ("
         "  SELECT channel_id, gap, "
