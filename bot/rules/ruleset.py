@@ -2,8 +2,9 @@
 
 Each rule is filed under its ``index_keys``: keys one of which any post it matches must
 have. For a post, only the rules filed under one of the post's keys are evaluated.
-Prefix terms are found through a per-word cache and regexes through one RE2 set that
-scans the text once for all of them, so neither costs a pass per rule.
+The rules a word's keys file are cached per word (a post repeats the words of others),
+prefix terms are found through a per-word cache too, and regexes through one RE2 set
+that scans the text once for all of them, so none costs a pass per rule.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.rules.match import Match
 from bot.rules.parser import regex_options
 
 _PREFIX_CACHE_LIMIT = 200_000
+_WORD_CACHE_LIMIT = 200_000
 _SET_MEMORY = 64 << 20
 _SET_SIZE = 100
 
@@ -40,6 +42,8 @@ class RuleSet:
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
         self._regexes: Counter[str] = Counter()
         self._regex_scan: _RegexScan | None = None
+        # a word's keys (the tuple analysis shares between posts) -> the slots they file
+        self._word_slots: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -61,6 +65,7 @@ class RuleSet:
         self._next_slot += 1
         self._slots[slot] = (rule_id, rule, rule.root, rule.exact)
         self._slot_of[rule_id] = slot
+        self._word_slots.clear()
         for key in rule.index_keys:
             self._index.setdefault(key, set()).add(slot)
         self._index_keys.update(rule.index_keys)
@@ -77,6 +82,7 @@ class RuleSet:
         if slot is None:
             return
         rule = self._slots.pop(slot)[1]
+        self._word_slots.clear()
         for key in rule.index_keys:
             slots = self._index[key]
             slots.discard(slot)
@@ -104,8 +110,8 @@ class RuleSet:
         self._prefix_cache[form] = found
         return found
 
-    def keys_of(self, post: AnalysedText) -> frozenset[str]:
-        """The post's keys plus those of the prefixes and regexes of these rules it has."""
+    def _extra_keys(self, post: AnalysedText) -> set[str]:
+        """The ``pre:`` and ``re:`` keys of these rules' prefixes and regexes the post has."""
         extra: set[str] = set()
         if self._prefixes:
             cache = self._prefix_cache
@@ -119,23 +125,53 @@ class RuleSet:
             if self._regex_scan is None:
                 self._regex_scan = _RegexScan(list(self._regexes))
             extra.update(self._regex_scan.keys(post.regex_text))
+        return extra
+
+    def keys_of(self, post: AnalysedText) -> frozenset[str]:
+        """The post's keys plus those of the prefixes and regexes of these rules it has."""
+        extra = self._extra_keys(post)
         return post.keys | extra if extra else post.keys
+
+    def _slots_of_word(self, word_keys: tuple[str, ...]) -> tuple[int, ...]:
+        index = self._index
+        found = tuple(set().union(*[index[k] for k in word_keys if k in index]))
+        if len(self._word_slots) >= _WORD_CACHE_LIMIT:
+            self._word_slots.clear()
+        self._word_slots[word_keys] = found
+        return found
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
         """``(rule id, match)`` of every rule that matches, in the order rules were added.
         The matches explain themselves (spans, reason) when asked."""
-        keys = self.keys_of(post)
+        extra = self._extra_keys(post)
+        keys = post.keys | extra if extra else post.keys
         index = self._index
         candidates: set[int] = set()
-        candidates.update(*[index[key] for key in keys & self._index_keys])
-        found = []
+        # The rules filed under the post's words, from the per-word cache ...
+        cache = self._word_slots
+        for word_keys in set(post.word_keys):
+            found = cache.get(word_keys)
+            if found is None:
+                found = self._slots_of_word(word_keys)
+            if found:
+                candidates.update(found)
+        # ... and under its other keys: channel, hashtags, prefixes, regexes (the keys
+        # analysis adds to the words' own, see bot.rules.analysis).
+        others = [f"#:{tag}" for _, _, tag in post.tags]
+        if post.channel:
+            others.append("ch:" + post.channel)
+        if post.channel_id is not None:
+            others.append(f"chid:{post.channel_id}")
+        others += extra
+        candidates.update(*[index[k] for k in others if k in index])
+        found_matches = []
         slots = self._slots
         for slot in sorted(candidates):
             rule_id, _, root, exact = slots[slot]
             # An exact rule holds for every post that has one of its index keys.
             if exact or root.holds(keys, post):
-                found.append((rule_id, Match(root, keys, post)))
-        return found
+                found_matches.append((rule_id, Match(root, keys, post)))
+        return found_matches
 
 
 class _RegexScan:
