@@ -1,8 +1,9 @@
 """Generated logs of realistic posts, for the growth benchmark (and tests).
 
-A log of N posts covers the N / 2,740 days before ``END`` (a million posts a year: a
-desk watching ~300 channels), so the last 30 days of every log hold about as many
-posts and a search of a period returns as much whatever the size of the log. Channels
+A log starts N / 2,740 days before ``END`` and has 2,740 messages a day, plus the
+extra items of albums: about 2,950 posts a day (a million posts in 340 days: a desk
+watching ~300 channels). So the last 30 days of every log hold about as many posts,
+and a search of a period returns as much whatever the size of the log. Channels
 post with Zipf-like weights, message ids count up per channel with holes (ids never
 seen) and service messages; texts are sentences of the real news posts recombined
 (about 520 characters; a stand-in corpus without ../shared), some with numbers and

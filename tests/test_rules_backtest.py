@@ -185,3 +185,46 @@ async def test_backtests_on_the_shared_news_posts(db):
     await assert_same_answers(db, rules, [(START, START + timedelta(days=700)),
                                           (START + timedelta(days=100),
                                            START + timedelta(days=130))])
+
+
+async def test_indexing_stopped_halfway_goes_on_where_it_stopped(db):
+    rng = random.Random(8)
+    await write_log(db, rng, 1200)
+
+    def stop_after_first_batch(n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await index_pending(db, batch=500, progress=stop_after_first_batch)
+    left = (await db.fetchone("SELECT count(*) FROM words_pending"))[0]
+    assert left == 700                      # the first batch was filed, nothing else
+    await assert_same_answers(db, RULES[:10])
+    assert await index_pending(db, batch=500) == 700
+    await assert_same_answers(db, RULES[:10])
+
+
+def test_a_migrated_log_is_indexed_by_tgmon_index(tmp_path, t0, capsys):
+    import asyncio
+
+    from oldlog import write_old_log
+
+    from bot.cli import main
+    from storage.db import open_database
+
+    path = tmp_path / "old.db"
+    conn = write_old_log(path, t0)
+    posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    conn.close()
+    assert main(["index", "--db", str(path)]) == 0
+    assert f"{posts} posts indexed, none left" in capsys.readouterr().out
+
+    async def check() -> None:
+        db = await open_database(path)
+        try:
+            assert (await db.fetchone("SELECT count(*) FROM words_pending"))[0] == 0
+            await assert_same_answers(db, ["Курск", "Kursk OR дрон", '"ПВО Тёткино"',
+                                           "#сводка", r"/\d/"],
+                                      [(t0 - timedelta(days=1), t0 + timedelta(days=9))])
+        finally:
+            await db.close()
+    asyncio.run(check())
