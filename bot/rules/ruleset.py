@@ -2,9 +2,9 @@
 
 Each rule is filed under its ``index_keys``: keys one of which any post it matches must
 have. For a post, only the rules filed under one of the post's keys are evaluated.
-The rules a word's keys file are cached per word (a post repeats the words of others),
-prefix terms are found through a per-word cache too, and regexes through one RE2 set
-that scans the text once for all of them, so none costs a pass per rule.
+The rules a word form's keys and prefixes file are cached per form (a post repeats the
+words of others), and regexes are found through one RE2 set that scans the text once for
+all of them, so none costs a pass per rule.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.rules.match import Match
 from bot.rules.parser import regex_options
 
 _PREFIX_CACHE_LIMIT = 200_000
-_WORD_CACHE_LIMIT = 200_000
+_FORM_CACHE_LIMIT = 200_000
 _SET_MEMORY = 64 << 20
 _SET_SIZE = 100
 
@@ -32,7 +32,8 @@ class RuleSet:
     def __init__(self) -> None:
         # Rules live in numbered slots, numbered in the order they were added: the index
         # holds slot numbers, which sort fast, so results come in that order.
-        self._slots: dict[int, tuple[Hashable, CompiledRule, Any, bool]] = {}
+        # slot -> (rule id, rule, its root, exact, has prefixes or regexes)
+        self._slots: dict[int, tuple[Hashable, CompiledRule, Any, bool, bool]] = {}
         self._slot_of: dict[Hashable, int] = {}
         self._next_slot = 0
         self._index: dict[str, set[int]] = {}
@@ -42,8 +43,9 @@ class RuleSet:
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
         self._regexes: Counter[str] = Counter()
         self._regex_scan: _RegexScan | None = None
-        # a word's keys (the tuple analysis shares between posts) -> the slots they file
-        self._word_slots: dict[tuple[str, ...], tuple[int, ...]] = {}
+        # form -> (its keys, as the tuple analysis shares between posts; the slots the
+        # keys and the form's prefixes file; those prefix keys)
+        self._forms: dict[str, tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -63,9 +65,10 @@ class RuleSet:
         self.remove(rule_id)
         slot = self._next_slot
         self._next_slot += 1
-        self._slots[slot] = (rule_id, rule, rule.root, rule.exact)
+        self._slots[slot] = (rule_id, rule, rule.root, rule.exact,
+                             bool(rule.prefixes or rule.regexes))
         self._slot_of[rule_id] = slot
-        self._word_slots.clear()
+        self._forms.clear()
         for key in rule.index_keys:
             self._index.setdefault(key, set()).add(slot)
         self._index_keys.update(rule.index_keys)
@@ -82,7 +85,7 @@ class RuleSet:
         if slot is None:
             return
         rule = self._slots.pop(slot)[1]
-        self._word_slots.clear()
+        self._forms.clear()
         for key in rule.index_keys:
             slots = self._index[key]
             slots.discard(slot)
@@ -101,6 +104,7 @@ class RuleSet:
     def _prefixes_changed(self) -> None:
         self._prefix_lengths = tuple(sorted({len(p) for p in self._prefixes}))
         self._prefix_cache.clear()
+        self._forms.clear()
 
     def _prefix_keys(self, form: str) -> tuple[str, ...]:
         found = tuple("pre:" + form[:n] for n in self._prefix_lengths
@@ -132,46 +136,55 @@ class RuleSet:
         extra = self._extra_keys(post)
         return post.keys | extra if extra else post.keys
 
-    def _slots_of_word(self, word_keys: tuple[str, ...]) -> tuple[int, ...]:
+    def _form(self, form: str, word_keys: tuple[str, ...]
+              ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
         index = self._index
-        found = tuple(set().union(*[index[k] for k in word_keys if k in index]))
-        if len(self._word_slots) >= _WORD_CACHE_LIMIT:
-            self._word_slots.clear()
-        self._word_slots[word_keys] = found
+        prefix_keys = self._prefix_keys(form) if self._prefixes else ()
+        slots = tuple(set().union(*[index[k] for k in (*word_keys, *prefix_keys)
+                                    if k in index]))
+        if len(self._forms) >= _FORM_CACHE_LIMIT:
+            self._forms.clear()
+        found = self._forms[form] = (word_keys, slots, prefix_keys)
         return found
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
         """``(rule id, match)`` of every rule that matches, in the order rules were added.
         The matches explain themselves (spans, reason) when asked."""
-        extra = self._extra_keys(post)
-        keys = post.keys | extra if extra else post.keys
-        index = self._index
         candidates: set[int] = set()
-        # The rules filed under the post's words, from the per-word cache ...
-        cache = self._word_slots
-        for word_keys in set(post.word_keys):
-            found = cache.get(word_keys)
-            if found is None:
-                found = self._slots_of_word(word_keys)
-            if found:
-                candidates.update(found)
-        # ... and under its other keys: channel, hashtags, prefixes, regexes (the keys
-        # analysis adds to the words' own, see bot.rules.analysis).
+        extra: set[str] = set()
+        # The rules filed under the post's words and their prefixes, from the per-form
+        # cache (checked against the keys this post's analysis gave the form) ...
+        forms = self._forms
+        for form, word_keys in zip(post.forms, post.word_keys, strict=True):
+            found = forms.get(form)
+            if found is None or found[0] is not word_keys:
+                found = self._form(form, word_keys)
+            if found[1]:
+                candidates.update(found[1])
+            if found[2]:
+                extra.update(found[2])
+        # ... and under its other keys: channel, hashtags, regexes (the keys analysis
+        # adds to the words' own, see bot.rules.analysis).
+        if self._regexes:
+            if self._regex_scan is None:
+                self._regex_scan = _RegexScan(list(self._regexes))
+            extra.update(self._regex_scan.keys(post.regex_text))
         others = [f"#:{tag}" for _, _, tag in post.tags]
         if post.channel:
             others.append("ch:" + post.channel)
         if post.channel_id is not None:
             others.append(f"chid:{post.channel_id}")
-        others += extra
-        candidates.update(*[index[k] for k in others if k in index])
-        found_matches = []
-        slots = self._slots
-        for slot in sorted(candidates):
-            rule_id, _, root, exact = slots[slot]
-            # An exact rule holds for every post that has one of its index keys.
-            if exact or root.holds(keys, post):
-                found_matches.append((rule_id, Match(root, keys, post)))
-        return found_matches
+        index = self._index
+        candidates.update(*[index[k] for k in (*others, *extra) if k in index])
+        # Rules with prefixes or regexes see the post's keys with those found; the others
+        # its own keys (no copy of a few hundred keys for them).
+        keys = post.keys
+        full = keys | extra if extra else keys
+        # An exact rule holds for every post that has one of its index keys.
+        return [(rule_id, Match(root, full if wide else keys, post))
+                for rule_id, _, root, exact, wide in map(self._slots.__getitem__,
+                                                         sorted(candidates))
+                if exact or root.holds(full if wide else keys, post)]
 
 
 class _RegexScan:
