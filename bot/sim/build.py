@@ -27,6 +27,7 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
         world.add_group(g.title, list(g.members), id=g.id)
     world.set_resolve_budget(scenario.limits.resolve_budget, scenario.limits.resolve_window)
     world.latency = scenario.limits.latency
+    world.omit_missing_messages = scenario.limits.missing_messages == "omitted"
     return world
 
 

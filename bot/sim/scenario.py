@@ -79,6 +79,8 @@ class Limits:
     resolve_budget: int = 200       # username resolutions per account ...
     resolve_window: float = 86400.0  # ... per this many seconds
     latency: float = 0.0            # seconds from a request to its answer
+    missing_messages: str = "empty"  # channels.getMessages for ids without a post:
+    #                                  "empty" (messageEmpty, Telegram) or "omitted"
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,8 @@ def _settings(node: Node) -> tuple[tuple[str, Any], ...]:
 
 
 def _limits(node: Node) -> Limits:
-    f = node.fields(optional=("resolve_budget", "resolve_window", "latency"))
+    f = node.fields(optional=("resolve_budget", "resolve_window", "latency",
+                              "missing_messages"))
     window = Limits.resolve_window
     if "resolve_window" in f:
         try:
@@ -238,7 +241,12 @@ def _limits(node: Node) -> Limits:
     latency = f["latency"].number() if "latency" in f else Limits.latency
     if latency > 10:
         f["latency"].fail("expected seconds of network round trip, at most 10")
-    return Limits(budget, window, latency)
+    missing = f["missing_messages"].choice(MISSING_MESSAGES) if "missing_messages" in f \
+        else Limits.missing_messages
+    return Limits(budget, window, latency, missing)
+
+
+MISSING_MESSAGES = ("empty", "omitted")
 
 
 POST_KEYS = ("id", "text", "entities", "views", "forwards", "reactions", "media", "fwd_from",

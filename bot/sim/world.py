@@ -68,6 +68,9 @@ class World(Activity):
         self.user_logged_in = True
         self.two_step: TwoStepPassword | None = None     # set_two_step_password()
         self.latency = 0.0              # virtual seconds from a request to its answer
+        # channels.getMessages leaves out ids without a post instead of answering
+        # messageEmpty for them, as some independent MTProto servers do
+        self.omit_missing_messages = False
         self.senders: list[SimSender] = []
         # records
         self.requests: list[RequestRecord] = []
