@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.failures import failure, log_traceback
 from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
@@ -180,16 +181,18 @@ class App:
             component = self.components.pop()
             try:
                 await component.stop()
-            except Exception:
-                log.exception("stopping %s failed", component.name)
+            except Exception as e:
+                log.error("stopping %s failed: %s", component.name, failure(e))
+                log_traceback(log, e)
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for client in (bot, user):
             if client is not None:
                 try:
                     await client.disconnect()
-                except Exception:
-                    log.exception("disconnecting a client failed")
+                except Exception as e:
+                    log.error("disconnecting a client failed: %s", failure(e))
+                    log_traceback(log, e)
         await db.close()
         self._db = None
         self._release_lock()

@@ -207,7 +207,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("digest_grace", "TGMON_DIGEST_GRACE", _duration,
          "A digest that fell due while tgmon was down is sent after restart within this.",
          show=_show_duration),
-    Spec("log_level", "TGMON_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR."),
+    Spec("log_level", "TGMON_LOG_LEVEL", _log_level,
+         "DEBUG, INFO, WARNING or ERROR. DEBUG adds each failure's traceback and Telethon's "
+         "update handling (gaps, differences)."),
 )
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}
