@@ -23,7 +23,8 @@ from config.settings import SPEC_BY_NAME, Settings, SettingsError, settings_from
 BUILTIN_SCENARIO = "2024-03-12.json"
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 # Settings the simulation decides itself (credentials, where files go).
-NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir")
+NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir", "server",
+                   "server_key")
 
 
 @dataclass(frozen=True)

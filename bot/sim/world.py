@@ -300,7 +300,8 @@ class World(Activity):
         if base is None:
             from bot.cli.run import telegram_client_factory
             from bot.sim.sender import SIM_API_HASH, SIM_API_ID
-            base = telegram_client_factory(SIM_API_ID, SIM_API_HASH)
+            from config.settings import Settings
+            base = telegram_client_factory(Settings(api_id=SIM_API_ID, api_hash=SIM_API_HASH))
         made = base
 
         def make(role: str, session: Path) -> TelegramClient:
