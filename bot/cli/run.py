@@ -129,4 +129,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     report = play_file(scenario, settings.replace(db_path=db_path),
                        transcript=args.transcript)
     print(report.summary())
+    if report.ended is not None:              # as `tgmon run` would: the reason, status 1
+        from bot.account_end import AccountEndedError
+        raise AccountEndedError(report.ended)
     return 0

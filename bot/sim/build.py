@@ -86,5 +86,11 @@ def _fault(world: World, f: Fault) -> None:
     elif f.kind == "username_change":
         assert f.channel is not None
         world.change_username(f.channel, f.to)
+    elif f.kind == "session_revoked":
+        assert f.client is not None
+        world.revoke_sessions(f.client)
+    elif f.kind == "account_banned":
+        assert f.client is not None
+        world.ban(f.client)
     else:
         raise ValueError(f"fault {f.kind!r} is not applied to the world")
