@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -213,17 +212,8 @@ def test_status_shows_the_end_after_the_account_is_back(sim):
     assert end.resumed_at is not None
 
 
-@pytest.fixture
-def clean_env(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("TGMON_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def test_tgmon_run_exits_non_zero_with_the_reason_and_stats_shows_it(clean_env, capsys):
-    path = clean_env / "ban.json"
+def test_tgmon_run_exits_non_zero_with_the_reason_and_stats_shows_it(fresh_machine, capsys):
+    path = fresh_machine / "ban.json"
     path.write_text(json.dumps(scenario({"kind": "account_banned", "client": "user"})))
     assert main(["run", "--simulate", str(path), "--db", "ban.db"]) == 1
     out, err = capsys.readouterr()

@@ -5,7 +5,6 @@ sessions of different servers never mix, and bad values are refused in one line.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import pytest
@@ -165,11 +164,7 @@ def fresh_sim(sim):
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("TGMON_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+def cli_env(fresh_machine, monkeypatch):
     monkeypatch.setenv("TGMON_API_ID", "12345")
     monkeypatch.setenv("TGMON_API_HASH", "0123456789abcdef0123456789abcdef")
     return monkeypatch

@@ -4,7 +4,6 @@ still fails fast, naming what was running, instead of spinning for ever."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 from datetime import UTC, datetime
@@ -72,21 +71,16 @@ def test_work_that_lets_time_move_is_no_livelock():
     assert run_simulated(main, start=START, livelock_limit=LIMIT) == pytest.approx(2.0)
 
 
-def test_the_stall_of_issue_10_would_have_failed_fast(tmp_path, monkeypatch, capsys):
+def test_the_stall_of_issue_10_would_have_failed_fast(fresh_machine, monkeypatch, capsys):
     """With the clock fix undone, ``tgmon run --simulate`` on the issue's scenario ends
     with an error naming Telethon's update loop instead of spinning for ever."""
     monkeypatch.setattr(VirtualTimeLoop, "_reach_due_timers", lambda self: None)
     monkeypatch.setattr(player, "run_simulated",
                         functools.partial(run_simulated, livelock_limit=5.0))
-    for name in list(__import__("os").environ):
-        if name.startswith("TGMON_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    scenario = tmp_path / "stall.json"
+    scenario = fresh_machine / "stall.json"
     scenario.write_text(json.dumps(stall_scenario()))
 
-    with contextlib.suppress(SystemExit):
-        code = cli(["run", "--simulate", str(scenario), "--db", "stall.db"])
+    code = cli(["run", "--simulate", str(scenario), "--db", "stall.db"])
     err = capsys.readouterr().err
     assert code == 1
     assert "tgmon: error: the simulation is livelocked" in err
