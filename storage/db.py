@@ -106,6 +106,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -143,15 +144,23 @@ class Database:
     async def stream(self, sql: str, params: Params = (),
                      batch: int = 500) -> AsyncIterator[sqlite3.Row]:
         """Rows in batches, so memory stays flat whatever the size of the result."""
-        async with self.conn.execute(sql, _bind(params)) as cur:
+        cur = await self.conn.execute(sql, _bind(params))
+        try:
             while True:
                 rows = await cur.fetchmany(batch)
                 if not rows:
                     return
                 for row in rows:
                     yield row
+        finally:
+            # A stream its reader abandoned (e.g. on a closed pipe) is finalised later, by
+            # the garbage collector, maybe after close(): its cursor went with the
+            # connection then.
+            if not self._closed:
+                await cur.close()
 
     async def close(self) -> None:
+        self._closed = True
         await self.conn.close()
 
 
