@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,11 @@ def _zone(name: str) -> Any:
             f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow or UTC") from None
 
 
-async def _render(args: argparse.Namespace, settings: Settings) -> str:
-    from datetime import UTC, datetime
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
+
+async def _render(args: argparse.Namespace, settings: Settings) -> str:
     from bot.digest.build import build_digest
     from bot.digest.period import requested_period
     from storage.channels import find_channel, list_channels
@@ -63,7 +66,7 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
     from storage.digest_queries import gather_material
 
     tz = _zone(args.tz or settings.timezone)
-    asked = requested_period(args.since, args.until, datetime.now(UTC))
+    asked = requested_period(args.since, args.until, utcnow())
     if asked.capped_from is not None:
         print(f"tgmon: note: a digest covers at most 7 days; showing "
               f"{asked.period.start:%Y-%m-%d %H:%M} to {asked.period.end:%Y-%m-%d %H:%M} UTC "

@@ -10,7 +10,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from config.dates import DateOptionError, parse_when
+from config.dates import DateOptionError, earlier, parse_when
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -55,7 +55,7 @@ def run_test(args: argparse.Namespace, settings: Settings,
     now = now or datetime.now(UTC)
     until = parse_when(args.until, "--until", end=True) if args.until else now
     since = (parse_when(args.since, "--since") if args.since
-             else until - timedelta(days=30))
+             else earlier(until, timedelta(days=30)))
     if since >= until:
         raise DateOptionError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                         f"({until:%Y-%m-%d %H:%M})")
