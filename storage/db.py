@@ -160,8 +160,15 @@ class Database:
                 await cur.close()
 
     async def close(self) -> None:
+        """Close the connection; a cancellation meanwhile (SIGTERM, Ctrl-C) waits for the
+        close to finish, so the database thread never outlives the event loop."""
         self._closed = True
-        await self.conn.close()
+        closing = asyncio.ensure_future(self.conn.close())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            await closing
+            raise
 
 
 async def open_database(path: Path, *, must_exist: bool = False) -> Database:

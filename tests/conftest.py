@@ -12,6 +12,7 @@ from simkit import Sim
 
 from storage.db import Database, open_database
 
+
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = await open_database(tmp_path / "tgmon.db")

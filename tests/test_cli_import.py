@@ -11,6 +11,7 @@ import pytest
 
 from bot.cli import main
 from tests.exportkit import CHANNEL, CHANNEL_MORE, PERSONAL, shared_export
+
 TABLES = ("channels", "channel_names", "posts", "post_versions", "post_changes",
           "absent_messages")
 

@@ -52,8 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
 
+    from bot.cli._signals import run_command
     from bot.cli.run import MissingCredentialsError, telegram_client_factory
     from bot.logs import setup_logging
     from bot.watcher.backfill import Goal
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     require_login(settings.user_session)
     setup_logging("WARNING", [settings.api_hash, settings.bot_token])
     factory = telegram_client_factory(settings.api_id, settings.api_hash)
-    outcomes = asyncio.run(backfill(settings, factory, args.channels,
+    outcomes = run_command(backfill(settings, factory, args.channels,
                                     Goal(since=since, limit=args.limit),
                                     progress=terminal_progress))
     for line in summary(outcomes):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -11,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.cli._signals import run_command
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -115,7 +115,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    out = asyncio.run(_render(args, settings))
+    out = run_command(_render(args, settings))
     if args.output is None:
         sys.stdout.write(out)
     else:

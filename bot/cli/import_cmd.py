@@ -65,8 +65,8 @@ def _zone(value: str | None) -> tzinfo | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    return asyncio.run(_run(args, settings))
+    from bot.cli._signals import run_command
+    return run_command(_run(args, settings))
 
 
 def _summary(result: FileImport) -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.cli._signals import run_command
 from config.dates import DateOptionError, earlier, parse_when
 from config.errors import TgmonError
 from config.settings import Settings
@@ -61,7 +61,7 @@ def run_test(args: argparse.Namespace, settings: Settings,
                         f"({until:%Y-%m-%d %H:%M})")
     if args.limit < 0:
         raise TgmonError("--limit must be 0 or more")
-    return asyncio.run(_test(settings, rule, since, until, args))
+    return run_command(_test(settings, rule, since, until, args))
 
 
 async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,

@@ -41,8 +41,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    return asyncio.run(_run(args, settings))
+    from bot.cli._signals import run_command
+    return run_command(_run(args, settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
