@@ -19,6 +19,7 @@ from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.db import Database, open_database
+from storage.dbfile import SESSION_PLACE, make_private_dir
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -138,7 +139,7 @@ class App:
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
-            s.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(s.session_dir, "the session files", SESSION_PLACE)
             user = self.make_client("user", s.user_session)
             if s.bot_token:
                 bot = self.make_client("bot", s.bot_session)

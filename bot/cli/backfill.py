@@ -95,9 +95,10 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
     from bot.watcher.component import config_channels
     from bot.watcher.session import SessionLock
     from storage.db import open_database
+    from storage.dbfile import SESSION_PLACE, make_private_dir
     from storage.watchlist import live_entries, sync_config
 
-    settings.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
     with SessionLock(settings.user_session):
         own = db is None
         if db is None:

@@ -71,7 +71,7 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
         print(f"tgmon: note: a digest covers at most 7 days; showing "
               f"{asked.period.start:%Y-%m-%d %H:%M} to {asked.period.end:%Y-%m-%d %H:%M} UTC "
               f"(asked from {asked.capped_from:%Y-%m-%d %H:%M})", file=sys.stderr)
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         channel_ids = None
         if args.channel:

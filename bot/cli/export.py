@@ -111,7 +111,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.output is not None:
         _check_output(args.output)
     build_filter(args, ())               # bad dates and searches fail before opening anything
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         flt = build_filter(args, await _resolve_channels(db, args.channel))
         if args.output is None:

@@ -75,8 +75,9 @@ async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts
     from telethon import errors, utils
 
     from bot.watcher.session import SessionLock, session_file
+    from storage.dbfile import SESSION_PLACE, make_private_dir
 
-    settings.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
     with SessionLock(settings.user_session):
         client = make_client("user", settings.user_session)
         await client.connect()

@@ -70,7 +70,7 @@ async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
     from storage.db import open_database
     from storage.timefmt import to_db
 
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         if args.json:
             # aclosing: if stdout goes away (| head), the cursor closes before the database.

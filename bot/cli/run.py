@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.app import ClientFactory
 
 ORDER = 10
-SIMULATION_DB = Path("data/simulation.db")
+SIMULATION_DB = "simulation.db"
 BUILTIN = ""                     # --simulate without a file: the built-in day
 
 
@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--simulate", nargs="?", const=BUILTIN, metavar="SCENARIO",
                    help="play SCENARIO (a JSON file; default: the built-in 12 March 2024 day) "
                         "against the simulated Telegram; the database defaults to "
-                        f"{SIMULATION_DB}")
+                        f"{SIMULATION_DB} beside TGMON_DB (data/{SIMULATION_DB})")
     p.add_argument("--transcript", type=Path, metavar="FILE",
                    help="with --simulate: write every message between the bot and people "
                         "to FILE as JSON Lines")
@@ -63,7 +63,9 @@ def telegram_client_factory(api_id: int, api_hash: str) -> ClientFactory:
 
 def _owner_only(path: Path) -> None:
     """Create the session file readable by its owner only before Telethon opens it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from storage.dbfile import SESSION_PLACE, make_private_dir
+
+    make_private_dir(path.parent, "the session files", SESSION_PLACE)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
     path.chmod(0o600)
@@ -110,11 +112,26 @@ def _production(settings: Settings) -> int:
     return 0
 
 
+def _check_transcript(path: Path | None) -> None:
+    """--transcript names a file in a directory that exists (no tree is made for it)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise TgmonError(f"--transcript {path} is a directory: give a file name")
+    if not path.parent.is_dir():
+        raise TgmonError(f"--transcript {path}: the directory {path.parent} does not exist; "
+                         "create it first or choose another place")
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import setup_logging
     from bot.sim.player import play_file
+    from storage.dbfile import make_private_dir
 
-    db_path = args.db if args.db is not None else SIMULATION_DB
+    # Beside the configured database (data/ by default, /data in Docker), never in it.
+    db_path = args.db if args.db is not None else settings.db_path.with_name(SIMULATION_DB)
+    _check_transcript(args.transcript)
+    make_private_dir(db_path.parent, f"the simulation's database {db_path}")
     setup_logging(settings.log_level)
     scenario = None if args.simulate == BUILTIN else Path(args.simulate)
     report = play_file(scenario, settings.replace(db_path=db_path),

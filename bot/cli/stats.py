@@ -55,7 +55,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.ranges < 0:
         raise StatsError("--ranges must be 0 or more")
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         ids = []
         for ref in args.channel:
