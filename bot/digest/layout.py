@@ -32,6 +32,12 @@ BULLET = "• "
 SEP = " · "
 # Labels and reasons come from people; a line stays short whatever they typed.
 LABEL_WIDTH = 200
+# Why a channel's listed posts are these, when it is not by views (imported exports
+# carry no view counts).
+RANKED_BY = {
+    "engagement": "no view counts: top posts by forwards, replies and reactions",
+    "time": "no view or engagement counts: the period's first posts, in time order",
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,11 @@ def _reach(item: PostItem) -> str:
         parts.append(f"{fmt_count(item.views)} views")
     if item.forwards:
         parts.append(f"{fmt_count(item.forwards)} fwd")
+    if item.views is None:                # imported posts: what engagement there is
+        if item.replies:
+            parts.append(plural(item.replies, "reply", "replies"))
+        if item.reactions:
+            parts.append(plural(item.reactions, "reaction"))
     if item.album_size > 1:
         parts.append(f"album of {item.album_size}")
     if item.deleted:
@@ -141,6 +152,8 @@ def _channel_block(c: ChannelSummary, tz: tzinfo) -> Block:
         head = (name, Span(f" — no posts (last {fmt_time(c.last_post, tz)})"))
     else:
         head = (name, Span(" — no posts yet"))
+    if c.top and c.ranked_by in RANKED_BY:
+        head = (*head, Span(f" ({RANKED_BY[c.ranked_by]})", "i"))
     return Block((head, *(_post_line(p, tz, with_channel=False) for p in c.top)))
 
 
