@@ -91,12 +91,13 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
     finally:
         await db.close()
     digest = build_digest(material)
+    year = utcnow().astimezone(tz).year       # dates of other years carry theirs
     if args.format == "text":
         from bot.digest.render_text import render_text
-        return render_text(digest, tz)
+        return render_text(digest, tz, year)
     from bot.digest.chart import render_chart
     from bot.digest.render_page import render_html_page
-    return render_html_page(digest, tz, render_chart(digest, tz))
+    return render_html_page(digest, tz, render_chart(digest, tz), year)
 
 
 def _write(path: Path, text: str) -> None:
