@@ -88,6 +88,8 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
                         f"unknown channel {ref!r}: it is not in the log ({hint})")
                 channel_ids.append(found.channel_id)
         material = await gather_material(db, asked.period, channel_ids)
+        if args.since is None and not any(a.posts for a in material.channels):
+            await _note_older_posts(db, asked.period.start, channel_ids)
     finally:
         await db.close()
     digest = build_digest(material)
@@ -98,6 +100,24 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
     from bot.digest.chart import render_chart
     from bot.digest.render_page import render_html_page
     return render_html_page(digest, tz, render_chart(digest, tz), year)
+
+
+async def _note_older_posts(db: Any, start: datetime, channel_ids: list[int] | None) -> None:
+    """The default period held no post: say what the log holds before it, and the
+    options that show its last week."""
+    from datetime import timedelta
+
+    from storage.search import posts_before
+
+    older = await posts_before(db, start, channel_ids)
+    if not (older.count and older.first and older.last):
+        return
+    last_day = older.last.date()
+    first_day = max(older.first.date(), last_day - timedelta(days=6))
+    print(f"tgmon: note: the period holds no posts; the log holds {older.count:,} older "
+          f"posts ({older.first:%Y-%m-%d} to {older.last:%Y-%m-%d}): "
+          f"--since {first_day:%Y-%m-%d} --until {last_day:%Y-%m-%d} shows the last week "
+          "of them", file=sys.stderr)
 
 
 def _write(path: Path, text: str) -> None:
