@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,16 +126,31 @@ def _check_transcript(path: Path | None) -> None:
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import setup_logging
-    from bot.sim.player import play_file
+    from bot.sim.player import play_scenario
+    from bot.sim.scenario import load_scenario
     from storage.dbfile import make_private_dir
 
+    scenario = load_scenario(None if args.simulate == BUILTIN else Path(args.simulate))
     # Beside the configured database (data/ by default, /data in Docker), never in it.
     db_path = args.db if args.db is not None else settings.db_path.with_name(SIMULATION_DB)
     _check_transcript(args.transcript)
     make_private_dir(db_path.parent, f"the simulation's database {db_path}")
     setup_logging(settings.log_level)
-    scenario = None if args.simulate == BUILTIN else Path(args.simulate)
-    report = play_file(scenario, settings.replace(db_path=db_path),
-                       transcript=args.transcript)
+    _log_times_in(scenario.start.tzinfo or UTC)
+    report = play_scenario(scenario, settings.replace(db_path=db_path),
+                           transcript=args.transcript)
     print(report.summary())
     return 0
+
+
+def _log_times_in(tz: tzinfo) -> None:
+    """Log lines of a simulated run carry the scenario's clock: the virtual time in the
+    scenario's zone, with its offset (+00:00 for a scenario in UTC)."""
+    import logging
+
+    def zoned(record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, tz).isoformat(" ", "milliseconds")
+
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_tgmon", False) and handler.formatter is not None:
+            handler.formatter.formatTime = zoned  # type: ignore[method-assign]
