@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.reconnect import keep_trying, unreachable
 from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
@@ -91,6 +92,10 @@ class NotAuthorizedError(TgmonError):
     pass
 
 
+class StoppedWhileUnreachableError(TgmonError):
+    """Stopped (SIGTERM) while waiting for Telegram to answer at start."""
+
+
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
@@ -119,6 +124,7 @@ class App:
         self._db: Database | None = None     # also while starting and stopping
         self._lock: SessionLock | None = None
         self._stopped = asyncio.Event()
+        self._stopping = asyncio.Event()       # stop() was asked for (also while starting)
 
     @property
     def busy(self) -> bool:
@@ -151,13 +157,20 @@ class App:
                 attach = getattr(component, "attach", None)
                 if attach is not None:
                     attach(rt)
-            await user.connect()
+            # Telegram unreachable: say so once, keep trying with backoff (bot/reconnect.py)
+            if not await keep_trying(user.connect, "the watching account", self._stopping):
+                raise StoppedWhileUnreachableError(
+                    "stopped before Telegram could be reached")
             if not await user.is_user_authorized():
                 raise NotAuthorizedError(
                     f"the user session {s.user_session}.session is not logged in: "
                     "run `tgmon login` once in a terminal, then `tgmon run`")
             if bot is not None:
-                await bot.start(bot_token=s.bot_token)
+                started = bot
+                if not await keep_trying(lambda: started.start(bot_token=s.bot_token),
+                                         "the bot", self._stopping):
+                    raise StoppedWhileUnreachableError(
+                        "stopped before Telegram could be reached")
             scheduler.start()
             for component in components:
                 await component.start(rt)
@@ -169,6 +182,7 @@ class App:
         return rt
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self.rt is None:
             return
         rt, self.rt = self.rt, None
@@ -201,15 +215,37 @@ class App:
             self._lock = None
 
     async def run_until_stopped(self) -> None:
-        """Start, then run until a client dies or :meth:`stop` is called."""
+        """Start, then run until :meth:`stop` is called or a client ends for good. A
+        client that gave up because Telegram could not be reached is connected again,
+        with backoff, for as long as it takes."""
         rt = self.rt or await self.start()
-        waits = [asyncio.ensure_future(self._stopped.wait()),
-                 asyncio.ensure_future(rt.user.disconnected)]
+        clients = [("the watching account", rt.user)]
         if rt.bot is not None:
-            waits.append(asyncio.ensure_future(rt.bot.disconnected))
+            clients.append(("the bot", rt.bot))
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                ends = {asyncio.ensure_future(c.disconnected): (what, c)
+                        for what, c in clients}
+                stop = asyncio.ensure_future(self._stopping.wait())
+                try:
+                    done, _ = await asyncio.wait({stop, *ends},
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in (stop, *ends):
+                        w.cancel()
+                ended = next((f for f in done if f in ends), None)
+                if ended is None or self._stopping.is_set():
+                    return
+                error = None if ended.cancelled() else ended.exception()
+                if not unreachable(error):
+                    return                      # ended for good (logged out, stopped)
+                what, client = ends[ended]
+                await client.disconnect()       # ends its loops; the session is kept
+                if not await keep_trying(client.connect, what, self._stopping,
+                                         first_error=error):
+                    return
+                reconnected = getattr(client, "reconnected", None)   # a WatchingClient's
+                if reconnected is not None:
+                    await reconnected()         # the watcher catches up
         finally:
-            for w in waits:
-                w.cancel()
             await self.stop()

@@ -120,11 +120,17 @@ async def _note_older_posts(db: Any, start: datetime, channel_ids: list[int] | N
           "of them", file=sys.stderr)
 
 
-def _write(path: Path, text: str) -> None:
-    """Write through a temporary file: an existing file is replaced whole or not at all."""
+def _folder(path: Path) -> Path:
+    """The folder ``--output`` writes in; refused before any work if it does not exist."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DigestCommandError(f"cannot write {path}: the folder {folder} does not exist")
+    return folder
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file: an existing file is replaced whole or not at all."""
+    folder = _folder(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -136,6 +142,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.output is not None:
+        _folder(args.output)
     out = run_command(_render(args, settings))
     if args.output is None:
         sys.stdout.write(out)
