@@ -107,3 +107,13 @@ def test_the_built_in_day_plays_from_the_readme_command(clean_env, capsys, caplo
                for x in out_msgs)
     assert any(x["text"].startswith("tgmon digest") for x in out_msgs)
     assert any((x.get("file") or {}).get("name") == "digest.png" for x in out_msgs)
+
+
+def test_the_simulations_database_lies_beside_tgmon_db_and_is_never_it(tmp_path):
+    from pathlib import Path
+
+    from bot.cli.run import simulation_db
+
+    assert simulation_db(Path("data/tgmon.db")) == Path("data/simulation.db")
+    assert simulation_db(Path("/data/tgmon.db")) == Path("/data/simulation.db")
+    assert simulation_db(Path("/x/simulation.db")) == Path("/x/simulation-run.db")

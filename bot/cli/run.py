@@ -113,6 +113,13 @@ def _production(settings: Settings) -> int:
     return 0
 
 
+def simulation_db(log: Path) -> Path:
+    """The simulation's database: beside the configured one (data/ by default, /data in
+    Docker, where tgmon may write), never the same file."""
+    path = log.with_name(SIMULATION_DB)
+    return path.with_name("simulation-run.db") if path == log else path
+
+
 def _check_transcript(path: Path | None) -> None:
     """--transcript names a file in a directory that exists (no tree is made for it)."""
     if path is None:
@@ -131,8 +138,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from storage.dbfile import make_private_dir
 
     scenario = load_scenario(None if args.simulate == BUILTIN else Path(args.simulate))
-    # Beside the configured database (data/ by default, /data in Docker), never in it.
-    db_path = args.db if args.db is not None else settings.db_path.with_name(SIMULATION_DB)
+    db_path = args.db if args.db is not None else simulation_db(settings.db_path)
     _check_transcript(args.transcript)
     make_private_dir(db_path.parent, f"the simulation's database {db_path}")
     setup_logging(settings.log_level)
