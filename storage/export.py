@@ -112,7 +112,7 @@ _URL = ("CASE WHEN c.username IS NOT NULL "
 
 # With --versions, each post row is joined with a two-row table: k = 0 reads the post's
 # stored versions (stored_versions, one row each), k = 1 the current version, which the
-# post itself holds unless its first state is stored (migration 0009).
+# post itself holds unless its first state is stored (migration 0010).
 _VERSION_SEEN = "coalesce(p.version_seen_at, p.first_seen)"
 
 

@@ -1,7 +1,7 @@
 """Storing posts: idempotent upserts that keep every version, and tombstones.
 
 Storing the same post twice changes nothing (but ``last_seen``); storing a post whose
-text or media changed raises its version and the triggers (migrations 0001, 0009) keep
+text or media changed raises its version and the triggers (migrations 0001, 0010) keep
 the version it replaces in ``stored_versions``, re-index it for search and journal the
 change in ``post_changes``. The current version is the ``posts`` row itself: each text
 is stored once.

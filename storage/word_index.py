@@ -1,4 +1,4 @@
-"""The word index's storage (migration 0011): tokens, pending posts, the vocabulary and
+"""The word index's storage (migration 0012): tokens, pending posts, the vocabulary and
 the candidate queries. What a word is, and what a rule asks, is decided by
 ``bot.rules.postwords``; this module only stores and finds strings.
 
@@ -20,7 +20,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from storage.timefmt import to_db
@@ -48,12 +48,18 @@ def bucket_of(date: str) -> str:
     return month_bucket(int(date[:4]), int(date[5:7]))
 
 
-def buckets(since: datetime, until: datetime) -> list[str]:
-    """The buckets of every month that overlaps ``[since, until)``, newest first."""
-    first, last = to_db(since), to_db(until)
-    y, m = int(first[:4]), int(first[5:7])
+def buckets(conn: sqlite3.Connection, since: datetime, until: datetime) -> list[str]:
+    """The buckets of every month that overlaps ``[since, until)`` and holds posts,
+    newest first (the dates of the log bound them: a period may reach year 1)."""
+    first, last = conn.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    if first is None:
+        return []
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    lo = max((since.year, since.month), (int(first[:4]), int(first[5:7])))
+    hi = min((until.year, until.month), (int(last[:4]), int(last[5:7])))
+    y, m = lo
     out = []
-    while (y, m) <= (int(last[:4]), int(last[5:7])):
+    while (y, m) <= hi:
         out.append(month_bucket(y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out[::-1]

@@ -1,4 +1,4 @@
-"""A log written by the schema and the upsert of before migration 0009 (each version's
+"""A log written by the schema and the upsert of before migration 0010 (each version's
 text stored twice, stats recomputed, no word index), to test the migrations on."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from storage.models import CapturePath, Entity, Media, Post
 from storage.posts import UPSERT_SQL, post_row
 from storage.timefmt import to_db
 
-OLD_SCHEMA = 8
-# Today's upsert minus what migration 0009 added (posts.version_seen_at).
+OLD_SCHEMA = 9
+# Today's upsert minus what migration 0010 added (posts.version_seen_at).
 OLD_UPSERT = re.sub(r"version_seen_at = CASE .*? END, ", "", UPSERT_SQL)
 assert OLD_UPSERT != UPSERT_SQL and "version_seen_at" not in OLD_UPSERT
 
@@ -50,7 +50,7 @@ def _text(rng: random.Random) -> str:
 def write_old_log(path: Path, start: datetime, channels: int = 3, per_channel: int = 120,
                   seed: int = 9) -> sqlite3.Connection:
     """Posts with holes, service ids, edits of text, media and formatting only, stale
-    copies and deletions, written as tgmon wrote them before migration 0009."""
+    copies and deletions, written as tgmon wrote them before migration 0010."""
     rng = random.Random(seed)
     conn = create_old_schema(path)
     seen = to_db(start)

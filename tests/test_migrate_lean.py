@@ -1,4 +1,4 @@
-"""Migrating a log written by the schema before 0009: nothing is lost, each text is
+"""Migrating a log written by the schema before 0010: nothing is lost, each text is
 then stored once, and the log goes on as before."""
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SHARED
 
 from bot.digest.scheduling.coverage import tally_rules_of_many
 from bot.rules import RuleSet, analyse, compile_rule
@@ -23,8 +22,8 @@ from storage.digest_queries import Period, stream_period_posts
 from storage.models import CapturePath, Channel, Post
 from storage.posts import mark_deleted, save_posts
 from storage.search import posts_between
+from tests.exportkit import NEWS, shared
 
-NEWS = SHARED / "data" / "ru-news-posts-2024" / "posts.jsonl"
 START = datetime(2024, 1, 20, tzinfo=UTC)
 
 WORDS = (
@@ -171,9 +170,8 @@ async def test_digest_rule_sections_match_a_full_scan(db):
     assert any(m.matches for r in got.values() for m in r)
 
 
-@pytest.mark.skipif(not NEWS.is_file(), reason=f"the shared news posts are not at {NEWS}")
 async def test_backtests_on_the_shared_news_posts(db):
-    with NEWS.open(encoding="utf-8") as f:
+    with shared(NEWS).open(encoding="utf-8") as f:
         texts = [t for t in (json.loads(line).get("text") for line in f) if t]
     rng = random.Random(11)
     await write_log(db, rng, len(texts), texts=texts)
@@ -228,3 +226,35 @@ def test_a_migrated_log_is_indexed_by_tgmon_index(tmp_path, t0, capsys):
         finally:
             await db.close()
     asyncio.run(check())
+
+
+def test_rules_test_reads_only_and_says_when_the_index_lags(tmp_path, t0, capsys,
+                                                           monkeypatch):
+    import asyncio
+
+    from bot.cli import index as index_cmd
+    from bot.cli import main
+    from storage.db import open_database
+
+    monkeypatch.setattr(index_cmd, "QUIET_PENDING", 10)
+    path = tmp_path / "log.db"
+
+    async def write() -> None:
+        db = await open_database(path)
+        try:
+            await write_log(db, random.Random(2), 40)
+        finally:
+            await db.close()
+    asyncio.run(write())
+    before = path.read_bytes()
+    args = ["rules", "test", "Курск", "--db", str(path), "--since", "2024-01-01",
+            "--until", "2024-03-01"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "the word index is not built" in first.err and "tgmon index" in first.err
+    assert path.read_bytes() == before                   # a reading command wrote nothing
+    assert main(["index", "--db", str(path)]) == 0
+    assert "40 posts indexed, none left" in capsys.readouterr().out
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert "note" not in second.err and second.out == first.out

@@ -53,7 +53,7 @@ class _Evaluator:
         self.conn = conn
         self.since, self.until = since, until
         self.channel_ids = channel_ids
-        self.buckets = wi.buckets(since, until)
+        self.buckets = wi.buckets(conn, since, until)
         self._terms: dict[frozenset[str], list[tuple[str, bool]]] = {}
         self._scanned: dict[str, set[int]] = {}
 
