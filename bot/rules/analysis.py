@@ -33,12 +33,14 @@ class AnalysedText:
     @cached_property
     def regex_text(self) -> str:
         """What regexes read: the text with ё as е, same length."""
-        return regex_text(self.text)
+        return fold_yo(self.text)
 
 
-def regex_text(text: str) -> str:
-    """What regexes read of a text (:attr:`AnalysedText.regex_text`)."""
-    return fold_yo(text)
+def regex_texts(text: str) -> tuple[str, ...]:
+    """Every text a rule's regexes read of a post (a regex holds if it finds something in
+    one): here :attr:`AnalysedText.regex_text`. Backtests decide ``/regex/`` terms from
+    these without analysing the post (bot.rules.backtest): keep the two in step."""
+    return (fold_yo(text),)
 
 
 # Keys of words looked up elsewhere before they are worked out: (forms, the post's

@@ -28,7 +28,7 @@ from typing import Generic, TypeVar
 import re2
 
 from bot.rules import postwords as pw
-from bot.rules.analysis import AnalysedText, analyse, regex_text
+from bot.rules.analysis import AnalysedText, analyse, regex_texts
 from bot.rules.indexer import vocabulary_lookup
 from bot.rules.parser import regex_options
 from bot.rules.postwords import INDEX_VERSION, NAMESPACES, Formula, SearchPlan
@@ -121,7 +121,7 @@ class _Evaluator:
             found = self._scanned[pattern] = {
                 pid for pid, text in wi.window_texts(self.conn, self.since, self.until,
                                                      self.channel_ids)
-                if regex.search(regex_text(text))}
+                if any(regex.search(read) for read in regex_texts(text))}
         return found
 
     def finds(self, ids: set[int], patterns: Iterable[str]) -> dict[str, set[int]]:
@@ -129,9 +129,9 @@ class _Evaluator:
         regexes = {p: re2.compile(p, regex_options()) for p in patterns}
         out: dict[str, set[int]] = {p: set() for p in regexes}
         for pid, text in wi.texts(self.conn, ids):
-            read = regex_text(text)
+            reads = regex_texts(text)
             for p, regex in regexes.items():
-                if regex.search(read):
+                if any(regex.search(read) for read in reads):
                     out[p].add(pid)
         return out
 
