@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.common import Figure, timed
 
 START = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _day(quick: bool) -> Figure:
