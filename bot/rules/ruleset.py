@@ -37,7 +37,6 @@ class RuleSet:
         self._slot_of: dict[Hashable, int] = {}
         self._next_slot = 0
         self._index: dict[str, set[int]] = {}
-        self._index_keys: set[str] = set()        # the index's keys, to intersect in C
         self._prefixes: Counter[str] = Counter()
         self._prefix_lengths: tuple[int, ...] = ()
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
@@ -71,7 +70,6 @@ class RuleSet:
         self._forms.clear()
         for key in rule.index_keys:
             self._index.setdefault(key, set()).add(slot)
-        self._index_keys.update(rule.index_keys)
         if rule.prefixes:
             self._prefixes.update(rule.prefixes)
             self._prefixes_changed()
@@ -91,7 +89,6 @@ class RuleSet:
             slots.discard(slot)
             if not slots:
                 del self._index[key]
-                self._index_keys.discard(key)
         if rule.prefixes:
             self._prefixes.subtract(rule.prefixes)
             self._prefixes = +self._prefixes        # drop the zeros
@@ -114,8 +111,8 @@ class RuleSet:
         self._prefix_cache[form] = found
         return found
 
-    def _extra_keys(self, post: AnalysedText) -> set[str]:
-        """The ``pre:`` and ``re:`` keys of these rules' prefixes and regexes the post has."""
+    def keys_of(self, post: AnalysedText) -> frozenset[str]:
+        """The post's keys plus those of the prefixes and regexes of these rules it has."""
         extra: set[str] = set()
         if self._prefixes:
             cache = self._prefix_cache
@@ -129,11 +126,6 @@ class RuleSet:
             if self._regex_scan is None:
                 self._regex_scan = _RegexScan(list(self._regexes))
             extra.update(self._regex_scan.keys(post.regex_text))
-        return extra
-
-    def keys_of(self, post: AnalysedText) -> frozenset[str]:
-        """The post's keys plus those of the prefixes and regexes of these rules it has."""
-        extra = self._extra_keys(post)
         return post.keys | extra if extra else post.keys
 
     def _form(self, form: str, word_keys: tuple[str, ...]
