@@ -65,8 +65,17 @@ def buckets(conn: sqlite3.Connection, since: datetime, until: datetime) -> list[
     return out[::-1]
 
 
-def post_tokens(bucket: str, words: Iterable[str]) -> str:
-    return " ".join(sorted(bucket + token(w) for w in words))
+def post_tokens(bucket: str, groups: Iterable[tuple[str, Iterable[str]]]) -> str:
+    """The tokens of a post of month ``bucket`` filed under ``letter + name`` for each
+    ``(letter, names)`` (a letter is a lowercase ASCII letter: its own token). Any order:
+    the index keeps a set per post, and deleting needs the same set."""
+    parts = []
+    for letter, names in groups:
+        prefix = bucket + letter
+        tokens = (" " + prefix).join(map(token, names))
+        if tokens:
+            parts.append(prefix + tokens)
+    return " ".join(parts)
 
 
 # ---- state and pending posts --------------------------------------------------------------

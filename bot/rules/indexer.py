@@ -35,49 +35,53 @@ _KNOWN_LIMIT = 1_000_000       # vocabulary words remembered as stored
 
 
 def vocabulary_lookup(conn: sqlite3.Connection,
-                      known: set[str] | None = None) -> KeyLookup:
-    """Keys of words from the stored vocabulary, for :func:`analyse`."""
+                      known: dict[str, set[str]] | None = None) -> KeyLookup:
+    """Keys of words from the stored vocabulary, for :func:`analyse` (``known``: the
+    forms found, by namespace, are noted there)."""
     def lookup(forms: list[str], languages: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
         ns = namespace(languages)
-        found = wi.known_keys(conn, [ns + f for f in forms])
+        found = {word[len(ns):]: keys
+                 for word, keys in wi.known_keys(conn, [ns + f for f in forms]).items()}
         if known is not None:
-            known.update(found)
-        return {word[len(ns):]: keys for word, keys in found.items()}
+            known.setdefault(ns, set()).update(found)
+        return found
     return lookup
 
 
 class _Filer:
-    """Analyses pending posts; remembers which words the vocabulary has."""
+    """Analyses pending posts; remembers which words the vocabulary has (forms by
+    namespace)."""
 
     def __init__(self) -> None:
-        self.known: set[str] = set()
+        self.known: dict[str, set[str]] = {}
 
     def analyse(self, conn: sqlite3.Connection, batch: Sequence[wi.PendingPost]
                 ) -> tuple[list[wi.IndexedPost], dict[str, tuple[str, ...]]]:
-        if len(self.known) > _KNOWN_LIMIT:
+        if sum(map(len, self.known.values())) > _KNOWN_LIMIT:
             self.known.clear()
         lookup = vocabulary_lookup(conn, self.known)
         new_words: dict[str, tuple[str, ...]] = {}
         done = []
         for p in batch:
             words = post_words(analyse(p.text, lookup=lookup), p.channel_id)
-            for word, keys in words.keys.items():
-                if word not in self.known:
-                    new_words[word] = keys
+            known = self.known.setdefault(words.namespace, set())
+            for form in words.forms - known:
+                new_words[words.namespace + form] = words.keys[form]
             old = None
             if p.indexed_version is not None:
                 if p.indexed_text is None:
                     raise RuntimeError(f"post {p.post_id}: version {p.indexed_version}, which "
                                        "the word index holds, is not stored")
                 old_words = post_words(analyse(p.indexed_text, lookup=lookup), p.channel_id)
-                old = wi.post_tokens(p.bucket, old_words.words)
-            done.append(wi.IndexedPost(p, wi.post_tokens(p.bucket, words.words), old))
+                old = wi.post_tokens(p.bucket, old_words.groups())
+            done.append(wi.IndexedPost(p, wi.post_tokens(p.bucket, words.groups()), old))
         return done, new_words
 
     def write(self, conn: sqlite3.Connection, done: Sequence[wi.IndexedPost],
               new_words: dict[str, tuple[str, ...]]) -> int:
         filed = wi.write_batch(conn, done, new_words)
-        self.known.update(new_words)
+        for word in new_words:
+            self.known.setdefault(word[:1], set()).add(word[1:])
         return filed
 
 

@@ -45,17 +45,25 @@ def namespace(languages: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class PostWords:
-    """A post as the index holds it."""
+    """A post as the index holds it: filed under ``namespace + form`` for each of its
+    forms, ``TAG + tag`` for each hashtag and ``CHANNEL + id``."""
 
-    words: frozenset[str]                     # what the post is filed under
-    keys: dict[str, tuple[str, ...]]          # word -> its keys (the vocabulary's entries)
+    namespace: str                            # the letter of the post's languages
+    forms: frozenset[str]
+    tags: frozenset[str]
+    channel_id: int
+    keys: dict[str, tuple[str, ...]]          # form -> its keys (the vocabulary's entries)
+
+    def groups(self) -> list[tuple[str, Iterable[str]]]:
+        """``(letter, names)``: the post is filed under letter + name for each name."""
+        return [(self.namespace, self.forms), (TAG, self.tags),
+                (CHANNEL, (str(self.channel_id),))]
 
 
 def post_words(post: AnalysedText, channel_id: int) -> PostWords:
-    ns = namespace(post.languages)
-    keys = {ns + form: k for form, k in zip(post.forms, post.word_keys, strict=True)}
-    tags = {TAG + tag for _, _, tag in post.tags}
-    return PostWords(frozenset(keys) | tags | {f"{CHANNEL}{channel_id}"}, keys)
+    keys = dict(zip(post.forms, post.word_keys, strict=True))
+    return PostWords(namespace(post.languages), frozenset(keys),
+                     frozenset(tag for _, _, tag in post.tags), channel_id, keys)
 
 
 # ---- what a rule asks ------------------------------------------------------------------
