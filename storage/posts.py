@@ -142,8 +142,11 @@ async def _last_seq(conn: aiosqlite.Connection) -> int:
 
 async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
     counts = {"new": 0, "edit": 0, "delete": 0}
+    # GROUP BY +kind: grouping by the (kind, at) index would read the whole journal
+    # (every store of a post then grew with the log); the new changes are a range of seq.
     async with conn.execute(
-            "SELECT kind, count(*) FROM post_changes WHERE seq > ? GROUP BY kind", (seq,)) as cur:
+            "SELECT kind, count(*) FROM post_changes WHERE seq > ? GROUP BY +kind",
+            (seq,)) as cur:
         for kind, n in await cur.fetchall():
             counts[kind] = n
     return StoreResult(counts["new"], counts["edit"], counts["delete"])
