@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from config.errors import TgmonError
+from storage.normalise import SEARCH_FUNCTION, search_text
 
 
 class DatabaseError(TgmonError):
@@ -193,6 +194,9 @@ async def _configure(db: Database) -> None:
     for pragma in ("PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON",
                    "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000"):
         await db.conn.execute(pragma)
+    # The full-text index holds the normalised text (migration 0009): its triggers and
+    # index_pending call this function, so every connection that writes posts needs it.
+    await db.conn.create_function(SEARCH_FUNCTION, 1, search_text, deterministic=True)
 
 
 async def _migrate(db: Database) -> None:
