@@ -168,3 +168,12 @@ def test_reposts_in_disguise_are_the_same_story():
                  .replace("беспилотников", f"беспило{ACUTE}тников"))
     assert shingles(disguised) == shingles(plain)
     assert near_duplicates(shingles(disguised), shingles(plain))
+
+
+def test_the_help_examples_hold():
+    from bot.rules.help import RULES_HELP
+
+    for disguised, rule in ((f"П{LAT_O}кровск", "Покровск"), ("Гра́йворон", "Грайворон"),
+                            ("𝐊𝐮𝐫𝐬𝐤", "Kursk")):
+        assert disguised in RULES_HELP
+        assert compile_rule(rule).match(analyse(disguised)) is not None
