@@ -20,22 +20,28 @@ the original it came from, so highlights land on the text as it was written.
 
 It lives in ``storage`` because the full-text index (here) and the rules (``bot.rules``)
 must read the same form, and ``storage`` imports nothing from ``bot``. Most text needs
-none of this: one cheap scan (:func:`needs_normalising`) lets it through untouched.
+none of this: a few cheap scans (:func:`needs_normalising`) let it through untouched.
+
+The full-text index holds :func:`search_text` of every post, and its edit trigger removes
+a post's old words by normalising the old text again: a change to what this module does
+must come with a migration that rebuilds the index (as 0009 does).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 # Latin and Cyrillic letters that look alike (lowercase, then capitals), the lowercase
 # ones also standing for the capitals they fold from (k for К, m for М, ...).
 _LATIN_LOOKALIKES = "aceopxykmthbiACEOPXYKMTHBI"
 _CYRILLIC_LOOKALIKES = "асеорхукмтнвіАСЕОРХУКМТНВІ"
 _TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
-_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
+_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES + "ёЁїЇ", _LATIN_LOOKALIKES + "ëËïÏ")
 # Cyrillic letters whose combining mark is part of the letter, not an accent on it.
 _KEEP_MARKED = frozenset("йЙёЁїЇўЎ")
 
@@ -54,18 +60,19 @@ SEARCH_FUNCTION = "tgmon_search_text"
 class Offsets:
     """Where each character of a normalised text came from in the original."""
 
-    starts: tuple[int, ...]   # original start of normalised character i
-    ends: tuple[int, ...]     # original end (exclusive) of normalised character i
+    starts: tuple[int, ...]   # where in the original normalised character i begins
     length: int               # of the original
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of the normalised span ``[start, end)``: every character any
-        of its characters came from (with the marks and invisibles they carried)."""
-        if start >= len(self.starts):
+        of its characters came from, with the marks and invisibles that follow them."""
+        starts = self.starts
+        if start >= len(starts):
             return self.length, self.length
         if end <= start:
-            return self.starts[start], self.starts[start]
-        return self.starts[start], self.ends[end - 1]
+            return starts[start], starts[start]
+        after = bisect_right(starts, starts[end - 1])
+        return starts[start], starts[after] if after < len(starts) else self.length
 
 
 def _is_ignorable(c: str, category: str) -> bool:
@@ -77,39 +84,58 @@ def _folds_compat(c: str, category: str) -> bool:
     return category[0] in "LN" and unicodedata.normalize("NFKC", c) != c
 
 
-@cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """The scans that together find every text that normalising would change (and a
-    few more). Built on first use from the Unicode database Python ships (~50 ms)."""
-    special: list[int] = []
-    for cp in range(0x80, 0x10000):
-        c = chr(cp)
-        if c in _IN_EMOJI:
-            continue        # in emoji sequences all the time: see ``joined`` below
-        category = unicodedata.category(c)
-        if (category in ("Mn", "Me") or _is_ignorable(c, category)
-                or _folds_compat(c, category)
-                or ("\u0400" <= c <= "\u052f" and c not in _KEEP_MARKED
-                    and unicodedata.normalize("NFD", c) != c)):
-            special.append(cp)
+def _char_class(code_points: list[int]) -> str:
+    """The inside of a regex character class holding these (sorted) code points."""
     ranges: list[str] = []
-    first = last = special[0]
-    for cp in [*special[1:], -1]:
+    first = last = code_points[0]
+    for cp in [*code_points[1:], -1]:
         if cp == last + 1:
             last = cp
             continue
         ranges.append(re.escape(chr(first)) if first == last
                       else f"{re.escape(chr(first))}-{re.escape(chr(last))}")
         first = last = cp
-    return (
-        re.compile(f"[{''.join(ranges)}]"),
+    return "".join(ranges)
+
+
+# Beyond the BMP, a rough superset of what needs work: historic scripts' marks,
+# mathematical letters, compatibility ideographs, tags and variation selectors (emoji,
+# above 1F000, are not in it).
+_ASTRAL = "\U00010000-\U0001efff\U0002f800-\U0002fa1f\U000e0000-\U000e0fff"
+
+
+class _Scans(NamedTuple):
+    special: re.Pattern[str]   # a character that always needs work
+    joined: re.Pattern[str]    # a joiner or VS16 after a word character
+    mixed: re.Pattern[str]     # a Latin letter next to a Cyrillic one (an apostrophe between)
+    astral: re.Pattern[str]    # a character beyond the BMP that may need work
+    plain: re.Pattern[str]     # a run of characters that are their own normal form
+
+
+@cache
+def _scans() -> _Scans:
+    """Built on first use from the Unicode database Python ships (~60 ms)."""
+    special: list[int] = []
+    other: list[int] = []       # what is not plain besides: ó, ѐ, the emoji joiners
+    for cp in range(0x80, 0x10000):
+        c = chr(cp)
+        category = unicodedata.category(c)
+        if c not in _IN_EMOJI and (
+                category in ("Mn", "Me") or _is_ignorable(c, category)
+                or _folds_compat(c, category)
+                or ("\u0400" <= c <= "\u052f" and c not in _KEEP_MARKED
+                    and unicodedata.normalize("NFD", c) != c)):
+            special.append(cp)
+        elif c in _IN_EMOJI or (c not in _KEEP_MARKED and unicodedata.normalize("NFD", c) != c):
+            other.append(cp)
+    special_class = _char_class(special)
+    return _Scans(
+        re.compile(f"[{special_class}]"),
         re.compile(f"[{_IN_EMOJI}](?<=\\w.)"),
         re.compile(f"[{_LATIN_RANGE}](?:(?<=[{_CYRILLIC_RANGE}].)|(?<=[{_CYRILLIC_RANGE}]"
                    f"[{_APOSTROPHES}].)|(?=[{_APOSTROPHES}]?[{_CYRILLIC_RANGE}]))"),
-        # Beyond the BMP, a rough superset: historic scripts' marks, mathematical
-        # letters, compatibility ideographs, tags and variation selectors (emoji, above
-        # 1F000, are not in it).
-        re.compile("[\U00010000-\U0001efff\U0002f800-\U0002fa1f\U000e0000-\U000e0fff]"),
+        re.compile(f"[{_ASTRAL}]"),
+        re.compile(f"[^{_char_class(sorted(special + other))}{_ASTRAL}]+"),
     )
 
 
@@ -119,15 +145,15 @@ def needs_normalising(text: str) -> bool:
     A few microseconds for a post: each scan runs in C."""
     if text.isascii():
         return False
-    special, joined, mixed, astral = _patterns()
-    if special.search(text) or mixed.search(text):
+    scans = _scans()
+    if scans.special.search(text) or scans.mixed.search(text):
         return True
-    if ("\u200d" in text or _VS16 in text) and joined.search(text):
+    if ("\u200d" in text or _VS16 in text) and scans.joined.search(text):
         return True
     # Scanning for characters beyond the BMP is slow: only texts that have some (an
     # emoji, usually: UTF-16 needs two units for each) are scanned.
     return (len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
-            and astral.search(text) is not None)
+            and scans.astral.search(text) is not None)
 
 
 def normalise(text: str) -> str:
@@ -147,6 +173,12 @@ def search_text(text: str) -> str:
     normalised text with ё written е (FTS5's unicode61 tokenizer folds case only)."""
     return normalise(text).replace("ё", "е").replace("Ё", "Е")
 
+
+# A word as the script rule sees it: letters, one apostrophe between two of them.
+_LETTER = f"(?:(?![{_APOSTROPHES}])[^\\W\\d_])"
+_WORD_RUN = re.compile(f"{_LETTER}+(?:[{_APOSTROPHES}]{_LETTER}+)*")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]")
+_CYRILLIC_CHAR = re.compile(f"[{_CYRILLIC_RANGE}]")
 
 _IGNORE, _MARK, _BASE = 0, 1, 2
 _kinds: dict[str, tuple[int, str, bool]] = {}
@@ -171,11 +203,6 @@ def _kind(c: str) -> tuple[int, str, bool]:
     return found
 
 
-def _after_word(bases: list[str]) -> bool:
-    """Whether what comes next follows a word character (``\\w`` of :mod:`re`)."""
-    return bool(bases) and (bases[-1].isalnum() or bases[-1] == "_")
-
-
 def _is_letter(c: str) -> bool:
     return c.isalpha() and c not in _APOSTROPHES
 
@@ -189,68 +216,73 @@ def _script(c: str) -> int:
 
 
 def _normalise(text: str) -> tuple[str, Offsets]:
-    # 1. Each character becomes base letters, each with the marks that follow it and
-    #    the span of the original it stands for; invisibles only widen that span.
-    bases: list[str] = []
-    marks: list[str] = []
+    scans = _scans()
+    # 1. The text as base characters, each with where it begins in the original and
+    #    the marks that follow it; runs that are their own normal form are copied.
+    chars: list[str] = []
     starts: list[int] = []
-    ends: list[int] = []
+    marks: dict[int, str] = {}
     emoji = False           # the last base is a letter shown as an emoji (ℹ️)
-    for i, c in enumerate(text):
+    i, n = 0, len(text)
+    while i < n:
+        run = scans.plain.match(text, i)
+        if run is not None:
+            chars += run.group()
+            starts += range(i, run.end())
+            i = run.end()
+            emoji = False
+            continue
+        c = text[i]
         kind, decomposed, compat = _kind(c)
-        if kind == _IGNORE and c in _IN_EMOJI and (emoji or not _after_word(bases)):
+        if kind == _IGNORE and c in _IN_EMOJI and (
+                emoji or not (chars and (chars[-1].isalnum() or chars[-1] == "_"))):
             kind, decomposed = _BASE, c   # part of an emoji, not inside a word: kept
-        if kind == _IGNORE:
-            if ends:
-                ends[-1] = i + 1
-            continue
         if kind == _MARK:
-            if ends:
-                marks[-1] += c
-                ends[-1] = i + 1
-            continue
-        emoji = compat and text[i + 1:i + 2] == _VS16
-        if emoji:
-            decomposed = c          # ℹ️ is an emoji, not the letter i
-        for d in decomposed:
-            if bases and unicodedata.combining(d):
-                marks[-1] += d
-            else:
-                bases.append(d)
-                marks.append("")
-                starts.append(i)
-                ends.append(i + 1)
+            if chars:
+                marks[len(chars) - 1] = marks.get(len(chars) - 1, "") + c
+        elif kind == _BASE:
+            emoji = compat and text[i + 1:i + 2] == _VS16
+            if emoji:
+                decomposed = c      # ℹ️ is an emoji, not the letter i
+            for d in decomposed:
+                if chars and unicodedata.combining(d):
+                    marks[len(chars) - 1] = marks.get(len(chars) - 1, "") + d
+                else:
+                    chars.append(d)
+                    starts.append(i)
+        i += 1          # an ignorable character is dropped: it ends up in the span before
     # 2. A word (letters, an apostrophe between two) of letters of both scripts is read
     #    in the script of most of them.
-    n = len(bases)
-    i = 0
-    while i < n:
-        if not _is_letter(bases[i]):
-            i += 1
+    joined = "".join(chars)
+    done = 0
+    backwards = ""
+    for hit in scans.mixed.finditer(joined):
+        at = hit.start()
+        if at < done or not _is_letter(chars[at]):
             continue
-        j, counts = i, [0, 0, 0]
-        while j < n and (_is_letter(bases[j]) or (
-                bases[j] in _APOSTROPHES and j + 1 < n and _is_letter(bases[j + 1]))):
-            counts[_script(bases[j])] += 1
-            j += 1
-        if counts[_LATIN] and counts[_CYRILLIC]:
-            table = _TO_CYRILLIC if counts[_CYRILLIC] >= counts[_LATIN] else _TO_LATIN
-            bases[i:j] = [b.translate(table) for b in bases[i:j]]
-        i = j
+        backwards = backwards or joined[::-1]
+        before = _WORD_RUN.match(backwards, len(joined) - 1 - at)
+        after = _WORD_RUN.match(joined, at)
+        if before is None or after is None:
+            continue
+        first, done = len(joined) - before.end(), after.end()
+        word = joined[first:done]
+        latin, cyrillic = len(_LATIN_LETTER.findall(word)), len(_CYRILLIC_CHAR.findall(word))
+        if latin and cyrillic:
+            table = _TO_CYRILLIC if cyrillic >= latin else _TO_LATIN
+            chars[first:done] = list(word.translate(table))
     # 3. Marks: dropped from Cyrillic letters (but й, ё, ї, ў) and from what is not a
     #    letter, composed onto other letters.
-    out: list[str] = []
-    out_starts: list[int] = []
-    out_ends: list[int] = []
-    for base, mark, start, end in zip(bases, marks, starts, ends, strict=True):
-        if mark:
-            if _script(base) == _CYRILLIC:
-                kept = unicodedata.normalize("NFC", base + mark[0])
-                if kept in _KEEP_MARKED:
-                    base = kept
-            elif base.isalpha():
-                base = unicodedata.normalize("NFC", base + mark)
-        out.append(base)
-        out_starts.extend([start] * len(base))
-        out_ends.extend([end] * len(base))
-    return "".join(out), Offsets(tuple(out_starts), tuple(out_ends), len(text))
+    grown = False
+    for at, mark in marks.items():
+        base = chars[at]
+        if _script(base) == _CYRILLIC:
+            kept = unicodedata.normalize("NFC", base + mark[0])
+            if kept in _KEEP_MARKED:
+                chars[at] = kept
+        elif base.isalpha():
+            chars[at] = unicodedata.normalize("NFC", base + mark)
+            grown = grown or len(chars[at]) > 1
+    if grown:       # a mark no letter composes with stays as a character of its own
+        starts = [start for c, start in zip(chars, starts, strict=True) for _ in c]
+    return "".join(chars), Offsets(tuple(starts), len(text))
