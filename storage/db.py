@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 
 from config.errors import TgmonError
-from storage.normalise import SEARCH_FUNCTION, search_text
+from storage.normalise import SEARCH_FUNCTION, search_text, search_version
 
 
 class DatabaseError(TgmonError):
@@ -181,6 +181,7 @@ async def open_database(path: Path, *, must_exist: bool = False) -> Database:
     try:
         await _configure(db)
         await _migrate(db)
+        await _reindex_if_stale(db)
     except sqlite3.DatabaseError as e:
         await conn.close()
         raise DatabaseError(f"{path} is not a usable tgmon database: {e}") from None
@@ -197,6 +198,7 @@ async def _configure(db: Database) -> None:
     # The full-text index holds the normalised text (migration 0009): its triggers and
     # index_pending call this function, so every connection that writes posts needs it.
     await db.conn.create_function(SEARCH_FUNCTION, 1, search_text, deterministic=True)
+    await db.conn.create_function("tgmon_search_version", 0, search_version)
 
 
 async def _migrate(db: Database) -> None:
@@ -216,3 +218,20 @@ async def _migrate(db: Database) -> None:
             if db.conn.in_transaction:
                 await db.conn.execute("ROLLBACK")
             raise
+
+
+async def _reindex_if_stale(db: Database) -> None:
+    """Rebuild the full-text index when it was built by another normalisation (a newer
+    storage.normalise, or Python's Unicode database after an upgrade): its edit trigger
+    must find a post's old words by normalising the old text the same way."""
+    row = await db.fetchone("SELECT version FROM fts_normalisation")
+    if row is not None and row[0] == search_version():
+        return
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('delete-all')")
+        await conn.execute(f"INSERT INTO posts_fts (rowid, text) "
+                           f"SELECT id, {SEARCH_FUNCTION}(text) FROM posts")
+        await conn.execute("DELETE FROM fts_pending")
+        await conn.execute("DELETE FROM fts_normalisation")
+        await conn.execute("INSERT INTO fts_normalisation (version) VALUES (?)",
+                           (search_version(),))

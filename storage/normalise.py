@@ -23,8 +23,9 @@ must read the same form, and ``storage`` imports nothing from ``bot``. Most text
 none of this: a few cheap scans (:func:`needs_normalising`) let it through untouched.
 
 The full-text index holds :func:`search_text` of every post, and its edit trigger removes
-a post's old words by normalising the old text again: a change to what this module does
-must come with a migration that rebuilds the index (as 0009 does).
+a post's old words by normalising the old text again: the index must be rebuilt whenever
+what this module does changes. ``storage.db`` does that on open when :func:`search_version`
+differs from the one the index was built with: raise :data:`VERSION` with any change.
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ _CYRILLIC_RANGE = "\u0400-\u052f"
 
 # SQLite function the full-text index is built with (storage/db.py registers it).
 SEARCH_FUNCTION = "tgmon_search_text"
+# Raise it whenever what this module does changes: a database whose index was built by
+# another version (or another Unicode database: a Python upgrade) is re-indexed on open.
+VERSION = 1
+
+
+def search_version() -> str:
+    """What the full-text index was built with: this module's version and Python's
+    Unicode database."""
+    return f"{VERSION} unicode {unicodedata.unidata_version}"
 
 
 @dataclass(frozen=True, slots=True)

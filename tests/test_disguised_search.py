@@ -16,6 +16,7 @@ from alertkit import ANNA, LEGION, alerts, log_fed, people, publish, quiet, sett
 from bot.cli import main
 from storage.db import migrations, open_database
 from storage.models import CapturePath, Channel, Post
+from storage.normalise import search_version
 from storage.posts import save_posts
 from tests.test_storage_fts_batch import index_is_consistent
 
@@ -196,3 +197,26 @@ def test_bot_test_finds_disguised_posts_and_bolds_them(sim):
         await app.stop()
 
     sim.run(body)
+
+
+async def test_an_index_built_by_another_normalisation_is_rebuilt_on_open(tmp_path):
+    path = tmp_path / "tgmon.db"
+    await fill(path)
+    db = await open_database(path)
+    try:
+        # as if built by an older tgmon (or another Unicode database): stale words
+        await db.execute("UPDATE fts_normalisation SET version = '0 unicode 13.0.0'")
+        await db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('delete-all')")
+        await db.execute("INSERT INTO posts_fts (rowid, text) SELECT id, "
+                         "replace(text, 'о', 'ø') FROM posts")
+        assert await search(db, '"Шебекино"') == []
+    finally:
+        await db.close()
+    db = await open_database(path)
+    try:
+        assert await search(db, '"Шебекино"') == sorted(written_like("Шебекино"))
+        assert await index_is_consistent(db)
+        version = await db.fetchone("SELECT version FROM fts_normalisation")
+        assert version[0] == search_version()
+    finally:
+        await db.close()

@@ -28,3 +28,11 @@ END;
 INSERT INTO posts_fts (posts_fts) VALUES ('delete-all');
 INSERT INTO posts_fts (rowid, text) SELECT id, tgmon_search_text(text) FROM posts;
 DELETE FROM fts_pending;
+
+-- What the index was built with (storage.normalise.search_version): storage/db.py
+-- rebuilds it the same way on open when tgmon's normalisation or Python's Unicode
+-- database has changed since.
+CREATE TABLE fts_normalisation (
+    version TEXT NOT NULL
+);
+INSERT INTO fts_normalisation (version) VALUES (tgmon_search_version());
