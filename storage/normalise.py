@@ -43,6 +43,7 @@ _LATIN_LOOKALIKES = "aceopxykmthbiACEOPXYKMTHBI"
 _CYRILLIC_LOOKALIKES = "асеорхукмтнвіАСЕОРХУКМТНВІ"
 _TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
 _TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES + "ёЁїЇ", _LATIN_LOOKALIKES + "ëËïÏ")
+_YO = str.maketrans("ёЁ", "еЕ")
 # Cyrillic letters whose combining mark is part of the letter, not an accent on it.
 _KEEP_MARKED = frozenset("йЙёЁїЇўЎ")
 
@@ -181,7 +182,8 @@ def normalise_mapped(text: str) -> tuple[str, Offsets | None]:
 def search_text(text: str) -> str:
     """What the full-text index holds for a text, and what searches are read as: the
     normalised text with ё written е (FTS5's unicode61 tokenizer folds case only)."""
-    return normalise(text).replace("ё", "е").replace("Ё", "Е")
+    text = normalise(text)
+    return text.translate(_YO) if "ё" in text or "Ё" in text else text
 
 
 # A word as the script rule sees it: letters, one apostrophe between two of them.
