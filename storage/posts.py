@@ -148,7 +148,7 @@ async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
 
 # New posts wait in fts_pending (insert trigger, migration 0004); one statement indexes
 # them all, so FTS5 writes one index segment per batch instead of one per post. The
-# index holds each text normalised (storage.normalise, migration 0009).
+# index holds each text normalised (storage.normalise, migration 0010).
 _INDEX_PENDING = (
     "INSERT INTO posts_fts (rowid, text) "
     f"SELECT p.id, {SEARCH_FUNCTION}(p.text) "

@@ -1,6 +1,6 @@
 """Posts written in disguise (issue 16) are found everywhere a user searches: alerts (the
 written characters in bold), /test in the bot, ``tgmon rules test``, ``tgmon export
---search``; and migration 0009 re-indexes a log stored before it."""
+--search``; and migration 0010 re-indexes a log stored before it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from storage.models import CapturePath, Channel, Post
 from storage.normalise import search_version
 from storage.posts import save_posts
 from tests.test_storage_fts_batch import index_is_consistent
+
+pytestmark = pytest.mark.usefixtures("fresh_machine")
 
 SHY, ZWSP, ZWNJ, ZWJ, WJ, BOM = "\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"
 ACUTE = "\u0301"
@@ -110,10 +112,12 @@ async def search(db, query: str) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def test_migration_0009_reindexes_posts_stored_before_it(tmp_path):
+async def test_migration_fts_normalised_reindexes_posts_stored_before_it(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for version, _name, sql in migrations()[:8]:
+    known = migrations()
+    ours = next(i for i, (_, name, _) in enumerate(known) if name.endswith("_fts_normalised.sql"))
+    for version, _name, sql in known[:ours]:
         conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
     conn.execute("INSERT INTO channels VALUES (1001, 'gubernator_46', 'Губернатор', 'x', 'x')")
     for i, text in enumerate([f"Обстрел Шебе{SHY}кино", "Бои под Пoкровском", "Бои у Тёткино"],
@@ -121,7 +125,7 @@ async def test_migration_0009_reindexes_posts_stored_before_it(tmp_path):
         conn.execute("INSERT INTO posts (channel_id, message_id, date, text, first_seen, "
                      "last_seen, captured_via) VALUES (1001, ?, 'd', ?, 'x', 'x', 'live')",
                      (i, text))
-    # as store_posts indexed them until migration 0009
+    # as store_posts indexed them until migration 0010
     conn.execute("INSERT INTO posts_fts (rowid, text) SELECT p.id, "
                  "replace(replace(p.text, 'ё', 'е'), 'Ё', 'Е') FROM fts_pending q "
                  "JOIN posts p ON p.id = q.post_id")
@@ -199,12 +203,10 @@ def test_bot_test_finds_disguised_posts_and_bolds_them(sim):
     sim.run(body)
 
 
-async def test_an_index_built_by_another_normalisation_is_rebuilt_on_open(tmp_path):
-    path = tmp_path / "tgmon.db"
-    await fill(path)
+async def make_stale(path: Path) -> None:
+    """The index as an older tgmon (or another Unicode database) would have built it."""
     db = await open_database(path)
     try:
-        # as if built by an older tgmon (or another Unicode database): stale words
         await db.execute("UPDATE fts_normalisation SET version = '0 unicode 13.0.0'")
         await db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('delete-all')")
         await db.execute("INSERT INTO posts_fts (rowid, text) SELECT id, "
@@ -212,6 +214,12 @@ async def test_an_index_built_by_another_normalisation_is_rebuilt_on_open(tmp_pa
         assert await search(db, '"Шебекино"') == []
     finally:
         await db.close()
+
+
+async def test_an_index_built_by_another_normalisation_is_rebuilt_on_open(tmp_path):
+    path = tmp_path / "tgmon.db"
+    await fill(path)
+    await make_stale(path)
     db = await open_database(path)
     try:
         assert await search(db, '"Шебекино"') == sorted(written_like("Шебекино"))
@@ -220,3 +228,11 @@ async def test_an_index_built_by_another_normalisation_is_rebuilt_on_open(tmp_pa
         assert version[0] == search_version()
     finally:
         await db.close()
+
+
+def test_a_command_that_only_reads_rebuilds_a_stale_index_first(log, capsysbinary):
+    asyncio.run(make_stale(log))
+    assert main(["export", "--format", "jsonl", "--search", "Шебекино", "--db", str(log)]) == 0
+    out, _ = capsysbinary.readouterr()
+    ids = sorted(json.loads(line)["message_id"] for line in out.decode().splitlines())
+    assert ids == sorted(written_like("Шебекино"))

@@ -23,7 +23,7 @@ async def search(db, query: str) -> list[int]:
 
 async def index_is_consistent(db) -> bool:
     """The index holds exactly the tokens of every post's latest text, normalised (ё
-    folded among others, migration 0009): compare its token instances with a fresh index
+    folded among others, migration 0010): compare its token instances with a fresh index
     of the same texts (FTS5's own content check cannot be used, since the index holds
     normalised text, not the stored text)."""
     await db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('integrity-check')")

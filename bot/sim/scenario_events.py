@@ -27,12 +27,15 @@ CLIENTS = ("user", "bot")
 FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "drop_updates": (("until",), ("client",)),
     "disconnect": ((), ("seconds", "client")),
+    "unreachable": (("seconds",), ("client",)),
     "flood_wait": (("method", "seconds"), ("client",)),
     "app_down": (("until",), ()),
     "block_bot": (("user",), ()),
     "unblock_bot": (("user",), ()),
     "channel_private": (("channel",), ()),
     "username_change": (("channel", "to"), ()),
+    "session_revoked": (("client",), ()),
+    "account_banned": (("client",), ()),
 }
 CALLBACK_DATA_MAX = 64
 
