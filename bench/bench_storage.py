@@ -98,6 +98,7 @@ async def _store_through_layer(path: Path, posts: list[Post], now: datetime) -> 
 def _plain_rows(posts: list[Post], now: datetime) -> list[tuple[list, list, list, list]]:
     """Per batch, the rows the triggers would write, built before the clock starts."""
     from storage.models import CapturePath
+    from storage.normalise import search_text
     from storage.posts import post_row
 
     seen = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -107,7 +108,7 @@ def _plain_rows(posts: list[Post], now: datetime) -> list[tuple[list, list, list
         for rid, p in enumerate(posts[start:start + BATCH], start=start + 1):
             row = post_row(p, CapturePath.BACKFILL, now)
             rows.append((rid, *row))
-            fts.append((rid, row[3].replace("ё", "е").replace("Ё", "Е")))
+            fts.append((rid, search_text(row[3])))
             changes.append((rid, "new", 1, seen, "backfill"))
         batches.append((rows, fts, changes))
     return batches

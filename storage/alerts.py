@@ -129,7 +129,7 @@ async def posts_at_versions(db: Database, keys: Iterable[tuple[int, int]]
     for chunk in _chunks(ids):
         posts = {r["id"]: stored_post_from_row(r) for r in await db.fetchall(
             f"{POST_SELECT} WHERE p.id IN ({_marks(len(chunk))})", chunk)}
-        # Earlier versions are stored rows; the current one is the post (migration 0010).
+        # Earlier versions are stored rows; the current one is the post (migration 0011).
         for v in await db.fetchall(
                 "SELECT post_id, version, text, media_kind, media_file_name, media_size, "
                 f"media_mime_type FROM stored_versions WHERE post_id IN ({_marks(len(chunk))}) "

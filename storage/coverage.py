@@ -6,7 +6,7 @@ Channel message ids count up from 1, every id used once, so between the lowest a
 highest id tgmon knows, each id is a stored post, a noted absent id or a hole.
 
 :func:`channel_coverage` reads the counters and id runs that triggers keep (migration
-0011): a few indexed reads per channel, however many posts it has.
+0012): a few indexed reads per channel, however many posts it has.
 :func:`recount_channel_coverage` computes the same from every id, streamed in order
 through the pure :func:`coverage_of` (``tgmon stats --recount``).
 """

@@ -312,7 +312,7 @@ async def _edits(db: Database, params: dict[str, Any]) -> tuple[list[EditedPost]
         "         iif(new.id IS NULL, q.media_kind, new.media_kind) AS after_media, "
         "         count(*) OVER () AS total "
         "  FROM e JOIN posts q ON q.id = e.post_id "
-        # Earlier versions are stored rows; the latest may be the post itself (0010).
+        # Earlier versions are stored rows; the latest may be the post itself (0011).
         "  JOIN stored_versions old ON old.post_id = e.post_id AND old.version = e.first_v - 1 "
         "  LEFT JOIN stored_versions new ON new.post_id = e.post_id AND new.version = e.last_v "
         f"  WHERE q.{_IN_CHANNELS} AND (new.id IS NOT NULL OR q.version = e.last_v) "

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from config.errors import TgmonError
 from storage.db import Database
+from storage.normalise import search_text
 from storage.timefmt import to_db
 
 FORMATS = ("csv", "jsonl")
@@ -84,11 +85,12 @@ def _pieces(word: str) -> list[str]:
 
 
 def fts_query(text: str) -> str:
-    """A safe FTS5 query from user text: every word must appear (any case, ё = е);
+    """A safe FTS5 query from user text: every word must appear (any case, ё = е, read
+    through the normalisation the index holds: :func:`storage.normalise.search_text`);
     a word ending in ``*`` matches words that start with it. A word the index splits
     (Санкт-Петербург, 12:30) is searched as its parts; each part is quoted, so FTS
     syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
-    folded = text.replace("ё", "е").replace("Ё", "Е")
+    folded = search_text(text)
     terms = []
     for word in _WORD.findall(folded):
         prefix = word.endswith("*") and len(word) > 1
@@ -112,7 +114,7 @@ _URL = ("CASE WHEN c.username IS NOT NULL "
 
 # With --versions, each post row is joined with a two-row table: k = 0 reads the post's
 # stored versions (stored_versions, one row each), k = 1 the current version, which the
-# post itself holds unless its first state is stored (migration 0010).
+# post itself holds unless its first state is stored (migration 0011).
 _VERSION_SEEN = "coalesce(p.version_seen_at, p.first_seen)"
 
 

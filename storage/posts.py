@@ -1,7 +1,7 @@
 """Storing posts: idempotent upserts that keep every version, and tombstones.
 
 Storing the same post twice changes nothing (but ``last_seen``); storing a post whose
-text or media changed raises its version and the triggers (migrations 0001, 0010) keep
+text or media changed raises its version and the triggers (migrations 0001, 0011) keep
 the version it replaces in ``stored_versions``, re-index it for search and journal the
 change in ``post_changes``. The current version is the ``posts`` row itself: each text
 is stored once.
@@ -32,6 +32,7 @@ from storage.models import (
     Reaction,
     StoredPost,
 )
+from storage.normalise import SEARCH_FUNCTION
 from storage.timefmt import from_db, from_db_opt, to_db, to_db_opt
 
 _INSERT_COLUMNS = (
@@ -153,10 +154,11 @@ async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
 
 
 # New posts wait in fts_pending (insert trigger, migration 0004); one statement indexes
-# them all, so FTS5 writes one index segment per batch instead of one per post.
+# them all, so FTS5 writes one index segment per batch instead of one per post. The
+# index holds each text normalised (storage.normalise, migration 0010).
 _INDEX_PENDING = (
     "INSERT INTO posts_fts (rowid, text) "
-    "SELECT p.id, replace(replace(p.text, 'ё', 'е'), 'Ё', 'Е') "
+    f"SELECT p.id, {SEARCH_FUNCTION}(p.text) "
     "FROM fts_pending q JOIN posts p ON p.id = q.post_id"
 )
 

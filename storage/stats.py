@@ -6,7 +6,7 @@ message, deleted before capture) is a hole: a post never seen. Holes are summari
 ranges, never listed one by one. The computation returns frozen records; formatting
 lives with the command.
 
-The figures are kept, not recomputed (migration 0011): triggers keep per-channel
+The figures are kept, not recomputed (migration 0012): triggers keep per-channel
 counters in ``channel_stats`` and the runs of known message ids in ``id_runs`` as posts
 and absent ids are written, so a channel's stats are a few indexed reads whatever the
 size of the log. :func:`recount_channel_stats` computes the same from the posts
@@ -95,7 +95,7 @@ def summarise_holes(ranges: Iterable[IdRange], keep: int = 5) -> Holes:
     return tally.holes()
 
 
-# ---- kept figures (migration 0011) -------------------------------------------------
+# ---- kept figures (migration 0012) -------------------------------------------------
 
 KNOWN, POSTS = 0, 1          # id_runs.kind: ids the log knows (posts and absent ids), posts
 

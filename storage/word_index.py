@@ -1,4 +1,4 @@
-"""The word index's storage (migration 0012): tokens, pending posts, the vocabulary and
+"""The word index's storage (migration 0013): tokens, pending posts, the vocabulary and
 the candidate queries. What a word is, and what a rule asks, is decided by
 ``bot.rules.postwords``; this module only stores and finds strings.
 

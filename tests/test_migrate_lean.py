@@ -1,21 +1,32 @@
-"""Migrating a log written by the schema before 0010: nothing is lost, each text is
-then stored once, and the log goes on as before."""
+"""Migrating a log written by the schema before 0011 (main's before and after issue 16):
+nothing is lost, each text is then stored once, the search index holds the normalised
+texts, and the log goes on as before."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
-from oldlog import version_rows, write_old_log
+import pytest
+from oldlog import OLD_SCHEMAS, version_rows, write_old_log
 
 from storage.db import open_database
 from storage.models import CapturePath, Entity, Post
 from storage.posts import get_versions, save_posts
+from tests.test_storage_fts_batch import index_is_consistent
 
 
-async def test_migration_keeps_every_version(tmp_path, t0):
+async def search(db, word: str) -> list[tuple[int, int]]:
+    rows = await db.fetchall(
+        "SELECT p.channel_id, p.message_id FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid"
+        " WHERE posts_fts MATCH ? ORDER BY 1, 2", (f'"{word}"',))
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("schema", OLD_SCHEMAS)
+async def test_migration_keeps_every_version(tmp_path, t0, schema):
     path = tmp_path / "old.db"
-    conn = write_old_log(path, t0)
+    conn = write_old_log(path, t0, schema=schema)
     before = version_rows(conn)
     history = conn.execute("SELECT * FROM post_history ORDER BY 2, 3, 4").fetchall()
     texts = conn.execute("SELECT count(*), sum(version > 1) FROM posts").fetchone()
@@ -26,6 +37,8 @@ async def test_migration_keeps_every_version(tmp_path, t0):
         "OR v.edit_date IS NOT p.edit_date").fetchone()[0]
     conn.close()
     assert len(before) > texts[0] and texts[1] > 10     # edits happened
+    latest = [r for r, nxt in zip(before, [*before[1:], None], strict=True)
+              if nxt is None or nxt[:2] != r[:2]]
 
     db = await open_database(path)
     try:
@@ -43,6 +56,23 @@ async def test_migration_keeps_every_version(tmp_path, t0):
         one = before[0]
         assert [(v.version, v.text) for v in await get_versions(db, one[0], one[1])] == [
             (r[2], r[3]) for r in before if r[:2] == one[:2]]
+        # The search index holds every latest text normalised (disguised words as the
+        # plain ones), and an edit through the new trigger keeps it so.
+        assert await index_is_consistent(db)
+        disguised = sorted({(r[0], r[1]) for r in latest if "Шебе\u00adкино" in r[3]})
+        assert disguised and await search(db, "Шебекино") == disguised
+        assert await search(db, "Покровск") == sorted(
+            {(r[0], r[1]) for r in latest if "Пoкровск" in r[3]})
+        target = next(r for r in latest if "Шебе\u00adкино" in r[3])
+        post = Post(target[0], target[1], t0, "Сводка: Грайворон",
+                    edit_date=t0 + timedelta(days=30))
+        await save_posts(db, [post], CapturePath.LIVE, t0 + timedelta(days=30))
+        assert (target[0], target[1]) not in await search(db, "Шебекино")
+        assert (target[0], target[1]) in await search(db, "Грайворон")
+        assert await index_is_consistent(db)
+        versions = await get_versions(db, target[0], target[1])
+        assert [v.text for v in versions] == [
+            r[3] for r in before if r[:2] == target[:2]] + ["Сводка: Грайворон"]
     finally:
         await db.close()
 

@@ -1,5 +1,5 @@
 """Filling the word index: posts waiting in ``words_pending`` are analysed and filed, a
-batch per transaction, so an interrupted run goes on where it stopped (migration 0012).
+batch per transaction, so an interrupted run goes on where it stopped (migration 0013).
 
 New and edited posts are queued by triggers; a stored index of another analysis
 version (:data:`~bot.rules.postwords.INDEX_VERSION`) is emptied and every post queued

@@ -28,7 +28,7 @@ from bot.rules.compiler import CompiledRule
 from bot.rules.keys import BOTH
 from bot.rules.morph import RU, UK
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"          # 2: words read through storage.normalise (issue 16)
 
 # Words of posts read in these languages start with this letter.
 NAMESPACES: dict[tuple[str, ...], str] = {(RU,): "r", (UK,): "u", BOTH: "b"}

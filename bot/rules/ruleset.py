@@ -123,10 +123,18 @@ class RuleSet:
                 if found:
                     extra.update(found)
         if self._regexes:
-            if self._regex_scan is None:
-                self._regex_scan = _RegexScan(list(self._regexes))
-            extra.update(self._regex_scan.keys(post.regex_text))
+            extra.update(self._regex_keys(post))
         return post.keys | extra if extra else post.keys
+
+    def _regex_keys(self, post: AnalysedText) -> list[str]:
+        """The keys of the regexes found in the texts regexes read of the post (as
+        written, and normalised when that differs: bot.rules.analysis)."""
+        if self._regex_scan is None:
+            self._regex_scan = _RegexScan(list(self._regexes))
+        found = self._regex_scan.keys(post.regex_text)
+        if post.normalised_regex_text is not None:
+            found += self._regex_scan.keys(post.normalised_regex_text)
+        return found
 
     def _form(self, form: str, word_keys: tuple[str, ...]
               ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
@@ -158,9 +166,7 @@ class RuleSet:
         # ... and under its other keys: channel, hashtags, regexes (the keys analysis
         # adds to the words' own, see bot.rules.analysis).
         if self._regexes:
-            if self._regex_scan is None:
-                self._regex_scan = _RegexScan(list(self._regexes))
-            extra.update(self._regex_scan.keys(post.regex_text))
+            extra.update(self._regex_keys(post))
         others = [f"#:{tag}" for _, _, tag in post.tags]
         if post.channel:
             others.append("ch:" + post.channel)

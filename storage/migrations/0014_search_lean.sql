@@ -11,9 +11,11 @@ CREATE VIRTUAL TABLE posts_fts USING fts5 (
     text, content = 'posts', content_rowid = 'id', detail = none, columnsize = 0,
     tokenize = 'unicode61 remove_diacritics 2'
 );
--- Index what the triggers index: the text with ё as е (posts waiting in fts_pending are
--- indexed by the batch that stored them, as before).
+-- Index what the triggers index: the normalised text (migration 0010; posts waiting in
+-- fts_pending are indexed by the batch that stored them, as before), by this
+-- normalisation: fts_normalisation says so.
 INSERT INTO posts_fts (rowid, text)
-SELECT id, replace(replace(text, 'ё', 'е'), 'Ё', 'Е') FROM posts
+SELECT id, tgmon_search_text(text) FROM posts
 WHERE id NOT IN (SELECT post_id FROM fts_pending);
+UPDATE fts_normalisation SET version = tgmon_search_version();
 INSERT INTO posts_fts (posts_fts) VALUES ('optimize');

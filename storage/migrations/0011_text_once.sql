@@ -85,7 +85,8 @@ END;
 
 -- A new version: the version it replaces moves to stored_versions (unless its first
 -- state is there already), and the upsert sets posts.version_seen_at. (No OR IGNORE in
--- triggers: the upsert's own conflict handling would override it.)
+-- triggers: the upsert's own conflict handling would override it.) The search index is
+-- kept as migration 0010 keeps it: the normalised text (tgmon_search_text).
 DROP TRIGGER posts_after_new_version;
 CREATE TRIGGER posts_after_new_version AFTER UPDATE OF version ON posts
 WHEN new.version > old.version BEGIN
@@ -98,10 +99,10 @@ WHEN new.version > old.version BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM stored_versions
                       WHERE post_id = old.id AND version = old.version);
     INSERT INTO posts_fts (posts_fts, rowid, text)
-    SELECT 'delete', old.id, replace(replace(old.text, 'ё', 'е'), 'Ё', 'Е')
+    SELECT 'delete', old.id, tgmon_search_text(old.text)
     WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE post_id = old.id);
     INSERT INTO posts_fts (rowid, text)
-    SELECT new.id, replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е')
+    SELECT new.id, tgmon_search_text(new.text)
     WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE post_id = new.id);
     INSERT INTO post_changes (post_id, kind, version, at, captured_via)
     VALUES (new.id, 'edit', new.version, new.last_seen, new.captured_via);
