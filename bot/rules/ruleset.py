@@ -2,8 +2,9 @@
 
 Each rule is filed under its ``index_keys``: keys one of which any post it matches must
 have. For a post, only the rules filed under one of the post's keys are evaluated.
-The rules a word form's keys and prefixes file are cached per form (a post repeats the
-words of others), and regexes are found through one RE2 set that scans the text once for
+The rules a word form's keys and prefixes file are cached per form and the languages
+the post was read in (its keys depend on nothing else), so a post's candidates are a
+few lookups done in C; regexes are found through RE2 sets that scan the text once for
 all of them, so none costs a pass per rule.
 """
 
@@ -42,9 +43,9 @@ class RuleSet:
         self._prefix_cache: dict[str, tuple[str, ...]] = {}
         self._regexes: Counter[str] = Counter()
         self._regex_scan: _RegexScan | None = None
-        # form -> (its keys, as the tuple analysis shares between posts; the slots the
-        # keys and the form's prefixes file; those prefix keys)
-        self._forms: dict[str, tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]] = {}
+        # languages of a post -> form -> the slots the form's keys and prefixes file
+        self._forms: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
+        self._wide: set[int] = set()            # slots of rules with prefixes or regexes
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -64,9 +65,11 @@ class RuleSet:
         self.remove(rule_id)
         slot = self._next_slot
         self._next_slot += 1
-        self._slots[slot] = (rule_id, rule, rule.root, rule.exact,
-                             bool(rule.prefixes or rule.regexes))
+        wide = bool(rule.prefixes or rule.regexes)
+        self._slots[slot] = (rule_id, rule, rule.root, rule.exact, wide)
         self._slot_of[rule_id] = slot
+        if wide:
+            self._wide.add(slot)
         self._forms.clear()
         for key in rule.index_keys:
             self._index.setdefault(key, set()).add(slot)
@@ -83,6 +86,7 @@ class RuleSet:
         if slot is None:
             return
         rule = self._slots.pop(slot)[1]
+        self._wide.discard(slot)
         self._forms.clear()
         for key in rule.index_keys:
             slots = self._index[key]
@@ -111,17 +115,23 @@ class RuleSet:
         self._prefix_cache[form] = found
         return found
 
+    def _post_prefix_keys(self, forms: tuple[str, ...]) -> list[str]:
+        """The ``pre:`` keys of these rules' prefixes the words ``forms`` start with."""
+        cache = self._prefix_cache
+        out: list[str] = []
+        for form in set(forms):
+            found = cache.get(form)
+            if found is None:
+                found = self._prefix_keys(form)
+            if found:
+                out += found
+        return out
+
     def keys_of(self, post: AnalysedText) -> frozenset[str]:
         """The post's keys plus those of the prefixes and regexes of these rules it has."""
         extra: set[str] = set()
         if self._prefixes:
-            cache = self._prefix_cache
-            for form in set(post.forms):
-                found = cache.get(form)
-                if found is None:
-                    found = self._prefix_keys(form)
-                if found:
-                    extra.update(found)
+            extra.update(self._post_prefix_keys(post.forms))
         if self._regexes:
             extra.update(self._regex_keys(post))
         return post.keys | extra if extra else post.keys
@@ -136,48 +146,52 @@ class RuleSet:
             found += self._regex_scan.keys(post.normalised_regex_text)
         return found
 
-    def _form(self, form: str, word_keys: tuple[str, ...]
-              ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    def _form_slots(self, form: str, word_keys: tuple[str, ...]) -> tuple[int, ...]:
         index = self._index
         prefix_keys = self._prefix_keys(form) if self._prefixes else ()
-        slots = tuple(set().union(*[index[k] for k in (*word_keys, *prefix_keys)
-                                    if k in index]))
-        if len(self._forms) >= _FORM_CACHE_LIMIT:
-            self._forms.clear()
-        found = self._forms[form] = (word_keys, slots, prefix_keys)
-        return found
+        return tuple(set().union(*[index[k] for k in (*word_keys, *prefix_keys)
+                                   if k in index]))
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
         """``(rule id, match)`` of every rule that matches, in the order rules were added.
         The matches explain themselves (spans, reason) when asked."""
-        candidates: set[int] = set()
-        extra: set[str] = set()
-        # The rules filed under the post's words and their prefixes, from the per-form
-        # cache (checked against the keys this post's analysis gave the form) ...
-        forms = self._forms
-        for form, word_keys in zip(post.forms, post.word_keys, strict=True):
-            found = forms.get(form)
-            if found is None or found[0] is not word_keys:
-                found = self._form(form, word_keys)
-            if found[1]:
-                candidates.update(found[1])
-            if found[2]:
-                extra.update(found[2])
+        # The rules filed under the post's words and their prefixes, from the cache of
+        # the post's languages: looked up in C, worked out only for forms new to it ...
+        forms = post.forms
+        table = self._forms.get(post.languages)
+        if table is None or len(table) >= _FORM_CACHE_LIMIT:
+            table = self._forms[post.languages] = {}
+        found = list(map(table.get, forms))
+        if None in found:
+            word_keys = post.word_keys
+            for i, slots in enumerate(found):
+                if slots is None:
+                    form = forms[i]
+                    slots = table.get(form)
+                    if slots is None:
+                        slots = table[form] = self._form_slots(form, word_keys[i])
+                    found[i] = slots
+        candidates: set[int] = set().union(*found)
         # ... and under its other keys: channel, hashtags, regexes (the keys analysis
         # adds to the words' own, see bot.rules.analysis).
-        if self._regexes:
-            extra.update(self._regex_keys(post))
+        index = self._index
         others = [f"#:{tag}" for _, _, tag in post.tags]
         if post.channel:
             others.append("ch:" + post.channel)
         if post.channel_id is not None:
             others.append(f"chid:{post.channel_id}")
-        index = self._index
-        candidates.update(*[index[k] for k in (*others, *extra) if k in index])
-        # Rules with prefixes or regexes see the post's keys with those found; the others
-        # its own keys (no copy of a few hundred keys for them).
-        keys = post.keys
-        full = keys | extra if extra else keys
+        regex_keys = self._regex_keys(post) if self._regexes else []
+        candidates.update(*[index[k] for k in (*others, *regex_keys) if k in index])
+        # Rules with prefixes or regexes see the post's keys with those found in it; the
+        # others, and every post without such rules among its candidates, its own keys
+        # (no copy of a few hundred keys).
+        keys = full = post.keys
+        if not self._wide.isdisjoint(candidates):
+            extra = set(regex_keys)
+            if self._prefixes:
+                extra.update(self._post_prefix_keys(forms))
+            if extra:
+                full = keys | extra
         # An exact rule holds for every post that has one of its index keys.
         return [(rule_id, Match(root, full if wide else keys, post))
                 for rule_id, _, root, exact, wide in map(self._slots.__getitem__,
@@ -212,7 +226,10 @@ class _RegexScan:
             self.sets.append((regex_set, group))
 
     def keys(self, text: str) -> list[str]:
+        # RE2 reads UTF-8: encoding once spares the binding converting the text for
+        # each set (no offsets are needed here, only which patterns occur).
+        data = text.encode()
         found = [f"re:{group[i]}" for regex_set, group in self.sets
-                 for i in regex_set.Match(text) or ()]
-        found += [f"re:{pattern}" for regex, pattern in self.alone if regex.search(text)]
+                 for i in regex_set.Match(data) or ()]
+        found += [f"re:{pattern}" for regex, pattern in self.alone if regex.search(data)]
         return found
