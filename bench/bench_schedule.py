@@ -86,7 +86,7 @@ async def _mark_all_sent(db: Any, scheduler: Any, now: datetime) -> None:
 def _runtime(settings: Any, db: Any, clock: list[datetime]) -> Any:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import Runtime, Signal
+    from bot.runtime import Runtime, Signal
 
     return Runtime(settings, db, lambda: clock[0], user=None, bot=object(),  # type: ignore[arg-type]
                    scheduler=AsyncIOScheduler(timezone=UTC), log_changed=Signal())

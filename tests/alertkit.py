@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.alerts.dispatcher import AlertDispatcher
-from bot.app import App, Component, Runtime, default_components
+from bot.app import App, default_components
+from bot.runtime import Component, Runtime
 from storage import outbox
 from storage.alerts import last_change
 from storage.channels import save_channel

@@ -46,7 +46,8 @@ from typing import Any, TypeVar
 
 from telethon import Button, TelegramClient, events
 
-from bot.app import App, Component, Runtime
+from bot.app import App
+from bot.runtime import Component, Runtime
 from bot.sim.player import Player, PlayReport
 from bot.sim.scenario import Scenario, parse_scenario
 from bot.sim.sender import SIM_API_HASH, SIM_API_ID

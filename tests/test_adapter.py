@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from telethon.extensions import BinaryReader
 from telethon.tl import types
 
-from bot.adapter import channel_from_entity, is_post, post_from_message
+from bot.telegram.records import channel_from_entity, is_post, post_from_message
 from storage.models import Entity, ForwardOrigin, Media, Reaction
 
 T = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)

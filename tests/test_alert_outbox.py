@@ -42,7 +42,7 @@ def test_edits_and_replies_name_the_sent_message_and_wait_for_it(sim):
                                                          edit_of=first))
         answer = await put(rt.db, now, dataclasses.replace(base, html="about it",
                                                            reply_to_of=first))
-        sender.wake.notify()
+        rt.outbox_changed.notify()
         await sim.until(lambda: len(sim.world.sent_by_bot(ANNA)) == 3)
         original, edited, reply = sim.world.sent_by_bot(ANNA)
         assert edited.id == original.id and edited.edited and edited.text == "second version"
@@ -53,7 +53,7 @@ def test_edits_and_replies_name_the_sent_message_and_wait_for_it(sim):
         await rt.db.execute("UPDATE outbox SET status = 'failed', message_id = NULL "
                             "WHERE id = ?", (first,))
         orphan = await put(rt.db, sim.now(), dataclasses.replace(base, html="x", edit_of=first))
-        sender.wake.notify()
+        rt.outbox_changed.notify()
         for _ in range(50):
             if (await status(rt.db, orphan))[0] != "pending":
                 break

@@ -222,8 +222,7 @@ def test_a_user_who_blocked_the_bot_gets_nothing_more(sim):
 
         await eventually(blocked, timeout=60, step=0.5)
         await outbox.put(rt.db, outbox.OutMessage(ALLOWED, "notice", "more"), sim.now())
-        app_sender = rt.component("sender")
-        app_sender.wake.notify()
+        rt.outbox_changed.notify()
         await eventually(lambda: no_pending(rt.db), timeout=60, step=0.5)
         assert len(sim.texts(ALLOWED)) == sent_before
         # only one send was tried after the block: the notice was dropped without trying

@@ -10,9 +10,9 @@ from itertools import chain, repeat
 
 import pytest
 
-from bot.app import NotAuthorizedError
 from bot.cli import main
 from bot.cli.login import LoginError, Prompts, login
+from bot.runtime import NotAuthorizedError
 from bot.watcher.session import SessionLock, SessionLockedError, has_auth_key
 
 PHONE = "+15550000001"

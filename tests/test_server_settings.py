@@ -14,9 +14,9 @@ from test_login import prompts
 
 from bot.cli import main
 from bot.cli.login import login
-from bot.cli.run import telegram_client_factory
-from bot.servers import register_key
 from bot.sim.sender import SIM_API_HASH, SIM_API_ID
+from bot.telegram.clients import telegram_client_factory
+from bot.telegram.servers import register_key
 from config.settings import TEST_SERVER, Server, SettingsError, load_settings
 
 

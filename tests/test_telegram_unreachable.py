@@ -13,9 +13,9 @@ from itertools import chain, repeat
 import pytest
 from simkit import eventually
 
-from bot.app import StoppedWhileUnreachableError
 from bot.cli.login import CONNECT_ATTEMPTS, LoginError, Prompts, login
 from bot.logs import setup_logging
+from bot.runtime import StoppedWhileUnreachableError
 from bot.watcher.component import Watcher
 from storage.posts import get_post
 

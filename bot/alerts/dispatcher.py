@@ -35,10 +35,9 @@ from bot.alerts.format import (
 )
 from bot.alerts.plan import Alerted, Audience, RuleInfo
 from bot.alerts.stories import StoryIndex, StoryPost, shingles
-from bot.app import Runtime, Signal
-from bot.delivery.sender import Sender
 from bot.failures import failure, log_traceback
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
+from bot.runtime import Runtime, Signal
 from storage import alerts as store
 from storage.chats import Chat
 from storage.db import Database
@@ -110,9 +109,7 @@ class _Known:
 class AlertDispatcher:
     name = "alerts"
 
-    def __init__(self, sender: Sender | None = None, *, batch: int = 200,
-                 poll: float = 30.0) -> None:
-        self.sender = sender
+    def __init__(self, *, batch: int = 200, poll: float = 30.0) -> None:
         self.batch = batch
         self.poll = poll
         self.rt: Runtime | None = None
@@ -226,8 +223,8 @@ class AlertDispatcher:
             await store.record(rt.db, records, changes[-1].seq, now)
             self.cursor = changes[-1].seq
             self.handled += len(changes)
-            if self.sender is not None and any(r.message for r in records):
-                self.sender.wake.notify()
+            if any(r.message for r in records):
+                rt.outbox_changed.notify()
             await asyncio.sleep(0)
 
     async def _plan_safely(self, changes: Sequence[store.LogChange],

@@ -14,7 +14,7 @@ from config.settings import Settings
 if TYPE_CHECKING:
     from telethon import TelegramClient
 
-    from bot.app import ClientFactory
+    from bot.telegram.clients import ClientFactory
     from bot.watcher.backfill import Goal, Outcome, Progress, ProgressBar
     from storage.db import Database
     from storage.watchlist import WatchEntry
@@ -54,8 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.cli._signals import run_command
-    from bot.cli.run import MissingCredentialsError, telegram_client_factory
+    from bot.cli.run import MissingCredentialsError
     from bot.logs import setup_logging
+    from bot.telegram.clients import telegram_client_factory
     from bot.watcher.backfill import Goal
     from bot.watcher.session import require_login
     from config.dates import parse_when
@@ -90,7 +91,7 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
     """Backfill the watched channels named in ``refs`` (all if empty) with the user
     client ``make_client`` builds, into ``db`` (default: the settings' database).
     Holds the session lock throughout."""
-    from bot.app import NotAuthorizedError
+    from bot.runtime import NotAuthorizedError
     from bot.watcher.backfill import backfill_channel, no_progress
     from bot.watcher.component import config_channels
     from bot.watcher.session import SessionLock
@@ -153,7 +154,7 @@ async def _resolved(client: TelegramClient, db: Database, entry: WatchEntry,
     tgmon never did."""
     from telethon import errors
 
-    from bot.watcher.resolver import resolve_once
+    from bot.telegram.requests import resolve_once
     from storage.channels import save_channel
     from storage.watchlist import find_entry, set_resolved
 

@@ -15,7 +15,7 @@ from config.settings import Settings
 if TYPE_CHECKING:
     from telethon import TelegramClient
 
-    from bot.app import ClientFactory
+    from bot.telegram.clients import ClientFactory
 
 ORDER = 5
 ATTEMPTS = 3
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import getpass
 
-    from bot.cli.run import MissingCredentialsError, telegram_client_factory
+    from bot.cli.run import MissingCredentialsError
+    from bot.telegram.clients import telegram_client_factory
 
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(

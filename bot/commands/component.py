@@ -12,11 +12,11 @@ from typing import Any
 
 from telethon import events
 
-from bot.app import Runtime
 from bot.commands.access import level_of, refusal
-from bot.commands.context import Context, Messenger
+from bot.commands.context import Context, Messenger, Services
 from bot.commands.router import Access, Router, UsageError, kwargs_for, split_command
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
 from config.errors import TgmonError
 from storage.chats import Chat, get_chat, grant_of, touch
 
@@ -32,9 +32,11 @@ def _name(entity: Any) -> str | None:
 class BotCommands:
     name = "bot commands"
 
-    def __init__(self, router: Router, messenger: Messenger) -> None:
+    def __init__(self, router: Router, messenger: Messenger,
+                 services: Services | None = None) -> None:
         self.router = router
         self.messenger = messenger
+        self.services = services or Services()
         self.rt: Runtime | None = None
         self.bot_username: str | None = None
 
@@ -83,7 +85,7 @@ class BotCommands:
                 await self.messenger.reply(event.chat_id, "Send /help to see what I can do.")
             return
         chat, user_id, level = await self._who(event)
-        ctx = Context(rt, self.messenger, self.router, chat, user_id, level)
+        ctx = Context(rt, self.messenger, self.router, chat, user_id, level, self.services)
         name, rest = split
         try:
             call = self.router.resolve(name, rest)
@@ -116,7 +118,7 @@ class BotCommands:
             await event.answer("Not allowed.", alert=True)
             return
         await event.answer()
-        ctx = Context(rt, self.messenger, self.router, chat, user_id, level)
+        ctx = Context(rt, self.messenger, self.router, chat, user_id, level, self.services)
         await self._run(ctx, callback.prefix, callback.handler, payload)
 
     async def _run(self, ctx: Context, what: str, handler: Any, *args: Any, **kwargs: Any) -> None:

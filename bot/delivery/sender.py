@@ -19,11 +19,11 @@ from typing import Any
 from telethon import Button as TelethonButton
 from telethon import errors
 
-from bot.app import Runtime, Signal
 from bot.commands.context import Button, Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
 from storage import outbox
 from storage.chats import mark_blocked
 
@@ -51,7 +51,6 @@ class Sender:
 
     def __init__(self, limits: SendLimits | None = None) -> None:
         self.limiter = RateLimiter(limits or SendLimits())
-        self.wake = Signal()
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
@@ -78,6 +77,8 @@ class Sender:
         return OutboxMessenger(self)
 
     async def _run(self) -> None:
+        assert self.rt is not None
+        wake = self.rt.outbox_changed
         while True:
             try:
                 wait = await self._round()
@@ -89,7 +90,7 @@ class Sender:
                 wait = 5.0
             if wait is None or wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
+                    await asyncio.wait_for(wake.wait(), wait)
 
     async def _round(self) -> float | None:
         """Send what may go now. Returns how long to wait before the next round
@@ -209,4 +210,4 @@ class OutboxMessenger:
         assert rt is not None
         rows = tuple(tuple((b.label, b.data) for b in row) for row in buttons or ())
         await outbox.put(rt.db, outbox.OutMessage(chat_id, "reply", html, rows), rt.now())
-        self.sender.wake.notify()
+        rt.outbox_changed.notify()

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 from telethon import errors
 from telethon.tl import functions
 
-from bot.adapter import ChannelAccess, channel_access
-from bot.app import Runtime
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
+from bot.telegram.records import ChannelAccess, channel_access
+from bot.telegram.requests import Resolution
 from bot.watcher.health import ChannelHealth, backoff, describe_wait
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.membership import Joiner
 from bot.watcher.notify import name_of, notify_admins
-from bot.watcher.resolver import Resolution, Resolver
+from bot.watcher.resolver import Resolver
 from config.errors import TgmonError
 from storage.capture import add_event, init_state, set_joined
 from storage.channels import save_channel

@@ -25,11 +25,12 @@ from typing import Any
 
 from telethon import errors
 
-from bot.adapter import ChannelAccess
-from bot.app import Runtime
+from bot.runtime import Runtime
+from bot.telegram.clients import WatchingClient
+from bot.telegram.records import ChannelAccess
+from bot.telegram.requests import Resolution
 from bot.watcher.catchup import Sweeper
 from bot.watcher.channels import WatchListOps
-from bot.watcher.client import WatchingClient
 from bot.watcher.health import HISTORY, MESSAGES, ChannelHealth, FloodGate
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.live import LiveCapture
@@ -38,7 +39,7 @@ from bot.watcher.notify import name_of
 from bot.watcher.outcomes import ChannelOutcomes
 from bot.watcher.recheck import recheck
 from bot.watcher.reconcile import reconcile
-from bot.watcher.resolver import RESOLVE_SPACING, Resolution, Resolver
+from bot.watcher.resolver import RESOLVE_SPACING, Resolver
 from config.channels import load_channels
 from config.settings import Settings
 from storage.capture import Batch, add_event, all_states, init_state, save_batch
@@ -81,6 +82,10 @@ class Watcher(WatchListOps, ChannelOutcomes):
         self._resolver: Resolver | None = None
         self._joiner: Joiner | None = None
         self._sweeper = Sweeper(lambda: list(self.live), self.run)
+
+    @property
+    def running(self) -> bool:
+        return self.rt is not None
 
     # ---- lifecycle -------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from bot.app import Runtime
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
 from bot.watcher.health import ChannelHealth, backoff, describe_wait
 from bot.watcher.jobs import ChannelJobs
 from bot.watcher.notify import name_of, notify_admins

@@ -23,7 +23,7 @@ from typing import Any
 from telethon import TelegramClient, errors
 from telethon.tl import functions, types
 
-from bot.adapter import (
+from bot.telegram.records import (
     channel_from_entity,
     channel_id_of,
     is_channel_entity,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from telethon import TelegramClient
 
-from bot.adapter import is_post, post_from_message
+from bot.telegram.records import is_post, post_from_message
 from bot.watcher.reading import peer_of, read_by_ids
 from storage.capture import (
     Batch,

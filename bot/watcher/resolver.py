@@ -10,42 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from telethon import TelegramClient, errors
-from telethon.tl import functions
 
-from bot.adapter import ChannelAccess, channel_access, is_channel_entity
+from bot.telegram.requests import Resolution, resolve_once
 from bot.watcher.health import RESOLVE, FloodGate
 
 log = logging.getLogger(__name__)
 
 RESOLVE_SPACING = 10.0      # seconds between two resolutions
-
-
-@dataclass(frozen=True)
-class Resolution:
-    status: str                         # ok, unresolved or private (storage.watchlist)
-    access: ChannelAccess | None = None
-    detail: str | None = None           # why not, for people
-
-
-async def resolve_once(client: TelegramClient, username: str) -> Resolution:
-    """One resolution. Raises ``FloodWaitError`` and unexpected errors."""
-    try:
-        found = await client(functions.contacts.ResolveUsernameRequest(username))
-    except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError):
-        return Resolution("unresolved", detail=f"no channel has the username @{username}")
-    except errors.ChannelPrivateError:
-        return Resolution("private", detail=f"@{username} is private")
-    for chat in found.chats:
-        access = channel_access(chat)
-        if access is not None:
-            return Resolution("ok", access)
-        if is_channel_entity(chat):
-            return Resolution("private", detail=f"@{username} is private")
-    return Resolution("unresolved", detail=f"@{username} is a person or a bot, not a channel")
 
 
 class Resolver:
