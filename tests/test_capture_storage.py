@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from telethon.tl import types
 
+from bot.telegram.history import backward_batch, forward_batch
 from bot.watcher.health import FloodGate, backoff
-from bot.watcher.reading import backward_batch, forward_batch
 from storage.capture import (
     Batch,
     add_event,

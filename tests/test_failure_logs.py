@@ -58,7 +58,7 @@ def test_a_failing_recheck_logs_message_place_and_at_debug_the_traceback(sim, ca
     async def broken(*args, **kwargs):
         broken_zip()
         yield
-    monkeypatch.setattr(recheck, "read_by_ids", broken)
+    monkeypatch.setattr(recheck, "read_again", broken)
     w = sim.world
     legion = w.add_channel("legionoffreedom", "Легион")
     w.post(legion, "пост", push=False)

@@ -13,8 +13,8 @@ from capturekit import eventually, rows
 from simkit import T0
 
 from bot.sim.vclock import sleep_until
+from bot.telegram.history import peer_of, read_by_ids
 from bot.watcher.component import Watcher
-from bot.watcher.reading import peer_of, read_by_ids
 
 
 def getmessages_asked(sim) -> list[list[int]]:

@@ -85,7 +85,7 @@ def test_username_and_title_changes_are_recorded(sim):
 
 def test_a_failing_handler_is_logged_without_text_and_capture_goes_on(sim, caplog,
                                                                        monkeypatch):
-    import bot.watcher.live as live
+    import bot.telegram.live as live
 
     w = sim.world
     legion = w.add_channel("legionoffreedom", "Легион")

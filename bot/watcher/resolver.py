@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from telethon import TelegramClient, errors
-
+from bot.telegram.clients import Client
+from bot.telegram.errors import wait_seconds
 from bot.telegram.requests import Resolution, resolve_once
 from bot.watcher.health import RESOLVE, FloodGate
 
@@ -25,7 +25,7 @@ RESOLVE_SPACING = 10.0      # seconds between two resolutions
 class Resolver:
     """Serialises resolutions with a spacing, waiting out flood waits."""
 
-    def __init__(self, client: TelegramClient, gate: FloodGate, now: Callable[[], datetime],
+    def __init__(self, client: Client, gate: FloodGate, now: Callable[[], datetime],
                  on_flood_wait: Callable[[float], object] = lambda s: None,
                  spacing: float = RESOLVE_SPACING) -> None:
         self.client = client
@@ -47,9 +47,12 @@ class Resolver:
                     await asyncio.sleep(max(0.0, self._last + self.spacing - loop.time()))
                 try:
                     return await resolve_once(self.client, username)
-                except errors.FloodWaitError as e:
-                    self.gate.close(RESOLVE, e.seconds, self.now())
-                    log.warning("resolving usernames: Telegram asks to wait %s s", e.seconds)
-                    self.on_flood_wait(e.seconds)
+                except Exception as e:
+                    seconds = wait_seconds(e)
+                    if seconds is None:
+                        raise
+                    self.gate.close(RESOLVE, seconds, self.now())
+                    log.warning("resolving usernames: Telegram asks to wait %s s", seconds)
+                    self.on_flood_wait(seconds)
                 finally:
                     self._last = loop.time()
