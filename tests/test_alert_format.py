@@ -23,9 +23,9 @@ from bot.alerts.format import (
     with_story,
 )
 from bot.alerts.plan import audiences, found_words
-from bot.delivery.fit import TEXT_LIMIT, telegram_length, utf16_len
+from bot.delivery.fit import TEXT_LIMIT, telegram_length
 from bot.rules import RuleSet, analyse, compile_rule
-from storage.models import Channel, ForwardOrigin, Media, Post
+from storage.models import Channel, ForwardOrigin, Media, Post, utf16_len
 
 T = datetime(2024, 3, 12, 5, 17, tzinfo=UTC)
 LEGION = Channel(1001, "legionoffreedom", "Легион «Свобода России»")

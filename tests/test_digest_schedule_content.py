@@ -9,11 +9,10 @@ from digest_helpers import ANNA, people, seed, settings, without_watcher
 from telethon import types
 from telethon.extensions import html as telethon_html
 
-from bot.delivery.fit import utf16_len
 from bot.digest.layout import BULLET
 from bot.digest.scheduling.compose import compose
 from storage.digest_queries import Period
-from storage.models import Channel, Post
+from storage.models import Channel, Post, utf16_len
 from storage.subscriptions import add_rule
 
 T0 = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)

@@ -19,9 +19,8 @@ from storage.imports.desktop import (
     chat_header,
     parse_message,
     text_and_entities,
-    utf16_len,
 )
-from storage.models import Entity, ForwardOrigin, Media, Post, Reaction
+from storage.models import Entity, ForwardOrigin, Media, Post, Reaction, utf16_len
 from tests.exportkit import CHANNEL, CHANNEL_MORE, load, plain_text, shared_export
 
 CID = 2447843635

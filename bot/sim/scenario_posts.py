@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.sim.jsonread import Node, optional
 from bot.sim.model import MEDIA_KINDS, EntitySpec, MediaSpec
-from bot.sim.tl import ENTITY_TYPES, utf16_len
+from bot.sim.tl import ENTITY_TYPES
+from storage.models import utf16_len
 
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
