@@ -98,11 +98,6 @@ async def changes_after(db: Database, seq: int, limit: int) -> list[LogChange]:
     return [LogChange(r[0], r[1], r[2], from_db(r[3]), CapturePath(r[4]), r[5]) for r in rows]
 
 
-async def last_change(db: Database) -> int:
-    row = await db.fetchone("SELECT coalesce(max(seq), 0) FROM post_changes")
-    return int(row[0]) if row else 0
-
-
 # ---- posts ----
 
 def _at_version(stored: StoredPost, v: sqlite3.Row) -> StoredPost:

@@ -26,7 +26,6 @@ from storage.models import (
     ForwardOrigin,
     Media,
     Post,
-    PostVersion,
     Reaction,
     StoredPost,
 )
@@ -280,21 +279,6 @@ def stored_post_from_row(row: sqlite3.Row) -> StoredPost:
         captured_via=CapturePath(row["captured_via"]), first_seen=from_db(row["first_seen"]),
         last_seen=from_db(row["last_seen"]), deleted_at=from_db_opt(row["deleted_at"]),
         version=row["version"])
-
-
-async def get_post(db: Database, channel_id: int, message_id: int) -> StoredPost | None:
-    row = await db.fetchone(f"{POST_SELECT} WHERE p.channel_id = ? AND p.message_id = ?",
-                            (channel_id, message_id))
-    return stored_post_from_row(row) if row else None
-
-
-async def get_versions(db: Database, channel_id: int, message_id: int) -> list[PostVersion]:
-    rows = await db.fetchall(
-        "SELECT v.* FROM post_versions v JOIN posts p ON p.id = v.post_id "
-        "WHERE p.channel_id = ? AND p.message_id = ? ORDER BY v.version",
-        (channel_id, message_id))
-    return [PostVersion(channel_id, message_id, r["version"], r["text"], _media(r, full=False),
-                        from_db_opt(r["edit_date"]), from_db(r["seen_at"])) for r in rows]
 
 
 async def last_message_id(db: Database, channel_id: int) -> int | None:

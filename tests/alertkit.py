@@ -7,11 +7,12 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from storekit import last_change
+
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.app import App, default_components
 from bot.runtime import Component, Runtime
 from storage import outbox
-from storage.alerts import last_change
 from storage.channels import save_channel
 from storage.db import Database, open_database
 from storage.models import CapturePath, Channel, Post

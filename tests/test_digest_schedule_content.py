@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digest_helpers import ANNA, people, seed, settings, without_watcher
+from digest_helpers import ANNA, compose, people, seed, settings, without_watcher
 from telethon import types
 from telethon.extensions import html as telethon_html
 
 from bot.digest.layout import BULLET
-from bot.digest.scheduling.compose import compose
 from storage.digest_queries import Period
 from storage.models import Channel, Post, utf16_len
 from storage.subscriptions import add_rule

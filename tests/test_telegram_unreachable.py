@@ -12,12 +12,12 @@ from itertools import chain, repeat
 
 import pytest
 from simkit import eventually
+from storekit import get_post
 
 from bot.cli.login import CONNECT_ATTEMPTS, LoginError, Prompts, login
 from bot.logs import setup_logging
 from bot.runtime import StoppedWhileUnreachableError
 from bot.watcher.component import Watcher
-from storage.posts import get_post
 
 
 def prompts():

@@ -12,9 +12,7 @@ from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from telethon import TelegramClient
-
-    from bot.telegram.clients import ClientFactory
+    from bot.telegram.clients import Client, ClientFactory
     from bot.watcher.backfill import Goal, Outcome, Progress, ProgressBar
     from storage.db import Database
     from storage.watchlist import WatchEntry
@@ -148,12 +146,11 @@ async def _chosen(db: Database, refs: Sequence[str],
     return chosen
 
 
-async def _resolved(client: TelegramClient, db: Database, entry: WatchEntry,
+async def _resolved(client: Client, db: Database, entry: WatchEntry,
                     now: Callable[[], datetime]) -> WatchEntry:
     """The entry with its channel id and access hash, looking the username up once if
     tgmon never did."""
-    from telethon import errors
-
+    from bot.telegram.errors import wait_seconds
     from bot.telegram.requests import resolve_once
     from storage.channels import save_channel
     from storage.watchlist import find_entry, set_resolved
@@ -162,8 +159,11 @@ async def _resolved(client: TelegramClient, db: Database, entry: WatchEntry,
         return entry
     try:
         found = await resolve_once(client, entry.username)
-    except errors.FloodWaitError as e:
-        raise BackfillError(f"Telegram asks to wait {e.seconds} s before looking up "
+    except Exception as e:
+        seconds = wait_seconds(e)
+        if seconds is None:
+            raise
+        raise BackfillError(f"Telegram asks to wait {seconds} s before looking up "
                             f"@{entry.username}; try again later") from None
     if found.status != "ok" or found.access is None:
         raise BackfillError(f"cannot backfill @{entry.username}: {found.detail}")
