@@ -19,6 +19,7 @@ import aiosqlite
 
 from storage.channels import record_channel
 from storage.db import Database
+from storage.ids import IN_IDS, ids_json
 from storage.models import (
     CapturePath,
     Channel,
@@ -208,17 +209,15 @@ async def mark_deleted(conn: aiosqlite.Connection, channel_id: int,
         return StoreResult()
     before = await _last_seq(conn)
     when = to_db(at)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        marks = ",".join("?" * len(chunk))
-        await conn.execute(
-            f"UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id IN ({marks}) "
-            "AND deleted_at IS NULL", (when, channel_id, *chunk))
-        await conn.execute(
-            "INSERT OR IGNORE INTO absent_messages (channel_id, message_id, reason, noted_at) "
-            f"SELECT ?, value, 'deleted', ? FROM json_each(?) WHERE value NOT IN "
-            f"(SELECT message_id FROM posts WHERE channel_id = ? AND message_id IN ({marks}))",
-            (channel_id, when, json.dumps(chunk), channel_id, *chunk))
+    listed = ids_json(ids)
+    await conn.execute(
+        f"UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id {IN_IDS} "
+        "AND deleted_at IS NULL", (when, channel_id, listed))
+    await conn.execute(
+        "INSERT OR IGNORE INTO absent_messages (channel_id, message_id, reason, noted_at) "
+        f"SELECT ?, value, 'deleted', ? FROM json_each(?) WHERE value NOT IN "
+        f"(SELECT message_id FROM posts WHERE channel_id = ? AND message_id {IN_IDS})",
+        (channel_id, when, listed, channel_id, listed))
     return await _changes_since(conn, before)
 
 
