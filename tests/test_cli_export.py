@@ -97,7 +97,8 @@ def test_filters_through_the_command_line(capsysbinary, log_db):
 
 @pytest.mark.parametrize(("options", "needle"), [
     (["--format", "xml"], "unknown export format 'xml': use csv or jsonl"),
-    (["--channel", "rybar"], "unknown channel 'rybar' (known: tgmon_fixture)"),
+    (["--channel", "rybar"], "unknown channel 'rybar': it is not in the log "
+                             "(known channels: @tgmon_fixture)"),
     (["--since", "12/03/2024"], "--since '12/03/2024' is not a date"),
     (["--until", "2024-02-30"], "--until '2024-02-30' is not a date"),
     (["--since", "2024-03-13", "--until", "2024-03-12"], "is after --until"),

@@ -38,6 +38,7 @@ from bot.alerts.stories import StoryIndex, StoryPost, shingles
 from bot.failures import failure, log_traceback
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
 from bot.runtime import Runtime, Signal
+from bot.tasks import stop_tasks
 from storage import alerts as store
 from storage.chats import Chat
 from storage.db import Database
@@ -134,11 +135,7 @@ class AlertDispatcher:
                        asyncio.create_task(self._forward(rt.rules_changed, True))]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks, self.rt = [], None
 
     async def _forward(self, signal: Signal, rules: bool) -> None:

@@ -12,8 +12,9 @@ from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.progress import ProgressBar
     from bot.telegram.clients import Client, ClientFactory
-    from bot.watcher.backfill import Goal, Outcome, Progress, ProgressBar
+    from bot.watcher.backfill import Goal, Outcome, Progress
     from storage.db import Database
     from storage.watchlist import WatchEntry
 
@@ -76,10 +77,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def terminal_progress(name: str, total: int | None) -> ProgressBar:
-    from tqdm import tqdm
+    from bot.progress import progress_bar
 
-    # disable=None: a bar on a terminal, nothing when the output is a file or a pipe
-    return tqdm(total=total, desc=name, unit=" msg", disable=None, leave=True)
+    return progress_bar(total, name, " msg", leave=True)
 
 
 async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequence[str],
@@ -89,8 +89,9 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
     """Backfill the watched channels named in ``refs`` (all if empty) with the user
     client ``make_client`` builds, into ``db`` (default: the settings' database).
     Holds the session lock throughout."""
+    from bot.progress import no_progress
     from bot.runtime import NotAuthorizedError
-    from bot.watcher.backfill import backfill_channel, no_progress
+    from bot.watcher.backfill import backfill_channel
     from bot.watcher.component import config_channels
     from bot.watcher.session import SessionLock
     from storage.db import open_database

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.access import refusal
 from bot.commands.context import Button, Context
@@ -13,6 +12,7 @@ from bot.rules.help import RULES_HELP
 from bot.timefmt import local
 from config.durations import parse_duration
 from config.errors import TgmonError
+from config.zones import UnknownZoneError, parse_zone
 from storage.alerts import release_held
 from storage.chats import set_muted_until, set_timezone
 from storage.digest_schedules import note_changed
@@ -67,8 +67,8 @@ async def timezone(ctx: Context, zone: str | None) -> None:
                         f"(now {escape(local(ctx.now(), ctx.tz))}).")
         return
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        parse_zone(zone)
+    except UnknownZoneError:
         raise TgmonError(f"Unknown time zone {zone!r}. Use an IANA name such as "
                          "Europe/Kyiv, Europe/Moscow, Europe/Berlin or UTC.") from None
     await set_timezone(ctx.db, ctx.chat_id, zone)

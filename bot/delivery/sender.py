@@ -20,6 +20,7 @@ from bot.delivery.limits import RateLimiter, SendLimits
 from bot.delivery.retry import Step, after_failure
 from bot.failures import failure, log_traceback
 from bot.runtime import Runtime
+from bot.tasks import stop_tasks
 from bot.telegram.errors import classify
 from bot.telegram.send import deliver
 from storage import outbox
@@ -51,10 +52,7 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="outbox sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([self._task])
         self._task, self.rt = None, None
 
     def messenger(self) -> OutboxMessenger:

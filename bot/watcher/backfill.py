@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from bot.progress import ProgressBar, no_progress
 from bot.telegram.clients import Client
 from bot.telegram.errors import wait_seconds
 from bot.telegram.history import id_before, newest_id, peer_of, read_down
@@ -41,26 +42,8 @@ def _merge(channel_id: int, batches: list[Batch]) -> Batch:
                                     if b.backfill_floor is not None))
 
 
-class ProgressBar(Protocol):
-    def update(self, n: int) -> Any: ...
-
-    def close(self) -> Any: ...
-
-
 # (channel's name, expected messages or None) -> a bar (tqdm on a terminal)
 Progress = Callable[[str, int | None], ProgressBar]
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(name: str, total: int | None) -> ProgressBar:
-    return _NoBar()
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ on. Nothing here logs post text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from bot.runtime import Runtime
+from bot.tasks import stop_tasks
 from bot.telegram.clients import WatchingClient
 from bot.telegram.errors import Action, classify
 from bot.telegram.live import LiveCapture
@@ -164,12 +164,7 @@ class Watcher:
         await self._sweeper.stop()
         if self._list is not None:
             await self._list.stop()
-        tasks = (self._tasks | self._running) - {asyncio.current_task()}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks | self._running)
         if self._jobs is not None:
             for cid in list(self.live):
                 self._jobs.remove(cid)

@@ -5,12 +5,12 @@ a channel that cannot be joined is still read by the reconcile poll."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.failures import failure, log_traceback
+from bot.tasks import stop_tasks
 from bot.telegram.clients import Client
 from bot.telegram.errors import wait_seconds
 from bot.telegram.requests import join_channel
@@ -43,11 +43,8 @@ class Joiner:
         self._task = asyncio.create_task(self._run(), name="watcher joins")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks([self._task])
+        self._task = None
 
     def join(self, entry: WatchEntry) -> None:
         if entry.channel_id is not None and entry.channel_id not in self._queued:

@@ -32,6 +32,7 @@ from bot.digest.scheduling.enqueue import enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
 from bot.failures import failure, log_traceback
 from bot.runtime import Runtime
+from bot.tasks import stop_tasks
 from storage.chats import grant_of
 from storage.digest_queries import Period
 from storage.digest_schedules import (
@@ -91,9 +92,7 @@ class DigestScheduler:
                 with contextlib.suppress(Exception):
                     rt.scheduler.remove_job(jid)
         while tasks := [t for t in (*self._running, self._batches) if t and not t.done()]:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_tasks(tasks)             # a job may start another meanwhile
         self._plans.clear()
         self._waiting.clear()
 
