@@ -112,9 +112,10 @@ def _shell_lines() -> list[tuple[str, str]]:
         if b.lang not in ("sh", "bash", "console"):
             continue
         for n, line in enumerate(b.text.replace("\\\n", " ").split("\n"), start=1):
-            line = re.sub(r"^(\$ |\.venv/bin/)", "", line.strip())
-            if line.startswith("tgmon "):
-                out.append((f"{b.where}+{n}", line))
+            for part in re.split(r"&&|;", line):     # each command of `a && b`
+                part = re.sub(r"^(\$ )?(\.venv/bin/)?", "", part.strip())
+                if part.startswith("tgmon "):
+                    out.append((f"{b.where}+{n}", part))
     return out
 
 
@@ -173,6 +174,17 @@ def test_readme_examples_cover_run_simulate_and_the_tests():
     assert test_command in readme
     assert test_command in ci.replace("pip install -q ", "pip install "), \
         "the README's test command is the one .ci/run runs"
+
+
+def test_plain_run_says_what_the_readme_says(fresh_machine, capsys):
+    from bot.cli import main
+
+    [block] = [b for b in blocks(ROOT / "README.md")
+               if b.lang == "console" and b.text.startswith("$ tgmon run\n")]
+    expected = block.text.split("\n", 1)[1].strip()
+    assert main(["run"]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err.strip()) == ("", expected)
 
 
 def test_the_readme_is_read_in_five_minutes():
