@@ -1,7 +1,7 @@
 """Run every ``bench/bench_*.py`` (or those named) and print a table of figures.
 
 Each module defines ``run(quick: bool) -> list[Figure]``. ``--quick`` shrinks the
-workloads for a smoke run; the figures in bench/README.md come from full runs.
+workloads for a smoke run; the figures in the README come from a full run.
 """
 
 from __future__ import annotations
