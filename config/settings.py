@@ -2,7 +2,8 @@
 
 Nothing else in tgmon reads the environment. Every setting is described once, in
 ``SPECS``: its field, its environment variable, how it is parsed, its default and
-one line of help. ``.env.example`` and the README list exactly these.
+one line of help. ``.env.example`` and the README's settings table list exactly these
+(tests check both).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "export", parents=[common],
         help="export the captured posts as CSV or JSON Lines",
         description="Export the captured-post log, oldest post first. Columns and keys are "
-                    "listed in the README (\"Export columns\"). Deleted posts are left out "
+                    "listed in docs/export.md (\"Export columns\"). Deleted posts are left out "
                     "unless --include-deleted or --only-deleted is given.")
     p.add_argument("--format", default="csv", metavar="FORMAT",
                    help="csv (default) or jsonl")

@@ -1,7 +1,7 @@
 """Scenarios: a day (or any span) of Telegram activity as a JSON file, read into frozen
 records. :func:`load_scenario` checks everything it can before anything is played and
-names the JSON path of the first bad field. The format is documented in the README
-("Simulation and scenarios"); :mod:`bot.sim.scenario_events` reads the events.
+names the JSON path of the first bad field. The format is documented in
+docs/simulation.md ("Scenario files"); :mod:`bot.sim.scenario_events` reads the events.
 """
 
 from __future__ import annotations
