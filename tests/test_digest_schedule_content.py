@@ -37,17 +37,15 @@ def test_a_busy_day_is_split_escaped_linked_and_charted(sim):
 
     async def body():
         await seed(s, sim.now(), channels=CHANNELS, posts=busy_day())
-        app = sim.app(components=without_watcher, settings=s)
-        rt = await app.start()
-        await sim.ask(who[ANNA], "/start")
-        await add_rule(rt.db, ANNA, "Тёткино", ANNA, sim.now())
-        sim.world.user_writes(who[ANNA], "/digest now")
-        await sim.until(lambda: any(m.file for m in sim.world.sent_by_bot(ANNA)), timeout=600)
-        asked_at = sim.now().replace(second=0, microsecond=0)
-        # the same log and period give the same digest: rebuild it to compare
-        rebuilt = await compose(rt.db, s, ANNA, None, Period(asked_at - timedelta(hours=24),
-                                                             asked_at))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, rt):
+            await sim.ask(who[ANNA], "/start")
+            await add_rule(rt.db, ANNA, "Тёткино", ANNA, sim.now())
+            sim.world.user_writes(who[ANNA], "/digest now")
+            await sim.until(lambda: any(m.file for m in sim.world.sent_by_bot(ANNA)), timeout=600)
+            asked_at = sim.now().replace(second=0, microsecond=0)
+            # the same log and period give the same digest: rebuild it to compare
+            rebuilt = await compose(rt.db, s, ANNA, None, Period(asked_at - timedelta(hours=24),
+                                                                 asked_at))
         return rebuilt
 
     rebuilt = sim.run(body)

@@ -100,15 +100,13 @@ def test_two_apps_on_one_session_the_second_is_refused(sim):
     s = sim.settings()
 
     async def body():
-        first = sim.app(components=lambda: [], settings=s)
-        await first.start()
-        second = sim.app(components=lambda: [], settings=s)
-        with pytest.raises(SessionLockedError) as refused:
-            await second.start()
-        message = str(refused.value)
-        assert "\n" not in message and f"pid {os.getpid()}" in message
-        assert "user.session" in message
-        await first.stop()
+        async with sim.running(components=lambda: [], settings=s) as (_first, _):
+            second = sim.app(components=lambda: [], settings=s)
+            with pytest.raises(SessionLockedError) as refused:
+                await second.start()
+            message = str(refused.value)
+            assert "\n" not in message and f"pid {os.getpid()}" in message
+            assert "user.session" in message
         third = sim.app(components=lambda: [], settings=s)   # free again after a stop
         await third.start()
         await third.stop()
