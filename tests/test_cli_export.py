@@ -10,6 +10,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from clikit import assert_one_line_error
 
 from bot.cli import main
 from tests.exportkit import CHANNEL, CHANNEL_MORE, CID, USERNAME, shared_export, texts_of
@@ -36,14 +37,6 @@ def log_db(tmp_path) -> Path:
 
 def fixture_texts() -> dict[int, str]:
     return texts_of([CHANNEL, CHANNEL_MORE])
-
-
-def assert_one_line_error(code: int, out: str, err: str, needle: str) -> None:
-    assert code == 1
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tgmon: error: "), err
-    assert needle in lines[0]
 
 
 def test_fixtures_export_to_csv_with_every_text_intact(capsysbinary, log_db):
