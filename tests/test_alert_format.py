@@ -128,7 +128,7 @@ def test_late_label_forward_origin_and_media():
     assert "Forwarded from Скрытый <автор>" in parsed(hidden)[0]
 
 
-def test_media_notes():
+def test_media_and_durations_are_noted_in_words_people_read():
     assert media_note(Media("photo")) == "📷 photo"
     assert media_note(Media("voice", duration=75)) == "🎤 voice message 1:15"
     assert media_note(Media("document", "отчёт.pdf", 1_300_000)) == "📎 file отчёт.pdf (1.2 MB)"

@@ -152,7 +152,7 @@ def test_group_chat_subscribes_for_the_desk(sim):
     sim.run(body)
 
 
-def test_timezone_and_mute(sim):
+def test_timezone_refuses_unknown_zones_and_mute_shows_its_end_in_that_zone(sim):
     _admin, anna, _ivan = people(sim)
 
     async def body():

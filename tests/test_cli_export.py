@@ -115,7 +115,8 @@ def test_failed_export_keeps_the_previous_file(capsys, log_db, tmp_path):
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "directory"])
-def test_bad_output_path(capsys, log_db, tmp_path, where):
+def test_an_output_in_a_missing_folder_or_a_folder_is_refused_by_name(capsys, log_db, tmp_path,
+                                                                      where):
     target = tmp_path / "nowhere" / "x.csv" if where == "missing-dir" else tmp_path
     code = main(["export", "--db", str(log_db), "--output", str(target)])
     out, err = capsys.readouterr()
@@ -131,7 +132,7 @@ def test_missing_database_is_not_created(capsys, tmp_path):
         assert not db.exists()
 
 
-def test_stats_command(capsys, log_db):
+def test_stats_prints_a_row_per_channel_with_its_holes_and_json_too(capsys, log_db):
     assert main(["stats", "--db", str(log_db)]) == 0
     out, _ = capsys.readouterr()
     lines = out.splitlines()
@@ -145,7 +146,7 @@ def test_stats_command(capsys, log_db):
     assert data[0]["first_hole_ranges"] == ["13-14"] and data[0]["absent"] == 3
 
 
-def test_stats_unknown_channel(capsys, log_db):
+def test_stats_of_an_unknown_channel_is_one_line_naming_it(capsys, log_db):
     code = main(["stats", "--channel", "rybar", "--db", str(log_db)])
     out, err = capsys.readouterr()
     assert_one_line_error(code, out, err, "unknown channel 'rybar'")

@@ -169,7 +169,8 @@ def test_older_export_with_time_zone(capsys, tmp_path):
     ("--username", "ab", "not a Telegram username"),
     ("--export-tz", "Mars/Olympus", "not a known time zone"),
 ])
-def test_bad_options(capsys, tmp_path, option, value, needle):
+def test_bad_import_options_are_refused_before_a_database_is_made(capsys, tmp_path, option,
+                                                                   value, needle):
     db = tmp_path / "log.db"
     code, out, err = cli(capsys, "import", str(CHANNEL_MORE), option, value, "--db", str(db))
     assert_one_line_error(code, out, err, needle)

@@ -67,7 +67,7 @@ def settings(tmp_path, **env):
     ("4@mtproto.example.org:443", Server(4, "mtproto.example.org", 443)),
     ("1@[::1]:8443", Server(1, "::1", 8443)),
 ])
-def test_server_values(tmp_path, value, server):
+def test_tgmon_server_reads_test_and_dc_at_host_and_port(tmp_path, value, server):
     assert settings(tmp_path, TGMON_SERVER=value).server == server
 
 
