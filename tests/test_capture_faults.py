@@ -158,14 +158,15 @@ def test_channels_are_resolved_once_and_joined_once(sim):
 
     async def body():
         for restart in range(2):
-            app = sim.app(components=watcher_only, settings=s)
-            db = (await app.start()).db
-            await until(lambda db=db: resolved(db, "legionoffreedom"), timeout=300, step=1.0)
-            await until(lambda db=db: _joined(db, legion.id), timeout=300, step=1.0)
-            pushed = w.post(legion, f"пуш после вступления {restart}")
-            await until(lambda db=db, p=pushed: _has(db, legion.id, p.id), timeout=300, step=1.0)
-            got = await rows(db, legion.id)
-            await app.stop()
+            async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+                db = rt.db
+                await until(lambda db=db: resolved(db, "legionoffreedom"), timeout=300,
+                            step=1.0)
+                await until(lambda db=db: _joined(db, legion.id), timeout=300, step=1.0)
+                pushed = w.post(legion, f"пуш после вступления {restart}")
+                await until(lambda db=db, p=pushed: _has(db, legion.id, p.id), timeout=300,
+                            step=1.0)
+                got = await rows(db, legion.id)
         return got, await _state_after(sim, s, rdk.id)
 
     got, rdk_state = sim.run(body)

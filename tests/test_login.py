@@ -50,10 +50,9 @@ def test_login_with_code_and_two_step_password_then_run_starts(fresh):
         assert "Logged in as Monitor" in message and "tgmon run" in message
         again = await login(s, sim.world.client_factory(), prompts())
         assert again.startswith("Already logged in as Monitor")
-        app = sim.app(components=lambda: [], settings=s)
-        rt = await app.start()                     # authorised: no NotAuthorizedError
-        assert (await rt.user.get_me()).id == sim.world.user.id
-        await app.stop()
+        # authorised: no NotAuthorizedError
+        async with sim.running(components=lambda: [], settings=s) as (_app, rt):
+            assert (await rt.user.get_me()).id == sim.world.user.id
 
     sim.run(body)
     assert said == ["That code is wrong; try again (2 left).",

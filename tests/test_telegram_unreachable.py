@@ -98,10 +98,9 @@ def test_unreachable_at_start_waits_and_starts(sim, logs):
     w.unreachable(10 * 60)
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()])
-        rt = await app.start()                         # waits out the outage
-        await until(lambda: _stored(rt.db, legion.id, 1), timeout=300, step=1.0)
-        await app.stop()
+        # the start waits out the outage
+        async with sim.running(components=lambda: [Watcher()]) as (_app, rt):
+            await until(lambda: _stored(rt.db, legion.id, 1), timeout=300, step=1.0)
 
     sim.run(body)
     lines = shown(logs)
