@@ -16,7 +16,7 @@ themselves (``tgmon stats --recount``; the tests compare the two).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -86,13 +86,6 @@ class HoleTally:
 
     def holes(self) -> Holes:
         return Holes(self._count, self._runs, tuple(self._kept))
-
-
-def summarise_holes(ranges: Iterable[IdRange], keep: int = 5) -> Holes:
-    tally = HoleTally(keep)
-    for r in ranges:
-        tally.add(r)
-    return tally.holes()
 
 
 # ---- kept figures (migration 0012) -------------------------------------------------

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 from oldlog import OLD_SCHEMAS, version_rows, write_old_log
+from storekit import get_versions
 
 from storage.db import open_database
 from storage.models import CapturePath, Entity, Post
-from storage.posts import get_versions, save_posts
+from storage.posts import save_posts
 from tests.test_storage_fts_batch import index_is_consistent
 
 

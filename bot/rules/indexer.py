@@ -25,7 +25,7 @@ from storage import word_index as wi
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.app import Runtime
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

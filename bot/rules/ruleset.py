@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import re2
 
@@ -171,7 +171,7 @@ class RuleSet:
                     if slots is None:
                         slots = table[form] = self._form_slots(form, word_keys[i])
                     found[i] = slots
-        candidates: set[int] = set().union(*found)
+        candidates: set[int] = set().union(*cast(list[tuple[int, ...]], found))
         # ... and under its other keys: channel, hashtags, regexes (the keys analysis
         # adds to the words' own, see bot.rules.analysis).
         index = self._index

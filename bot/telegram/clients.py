@@ -1,4 +1,5 @@
-"""The watching account's client: Telethon's, plus a way to hear about reconnects.
+"""tgmon's Telegram clients: how they are built (:func:`telegram_client_factory`), and
+the watching account's client, Telethon's plus a way to hear about reconnects.
 
 After Telethon reconnects by itself it only calls ``get_me()`` and does not catch up
 (its catch-up code after reconnecting is unreachable in 1.45), so pushes lost while the
@@ -12,17 +13,61 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeAlias
 
 from telethon import TelegramClient
 
 from bot.failures import failure, log_traceback
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What the rest of tgmon holds a client as (it calls only this package's functions on it).
+Client: TypeAlias = TelegramClient
+
+# role ("user" or "bot"), session file path without ".session" -> an unconnected client
+ClientFactory = Callable[[str, Path], Client]
+
 ReconnectListener = Callable[[], Awaitable[None]]
+
+
+def telegram_client_factory(settings: Settings) -> ClientFactory:
+    """How tgmon builds its clients: a SQLite session file per role (owner-only), the
+    user client catching up on what it missed while down, the bot one too. The user
+    client is a :class:`WatchingClient` (it reports reconnects) and sleeps through no
+    flood wait: the watcher sees each one, holds back only the work that needs that
+    request and counts it. The bot fails fast on flood waits so its send queue can
+    reschedule. Both talk to ``TGMON_SERVER`` if set (its key checked and registered
+    here, before anything else happens)."""
+    from bot.telegram.servers import check_server, client_options, point_at
+
+    assert settings.api_id is not None and settings.api_hash
+    api_id, api_hash = settings.api_id, settings.api_hash
+    server = check_server(settings)
+
+    def make(role: str, session: Path) -> TelegramClient:
+        _owner_only(session.with_name(session.name + ".session"))
+        cls = WatchingClient if role == "user" else TelegramClient
+        client = cls(str(session), api_id, api_hash, catch_up=True,
+                     flood_sleep_threshold=0 if role == "user" else 5,
+                     base_logger=f"tgmon.telethon.{role}", **client_options(server))
+        point_at(client, server)
+        return client
+    return make
+
+
+def _owner_only(path: Path) -> None:
+    """Create the session file readable by its owner only before Telethon opens it."""
+    from storage.dbfile import SESSION_PLACE, make_private_dir
+
+    make_private_dir(path.parent, "the session files", SESSION_PLACE)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
 
 
 # A link that drops again and again (a proxy or firewall cutting every connection soon
