@@ -60,7 +60,7 @@ def test_the_words_say_what_happened_and_what_to_do():
     banned = account_ended(errors.UserDeactivatedBanError(None), "user")
     assert banned.reason == ("the watching account was banned by Telegram "
                              "(USER_DEACTIVATED_BAN): watch with another account: "
-                             "`tgmon login` with it, then start tgmon")
+                             "`tgmon login --account NAME` with it, then start tgmon")
     token = account_ended(errors.AuthKeyUnregisteredError(None), "bot")
     assert "token was revoked" in token.reason and "@BotFather" in token.reason
     assert str(AccountEndedError(banned)) == f"tgmon stopped: {banned.reason}"
