@@ -224,7 +224,7 @@ def test_tgmon_run_exits_non_zero_with_the_reason_and_stats_shows_it(fresh_machi
     assert main(["stats", "--db", "ban.db"]) == 0
     out = capsys.readouterr().out
     assert "Accounts Telegram ended:" in out
-    assert "user: the watching account was banned by Telegram (USER_DEACTIVATED_BAN)" in out
+    assert "user main: the watching account was banned by Telegram (USER_DEACTIVATED_BAN)" in out
     assert "tgmon has not run with it since" in out
 
 
