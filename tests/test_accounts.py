@@ -89,3 +89,118 @@ def test_a_banned_account_loses_no_post_and_its_channels_move(sim):
     # ... and pushes reach exactly one account per joined channel
     members = Counter(frozenset(ch.members) for ch in world.channels.values())
     assert all(len(m) <= 1 for m in members)
+
+
+def test_moved_channels_are_looked_up_again_by_their_new_account(sim):
+    report = sim.play(a_day({"kind": "session_revoked", "account": "third"}),
+                      components=default_components)
+    world, db = report.world, report.settings.db_path
+    assert report.ended is None
+    moved = read(db, "SELECT m.to_account, c.username, m.why FROM channel_moves m "
+                     "JOIN channels c USING (channel_id)")
+    assert len(moved) == 3 and {w for _, _, w in moved} == {"SESSION_REVOKED"}
+    # each new holder resolved each channel it got (a hash is valid for its account only)
+    for to, username, _ in moved:
+        asked = [r.username for r in world.requests_of("contacts.resolveUsername",
+                                                       account=to)]
+        assert username in asked
+    hashes = read(db, "SELECT account, channel_id, access_hash FROM channel_access")
+    by_channel: dict[int, set[str]] = {}
+    for account, cid, _ in hashes:
+        by_channel.setdefault(cid, set()).add(account)
+    assert sum(len(v) == 2 for v in by_channel.values()) == 3    # old and new holder
+    # all posts of the day are there, once
+    published = sum(len(ch.posts) for ch in world.channels.values())
+    assert read(db, "SELECT count(*), count(DISTINCT channel_id || ':' || message_id) "
+                    "FROM posts") == [(published, published)]
+
+
+def test_one_accounts_flood_wait_never_stops_anothers_reads(sim):
+    noon = START + timedelta(hours=12)
+    scenario = a_day({"kind": "flood_wait", "method": "messages.getHistory",
+                      "seconds": 3600, "account": "second"}, accounts=("main", "second"),
+                     join_limit=2)
+    report = sim.play(scenario, components=default_components)
+    world, db = report.world, report.settings.db_path
+    ids = {name: world.account("user", name).id for name in ("main", "second")}
+    during = [r for r in world.requests if noon < r.at < noon + timedelta(hours=1)
+              and type(r.request).__name__ == "GetHistoryRequest"]
+    assert any(r.account_id == ids["main"] for r in during)
+    # second was told to wait: the wait is journalled as its own
+    floods = read(db, "SELECT account, detail FROM capture_events WHERE kind = 'flood_wait'")
+    assert floods and {a for a, _ in floods} == {"second"}
+    published = sum(len(ch.posts) for ch in world.channels.values())
+    assert read(db, "SELECT count(*) FROM posts") == [(published,)]
+
+
+def test_the_last_account_lost_stops_tgmon_and_says_none_is_left(sim):
+    scenario = a_day({"kind": "account_banned", "account": "second"},
+                     accounts=("main", "second"))
+    scenario["events"].append({"at": (START + timedelta(hours=15)).isoformat(),
+                               "fault": {"kind": "session_revoked", "account": "main"}})
+    report = sim.play(scenario, components=default_components)
+    assert report.ended is not None and report.ended.account == "main"
+    assert report.ended.code == "SESSION_REVOKED"
+    told = [m.text for m in report.world.sent_by_bot(ADMIN)]
+    assert sum("second lost" in t for t in told) == 1
+    stopped = [t for t in told if "tgmon has stopped" in t]
+    assert len(stopped) == 1 and "No watching account is left" in stopped[0]
+    ends = read(report.settings.db_path,
+                "SELECT account, code FROM account_ends ORDER BY id")
+    assert ends == [("second", "USER_DEACTIVATED_BAN"), ("main", "SESSION_REVOKED")]
+
+
+def test_stats_shows_each_account_after_a_loss(sim, capsys):
+    from bot.cli import main
+
+    report = sim.play(a_day({"kind": "account_banned", "account": "second"}),
+                      components=default_components)
+    assert main(["stats", "--db", str(report.settings.db_path)]) == 0
+    out = capsys.readouterr().out
+    block = out.split("Watching accounts (flood waits and failures of the last 24 h):\n")[1]
+    lines = block.split("\n\n")[0].splitlines()
+    assert lines[0].startswith("  main: active, last started 2024-03-12 00:00 UTC; holds 5 "
+                               "channels: 3 joined, ")
+    assert lines[1].startswith("  second: ended (USER_DEACTIVATED_BAN) 2024-03-12 12:")
+    assert "holds no channel" in lines[1]
+    assert lines[2].startswith("  third: active")
+    assert "user second: the watching account second was banned by Telegram" in out
+
+
+def test_login_of_a_second_account_and_run_starts_both(sim):
+    import stat
+
+    from bot.app import App
+    from bot.cli.login import login
+    from bot.telegram.login import Prompts
+    from bot.watcher.session import has_auth_key, logged_in_accounts
+    from tests.test_login import answers
+
+    sim.world.add_account("second")
+    sim.world.user_logged_in = False
+    s = sim.settings()
+
+    def prompts(phone):
+        return Prompts(phone=answers(phone), code=answers("12345"),
+                       password=answers("x"), say=lambda _: None)
+
+    async def body():
+        assert "Logged in as Monitor" in await login(s, sim.world.client_factory(),
+                                                     prompts("+15550000001"))
+        said = await login(s, sim.world.client_factory(), prompts("+15550000002"),
+                           "second")
+        assert "Logged in as Monitor 2 (watching account second)" in said
+        assert logged_in_accounts(s) == ["main", "second"]
+        app = App(s, make_client=sim.world.client_factory(), components=lambda: [])
+        rt = await app.start()
+        try:
+            assert rt.accounts.names() == ["main", "second"]
+            me = await rt.accounts.client("second").get_me()
+            assert me.id == sim.world.account("user", "second").id
+        finally:
+            await app.stop()
+
+    sim.run(body)
+    session = s.session_dir / "second.session"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+    assert has_auth_key(s.account_session("second"))
