@@ -160,6 +160,9 @@ async def _keep_access(conn: aiosqlite.Connection, account: str, channel_id: int
         "VALUES (?, ?, ?, ?) ON CONFLICT (account, channel_id) DO UPDATE SET "
         "access_hash = excluded.access_hash, resolved_at = excluded.resolved_at",
         (account, channel_id, access_hash, at))
+    if account == MAIN:     # watched.access_hash: main's, as before accounts were several
+        await conn.execute("UPDATE watched SET access_hash = ? WHERE channel_id = ?",
+                           (access_hash, channel_id))
 
 
 async def access_hash_of(db: Database, account: str, channel_id: int) -> int | None:

@@ -32,7 +32,8 @@ ALTER TABLE watched ADD COLUMN account TEXT;
 ALTER TABLE watched ADD COLUMN mode TEXT CHECK (mode IN ('joined', 'polled'));
 UPDATE watched SET account = 'main', mode = 'joined'
     WHERE removed_at IS NULL AND channel_id IS NOT NULL;
-ALTER TABLE watched DROP COLUMN access_hash;
+-- watched.access_hash stays, as main's hash of the channel (what it always was): code
+-- written for one account reads it with main's client.
 
 -- Channels moved from one account to another (the account was lost), oldest first.
 CREATE TABLE channel_moves (
