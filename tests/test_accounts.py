@@ -204,3 +204,49 @@ def test_login_of_a_second_account_and_run_starts_both(sim):
     session = s.session_dir / "second.session"
     assert stat.S_IMODE(session.stat().st_mode) == 0o600
     assert has_auth_key(s.account_session("second"))
+
+
+def test_an_account_revoked_while_tgmon_was_down_moves_at_the_next_start(sim):
+    from storage.watchlist import live_entries
+
+    w = sim.world
+    w.add_account("second")
+    w.set_join_limit(5)
+    chans = [w.add_channel(f"unit_{i}", f"Unit {i}", joined=False) for i in range(4)]
+    admin = w.add_user("Desk")
+    s = sim.settings(admins=frozenset({admin.id}), join_limit=2)
+
+    components = default_components
+    async def held(rt):
+        return {e.username: (e.account, e.mode) for e in await live_entries(rt.db)}
+
+    async def stored(rt):
+        return (await rt.db.fetchone("SELECT count(*) FROM posts"))[0]
+
+    async def body():
+        async with sim.running(components=components, settings=s) as (_app, rt):
+            await sim.ask(admin, "/start", timeout=120)
+            await sim.until(lambda: sum(len(c.members) for c in chans) == 4, timeout=600)
+            before = await held(rt)
+        w.revoke_sessions("user", "second")
+        for c in chans:
+            w.post(c, f"{c.username}: пока tgmon не работал")
+        async with sim.running(components=components, settings=s) as (_app, rt):
+            assert rt.accounts.names() == ["main"]
+            await sim.until(lambda: _all_ok(rt), timeout=900)
+            await sim.until(lambda: _equals(stored(rt), 4), timeout=900)
+            after = await held(rt)
+        return before, after
+
+    async def _all_ok(rt):
+        return all(a == "main" for a, _ in (await held(rt)).values())
+
+    async def _equals(value, expected):
+        return await value == expected
+
+    before, after = sim.run(body)
+    assert sorted(before.values()) == [("main", "joined")] * 2 + [("second", "joined")] * 2
+    # main joins up to its limit of 2; what second held is polled by main
+    assert sorted(after.values()) == [("main", "joined")] * 2 + [("main", "polled")] * 2
+    told = [m.text for m in w.sent_by_bot(admin.id) if "second lost" in m.text]
+    assert len(told) == 1 and "SESSION_REVOKED" in told[0]
