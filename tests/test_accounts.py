@@ -250,3 +250,46 @@ def test_an_account_revoked_while_tgmon_was_down_moves_at_the_next_start(sim):
     assert sorted(after.values()) == [("main", "joined")] * 2 + [("main", "polled")] * 2
     told = [m.text for m in w.sent_by_bot(admin.id) if "second lost" in m.text]
     assert len(told) == 1 and "SESSION_REVOKED" in told[0]
+
+
+def test_an_account_logged_in_since_joins_what_the_others_could_only_poll(sim):
+    from storage.watchlist import live_entries
+
+    w = sim.world
+    w.add_account("second")
+    chans = [w.add_channel(f"unit_{i}", f"Unit {i}", joined=False) for i in range(4)]
+    s = sim.settings(join_limit=2)
+
+    async def held(rt):
+        return sorted((e.username, e.account, e.mode) for e in await live_entries(rt.db))
+
+    async def count(rt):
+        return (await rt.db.fetchone("SELECT count(*) FROM posts"))[0]
+
+    async def body():
+        async with sim.running(components=default_components, settings=s,
+                               accounts=["main"]) as (_app, rt):
+            await sim.until(lambda: sum(len(c.members) for c in chans) == 2, timeout=600)
+            alone = await held(rt)
+        for c in chans:
+            w.post(c, f"{c.username}: пока tgmon не работал")
+        second = w.account("user", "second").id
+        async with sim.running(components=default_components, settings=s,
+                               accounts=["main", "second"]) as (_app, rt):
+            await sim.until(lambda: sum(second in c.members for c in chans) == 2, timeout=900)
+
+            async def all_stored():
+                return await count(rt) == 4
+            await sim.until(all_stored, timeout=900)
+            together = await held(rt)
+            moves = [tuple(r) for r in await rt.db.fetchall(
+                "SELECT from_account, to_account, mode, why FROM channel_moves")]
+        return alone, together, moves
+
+    alone, together, moves = sim.run(body)
+    assert [(a, m) for _, a, m in alone] == [("main", "joined")] * 2 + [("main", "polled")] * 2
+    assert sorted((a, m) for _, a, m in together) == [("main", "joined")] * 2 + \
+        [("second", "joined")] * 2
+    assert moves == [("main", "second", "joined", "ROOM")] * 2
+    # pushes reach exactly one account per channel
+    assert all(len(c.members) == 1 for c in chans)

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.watcher.spread import JOINED, POLLED, Load, Moved, loads, moved_notice, place, place_all
+from bot.watcher.spread import (
+    JOINED,
+    POLLED,
+    Load,
+    Moved,
+    loads,
+    moved_notice,
+    place,
+    place_all,
+    promotions,
+)
 from config.accounts import (
     AccountNameError,
     account_of_stem,
@@ -56,6 +66,26 @@ def test_a_full_account_counts_with_what_telegram_let_it_join():
     assert [(c.account, c.limit, c.room, c.polled) for c in current] == [
         ("main", 450, 150, 0), ("second", 120, 0, 4)]
     assert place(current) == ("main", JOINED)
+
+
+def test_polled_channels_go_to_an_account_with_room_until_none_has_any():
+    # second was logged in since: 2 places; main polls 3 channels
+    current = [Load("main", 2, joined=2, polled=3), Load("second", 2)]
+    assert promotions([(11, "main"), (12, "main"), (13, "main")], current) == [
+        (11, "second"), (12, "second")]
+
+
+def test_a_polled_channel_stays_with_its_holder_when_it_has_room():
+    # main's limit was raised: it joins what it polls; no move, no look-up
+    current = [Load("main", 5, joined=2, polled=1), Load("second", 10)]
+    assert promotions([(11, "main")], current) == [(11, "main")]
+
+
+def test_no_room_no_promotion_and_joined_channels_never_move_for_balance():
+    assert promotions([(11, "main")], [Load("main", 2, joined=2, polled=1),
+                                       Load("second", 2, joined=2)]) == []
+    # a lopsided but unpolled spread stays as it is
+    assert promotions([], [Load("main", 450, joined=450), Load("second", 450)]) == []
 
 
 def test_the_lost_account_message_names_it_what_moved_and_where():

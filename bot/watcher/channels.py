@@ -24,7 +24,16 @@ from bot.watcher.accounts import AccountWork
 from bot.watcher.health import RESOLVE, backoff, describe_wait
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.notify import name_of, notify_admins
-from bot.watcher.spread import JOINED, POLLED, Moved, loads, moved_notice, place, place_all
+from bot.watcher.spread import (
+    JOINED,
+    POLLED,
+    Moved,
+    loads,
+    moved_notice,
+    place,
+    place_all,
+    promotions,
+)
 from bot.watcher.state import WatchState
 from config.errors import TgmonError
 from storage.account_ends import AccountEnd, mark_notified
@@ -50,6 +59,7 @@ log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
 Run = Callable[[int, str], Awaitable[None]]
 NOT_LOGGED_IN = "NOT_LOGGED_IN"         # why a channel moved, when no end was recorded
+ROOM = "ROOM"           # why a polled channel moved: an account had room to join it
 
 
 class WatchList:
@@ -284,6 +294,35 @@ class WatchList:
             if mine or (ended is not None and ended.notified_at is None):
                 await self._tell_lost(rt, name, ended, mine, entries, running)
         await self._take_on_moved(rt, stranded)
+
+    async def promote(self) -> None:
+        """Polled channels that a running account has room to join (one logged in since,
+        a higher join limit) are joined by it: handed over (journalled as ``ROOM``),
+        looked up by it if need be, joined, and read on from their cursors."""
+        rt = self.rt
+        running = self.running()
+        if rt is None or not running:
+            return
+        async with self._placing:
+            entries = await live_entries(rt.db)
+            mine = [e for e in entries if e.account in running]
+            polled = [(e.id, e.account or "") for e in mine if e.mode == POLLED]
+            if not polled:
+                return
+            held = Counter((e.account, e.mode) for e in mine)
+            ups = promotions(polled, loads(running, held, rt.settings.join_limit,
+                                           self.state.full))
+            by_id = {e.id: e for e in entries}
+            for entry_id, account in ups:
+                if by_id[entry_id].account == account:
+                    await set_holder(rt.db, entry_id, account, JOINED)
+            await apply_moves(rt.db, [Move(i, by_id[i].channel_id, by_id[i].account or "", a,
+                                           JOINED) for i, a in ups if by_id[i].account != a],
+                              ROOM, rt.now())
+        for entry_id, account in ups:
+            log.info("%s is joined by the watching account %s now (it was polled)",
+                     name_of(by_id[entry_id]), account)
+        await self._take_on_moved(rt, [by_id[i] for i, _ in ups])
 
     async def _take_on_moved(self, rt: Runtime, stranded: list[WatchEntry]) -> None:
         now = {e.id: e for e in await live_entries(rt.db)}

@@ -175,6 +175,7 @@ class Watcher:
                     (entry.account is None or entry.account in running):
                 watchlist.queue_resolution(entry)
         await watchlist.rehome()
+        await watchlist.promote()
         self._spawn(self._follow_accounts(rt), "watcher accounts")
         for name in running:
             self.works[name].sweeper.request("start")

@@ -4,8 +4,9 @@ Each watched channel is held by one account, so Telegram pushes its posts to exa
 one client. An account joins at most its join limit (``TGMON_JOIN_LIMIT``); a channel
 beyond every account's limit is polled (history reads on the reconcile schedule) by the
 account polling fewest, so polls spread over the accounts' budgets. A new channel goes
-to the account with the most room. Channels move only when their account is lost;
-never for balance alone.
+to the account with the most room. Channels move when their account is lost, and a
+polled channel moves to an account with room to join it (one logged in since); never
+for balance alone.
 """
 
 from __future__ import annotations
@@ -69,6 +70,29 @@ def place_all(count: int, current: Sequence[Load]) -> tuple[list[tuple[str, str]
                else replace(c, polled=c.polled + 1) if c.account == account else c
                for c in now]
     return out, now
+
+
+def promotions(polled: Sequence[tuple[int, str]],
+               current: Sequence[Load]) -> list[tuple[int, str]]:
+    """Polled channels (``(entry id, holder)``, in order) that an account with room joins
+    instead: ``(entry id, account)`` each: its holder if it has room now (no move, no
+    look-up), else the account with the most room (ties: the earlier one), until no
+    account has room. Only polled channels move, and only to be joined: never for
+    balance alone."""
+    now = {c.account: c for c in current}
+    order = {c.account: i for i, c in enumerate(current)}
+    out = []
+    for entry_id, holder in polled:
+        mine = now.get(holder)
+        best = mine if mine is not None and mine.room > 0 else \
+            max(now.values(), key=lambda c: (c.room, -order[c.account]), default=None)
+        if best is None or best.room <= 0:
+            break
+        out.append((entry_id, best.account))
+        now[best.account] = replace(now[best.account], joined=now[best.account].joined + 1)
+        if holder in now:
+            now[holder] = replace(now[holder], polled=max(now[holder].polled - 1, 0))
+    return out
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ UPDATE watched SET account = 'main', mode = 'joined'
 -- watched.access_hash stays, as main's hash of the channel (what it always was): code
 -- written for one account reads it with main's client.
 
--- Channels moved from one account to another (the account was lost), oldest first.
+-- Channels moved from one account to another (the account was lost, or the channel was
+-- polled and another account has room to join it), oldest first.
 CREATE TABLE channel_moves (
     id           INTEGER PRIMARY KEY,
     at           TEXT NOT NULL,
