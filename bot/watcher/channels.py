@@ -289,7 +289,7 @@ class WatchList:
             mine = [m for m in moves if m.from_account == name]
             self._told.add(name)
             if mine:
-                log.warning("moved %d channels of the watching account %s to %s", len(mine),
+                log.warning("moved %d channel(s) of the watching account %s to %s", len(mine),
                             name, ", ".join(sorted({m.to_account for m in mine})))
             if mine or (ended is not None and ended.notified_at is None):
                 await self._tell_lost(rt, name, ended, mine, entries, running)
