@@ -55,8 +55,10 @@ def read(db_path, sql, params=()):
 
 
 def test_a_banned_account_loses_no_post_and_its_channels_move(sim):
-    report = sim.play(a_day({"kind": "account_banned", "account": "second"}),
-                      components=default_components)
+    scenario = a_day({"kind": "account_banned", "account": "second"})
+    scenario["events"].append({"at": (START + timedelta(hours=13)).isoformat(),
+                               "message": {"from": ADMIN, "text": "/status"}})
+    report = sim.play(scenario, components=default_components)
     world, db = report.world, report.settings.db_path
     assert report.ended is None                       # tgmon went on with main and third
 
@@ -86,6 +88,13 @@ def test_a_banned_account_loses_no_post_and_its_channels_move(sim):
     moved_names = read(db, "SELECT c.username FROM channel_moves m JOIN channels c "
                            "USING (channel_id)")
     assert all(f"@{n}" in told[0] for (n,) in moved_names)
+    # /status shows each account and each channel's holder
+    status = next(m.text for m in world.sent_by_bot(ADMIN) if m.text.startswith("Capture"))
+    assert "Watching accounts — 2 running" in status
+    assert "• second — ended" in status and "USER_DEACTIVATED_BAN" in status
+    assert "• main — running\n   5 channels: 3 joined, 2 polled" in status
+    assert "• third — running\n   5 channels: 3 joined, 2 polled" in status
+    assert status.count(" · main, ") == 5 and status.count(" · third, ") == 5
     # ... and pushes reach exactly one account per joined channel
     members = Counter(frozenset(ch.members) for ch in world.channels.values())
     assert all(len(m) <= 1 for m in members)
