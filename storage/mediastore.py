@@ -80,6 +80,19 @@ def hash_prefix(path: Path, length: int, *, chunk: int = CHUNK) -> hashlib._Hash
     return h
 
 
+def photo_hash(path: Path) -> str | None:
+    """A photo's perceptual hash (ImageHash's pHash) as 16 hex digits; None if it is not
+    a picture Pillow can read. Matching them is :mod:`bot.media.phash`'s."""
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return str(imagehash.phash(image))
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
 class MediaStore:
     """The media directory: finished files by hash, partial downloads by item id."""
 

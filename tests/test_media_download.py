@@ -7,6 +7,7 @@ a restart mid-download resumed."""
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
 from capturekit import resolved, until
 
@@ -138,7 +139,7 @@ def test_flood_waits_and_disconnects_mid_file_resume_from_the_last_part(sim):
     flooded = [r for r in w.requests if r.at >= flood_from
                and type(r.request).__name__ == "GetFileRequest"]
     # a request met the flood wait, and nothing was asked again before it was over
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(flooded, flooded[1:], strict=False)]
+    gaps = [(b.at - a.at).total_seconds() for a, b in pairwise(flooded)]
     assert max(gaps) >= 119
     assert got[post.id]["status"] == "done"
     assert got[post.id]["sha256"] == hashlib.sha256(data).hexdigest()

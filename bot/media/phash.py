@@ -12,24 +12,14 @@ byte with the new one are compared.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from pathlib import Path
 from typing import Generic, TypeVar
+
+from storage.mediastore import photo_hash
+
+__all__ = ["SAME_PHOTO_BITS", "PhotoIndex", "distance", "groups", "photo_hash", "same_photo"]
 
 SAME_PHOTO_BITS = 6             # of 64; re-compressed or resized copies differ by 0-4
 K = TypeVar("K", bound=Hashable)
-
-
-def photo_hash(path: Path) -> str | None:
-    """The photo's perceptual hash as 16 hex digits; None if it is not a picture
-    Pillow can read. Blocking: run it on a thread."""
-    import imagehash
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return str(imagehash.phash(image))
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
 
 
 def distance(a: str, b: str) -> int:
