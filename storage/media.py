@@ -339,3 +339,27 @@ async def channel_access_hash(db: Database, channel_id: int) -> int | None:
         "SELECT access_hash FROM watched WHERE channel_id = ? AND access_hash IS NOT NULL "
         "ORDER BY removed_at IS NOT NULL, id DESC LIMIT 1", (channel_id,))
     return int(row[0]) if row else None
+
+
+async def phashes_of_posts(db: Database, post_ids: Iterable[int]) -> dict[int, str]:
+    """Perceptual hash of each post's stored photo, by ``posts.id``."""
+    rows = await db.fetchall(
+        "SELECT p.id, f.phash FROM posts p JOIN media_items m ON m.channel_id = p.channel_id "
+        "AND m.message_id = p.message_id JOIN media_files f ON f.sha256 = m.sha256 "
+        f"WHERE p.id {IN_IDS} AND f.phash IS NOT NULL ORDER BY m.version, m.id",
+        (ids_json(post_ids),))
+    return {r[0]: r[1] for r in rows}
+
+
+async def phashes_of_messages(db: Database, keys: Iterable[tuple[int, int]]
+                              ) -> dict[tuple[int, int], str]:
+    """Perceptual hash of each stored photo, by (channel id, message id)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await db.fetchall(
+        "SELECT m.channel_id, m.message_id, f.phash FROM json_each(?) k "
+        "JOIN media_items m ON m.channel_id = k.value ->> 0 AND m.message_id = k.value ->> 1 "
+        "JOIN media_files f ON f.sha256 = m.sha256 WHERE f.phash IS NOT NULL "
+        "ORDER BY m.version, m.id", (json.dumps(wanted),))
+    return {(r[0], r[1]): r[2] for r in rows}

@@ -58,7 +58,7 @@ async def _make(db_path: Path, media_dir: Path) -> None:
         edited = Post(1001, 1, T0, "Фото (новое)", edit_date=T0 + timedelta(hours=1),
                       media=Media("photo", size=len(NEW_PHOTO), file=_ref(21)))
         await save_posts(db, [edited], CapturePath.LIVE, T0 + timedelta(hours=1))
-        new_item = [i for i in await media.items_of_post(db, 1001, 1) if i.version == 2][0]
+        new_item = next(i for i in await media.items_of_post(db, 1001, 1) if i.version == 2)
         await _store(db, store, new_item.id, NEW_PHOTO, ".jpg")
     finally:
         await db.close()
@@ -131,7 +131,7 @@ def test_export_columns_name_each_rows_file_and_versions_their_own(archive, caps
 def test_export_with_media_makes_an_evidence_package_sha256sum_verifies(archive, capsys,
                                                                          tmp_path):
     package = tmp_path / "evidence"
-    code, out, err = cli(capsys, "export", "--db", str(archive), "--versions",
+    code, _out, err = cli(capsys, "export", "--db", str(archive), "--versions",
                          "--output", str(tmp_path / "posts.csv"), "--with-media", str(package))
     assert code == 0, err
     assert "3 media files" in err and "SHA256SUMS" in err and "1 pending" in err
@@ -155,7 +155,7 @@ def test_export_with_media_refuses_a_file_that_changed_in_the_archive(archive, c
                                                                       tmp_path):
     root = archive.parent / "tgmon-media"
     (root / _path_of(root, VIDEO)).write_bytes(b"tampered")
-    code, out, err = cli(capsys, "export", "--db", str(archive), "--output",
+    code, _out, err = cli(capsys, "export", "--db", str(archive), "--output",
                          str(tmp_path / "x.csv"), "--with-media", str(tmp_path / "pkg"))
     assert code == 1 and "no longer matches the SHA-256" in err
     assert not (tmp_path / "pkg" / "SHA256SUMS").exists()

@@ -15,6 +15,10 @@ MAX_ATTEMPTS = 8                # Telegram refusing a file this often: it failed
 MAX_REFRESHES = 3               # fresh references that did not work either
 RESERVE = 64 << 20              # disk space always left free beside the archive
 NETWORK_BACKOFF_MAX = 300.0     # seconds between tries while Telegram cannot be reached
+# An alert of a photo post waits this long (from the post's capture) for its photo to be
+# downloaded, then goes as text; the alert dispatcher waits as long to see the photo's
+# perceptual hash (the same picture posted by another channel is one story).
+PHOTO_WAIT = 15.0
 
 
 def admit(kind: str, size: int | None, kinds: tuple[str, ...],
@@ -42,6 +46,18 @@ def lack_of_space(size: int | None, stored: int, in_flight: int, budget: int | N
         return "disk_full", (f"{human_size(free)} left on the disk of the media directory, "
                              f"and the next file is {human_size(need)}")
     return None
+
+
+def photo_alert(status: str | None, path_exists: bool, queued_at: datetime | None,
+                now: datetime) -> str:
+    """How an alert of a photo post goes now: ``photo`` (the file is there), ``wait``
+    (it is being downloaded, and the wait is not over) or ``text``."""
+    if status == "done" and path_exists:
+        return "photo"
+    if status == "pending" and queued_at is not None and \
+            now < queued_at + timedelta(seconds=PHOTO_WAIT):
+        return "wait"
+    return "text"
 
 
 class Step(StrEnum):
