@@ -65,6 +65,7 @@ class MediaDownloader:
         self._busy: dict[int, int] = {}                 # item id -> its announced size
         self._network: dict[int, int] = {}              # item id -> network failures in a row
         self._claiming = asyncio.Lock()
+        self._pausing = asyncio.Lock()                  # workers meeting the same pause
         self._wake = Signal()
         self._wakers: list[asyncio.Event] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -304,6 +305,10 @@ class MediaDownloader:
     async def _pause_for(self, reason: str, detail: str) -> None:
         rt = self.rt
         assert rt is not None
+        async with self._pausing:
+            await self._pause_once(rt, reason, detail)
+
+    async def _pause_once(self, rt: Runtime, reason: str, detail: str) -> None:
         now = rt.now()
         self.pause = await media.set_pause(rt.db, reason, detail, now)
         if self.pause.told_at is None:
