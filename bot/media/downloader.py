@@ -106,6 +106,11 @@ class MediaDownloader:
     def wake(self) -> None:
         self._wake.notify()
 
+    @property
+    def downloading(self) -> int:
+        """Files being downloaded now."""
+        return len(self._busy)
+
     async def _relay(self) -> None:
         while True:
             await self._wake.wait()

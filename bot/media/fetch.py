@@ -20,6 +20,8 @@ from typing import Any
 
 from storage.mediastore import MediaStore, hash_prefix
 
+SYNC_EVERY = 8 << 20            # bytes written between syncs of a partial file to disk
+
 # offset, limit -> the part's bytes (fewer than limit: the file ends there)
 FetchPart = Callable[[int, int], Awaitable[bytes]]
 
@@ -66,10 +68,19 @@ async def fetch_file(store: MediaStore, item_id: int, ext: str, fetch: FetchPart
     hasher = await loop.run_in_executor(None, _prepare, partial, offset)
     out = await loop.run_in_executor(None, open, partial, "ab")
     writing: asyncio.Future[None] | None = None
+    unsynced = 0
 
     def write(data: bytes) -> None:
+        nonlocal unsynced
         out.write(data)
         hasher.update(data)
+        unsynced += len(data)
+        if unsynced >= SYNC_EVERY:
+            # Flushed as it goes, so gigabytes of dirty pages never pile up for the
+            # database's next fsync to wait behind (capture's commits stay quick).
+            out.flush()
+            os.fdatasync(out.fileno())
+            unsynced = 0
 
     try:
         while True:
