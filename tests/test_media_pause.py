@@ -87,3 +87,16 @@ def test_lack_of_space_names_the_budget_or_the_disk():
     assert policy.lack_of_space(20 * MB, 80 * MB, 0, None, policy.RESERVE + 21 * MB) is None
     reason, detail = policy.lack_of_space(20 * MB, 0, 0, None, policy.RESERVE + 19 * MB)
     assert reason == "disk_full" and "left on the disk" in detail
+
+
+def test_a_photo_alert_waits_for_its_download_but_not_while_downloads_are_paused():
+    from datetime import UTC, datetime, timedelta
+
+    queued = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
+    soon, late = queued + timedelta(seconds=5), queued + timedelta(seconds=policy.PHOTO_WAIT)
+    assert policy.photo_alert("done", True, queued, late) == "photo"
+    assert policy.photo_alert("pending", False, queued, soon) == "wait"
+    assert policy.photo_alert("pending", False, queued, late) == "text"       # waited enough
+    assert policy.photo_alert("pending", False, queued, soon, paused=True) == "text"
+    assert policy.photo_alert("done", False, queued, soon) == "text"          # file gone
+    assert policy.photo_alert("too_large", False, queued, soon) == "text"

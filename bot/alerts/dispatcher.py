@@ -217,10 +217,11 @@ class AlertDispatcher:
         if not news:
             return changes
         found = await media.media_of_posts(rt.db, news)
+        paused = await media.get_pause(rt.db) is not None
         for i, c in enumerate(changes):
             m = found.get(c.post_id) if c.kind == "new" else None
             if m is not None and m.kind == "photo" and \
-                    photo_alert(m.status, False, m.queued_at, now) == "wait":
+                    photo_alert(m.status, False, m.queued_at, now, paused=paused) == "wait":
                 self._soon = 1.0
                 return changes[:i]
         return changes

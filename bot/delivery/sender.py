@@ -25,7 +25,7 @@ from bot.runtime import Runtime
 from bot.tasks import stop_tasks
 from bot.telegram.errors import classify
 from bot.telegram.send import deliver
-from storage import outbox
+from storage import media, outbox
 from storage.chats import mark_blocked
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,9 @@ class Sender:
             text = msg.caption_html             # the message it edits is a photo's caption
         elif msg.media_item is not None and msg.edit_of is None:
             path = rt.settings.media_path / item.photo_path if item.photo_path else None
+            paused = item.photo_status == "pending" and await media.get_pause(rt.db) is not None
             how = photo_alert(item.photo_status, path is not None and path.is_file(),
-                              item.photo_queued_at, now)
+                              item.photo_queued_at, now, paused=paused)
             if how == "wait":
                 await outbox.wait_until(rt.db, item.id, "waiting for the post's photo",
                                         now + timedelta(seconds=PHOTO_RECHECK))

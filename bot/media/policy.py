@@ -49,12 +49,13 @@ def lack_of_space(size: int | None, stored: int, in_flight: int, budget: int | N
 
 
 def photo_alert(status: str | None, path_exists: bool, queued_at: datetime | None,
-                now: datetime) -> str:
+                now: datetime, *, paused: bool = False) -> str:
     """How an alert of a photo post goes now: ``photo`` (the file is there), ``wait``
-    (it is being downloaded, and the wait is not over) or ``text``."""
+    (it is being downloaded, and the wait is not over) or ``text`` (also at once while
+    downloads are paused for want of space: the photo would not come in time)."""
     if status == "done" and path_exists:
         return "photo"
-    if status == "pending" and queued_at is not None and \
+    if status == "pending" and not paused and queued_at is not None and \
             now < queued_at + timedelta(seconds=PHOTO_WAIT):
         return "wait"
     return "text"
