@@ -40,6 +40,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--ranges", type=int, default=5, metavar="N",
                    help="hole ranges to show per channel (default 5)")
+    p.add_argument("--recount", action="store_true",
+                   help="count everything again from the stored posts instead of reading the "
+                        "figures tgmon keeps as it writes (slow on a big log; the same numbers)")
     p.set_defaults(func=run)
 
 
@@ -52,9 +55,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli._channels import channel_ids
     from storage.account_ends import recent_ends
     from storage.capture import event_counts
-    from storage.coverage import channel_coverage
+    from storage.coverage import log_coverage, recount_channel_coverage
     from storage.db import open_database
-    from storage.stats import log_stats
+    from storage.stats import log_stats, recount_channel_stats
     from storage.watchlist import live_entries
 
     if args.ranges < 0:
@@ -64,8 +67,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         ids = list(await channel_ids(db, args.channel))
         stats = await log_stats(db, ids, keep=args.ranges)
         keep = max(args.ranges, 1)
-        coverage = {s.channel.channel_id: await channel_coverage(db, s.channel.channel_id, keep)
-                    for s in stats}
+        if args.recount:
+            stats = [await recount_channel_stats(db, s.channel, args.ranges) for s in stats]
+            coverage = {s.channel.channel_id: await recount_channel_coverage(
+                db, s.channel.channel_id, keep) for s in stats}
+        else:
+            coverage = await log_coverage(db, [s.channel.channel_id for s in stats], keep)
         watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
         events = await event_counts(db)
         ends = await recent_ends(db, datetime.now(UTC) - timedelta(days=30))
