@@ -46,13 +46,15 @@ def default_components() -> list[Component]:
     from bot.commands.component import BotCommands
     from bot.commands.context import Services
     from bot.delivery.sender import Sender
+    from bot.delivery.webhook_sender import WebhookSender
     from bot.digest.scheduling.component import DigestScheduler
     from bot.watcher.component import Watcher
 
     watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
     services = Services(watcher=watcher, digests=digests, delivery=sender)
-    return [watcher, sender, BotCommands(all_commands(), sender.messenger(), services),
-            digests, AlertDispatcher()]
+    return [watcher, sender, WebhookSender(),
+            BotCommands(all_commands(), sender.messenger(), services), digests,
+            AlertDispatcher()]
 
 
 class App:
@@ -73,8 +75,10 @@ class App:
 
     @property
     def busy(self) -> bool:
-        """True while the database thread works (the simulation's clock waits for it)."""
-        return self._db is not None and self._db.busy
+        """True while the database thread works, or a component waits on the network
+        outside Telegram (a webhook's answer): the simulation's clock waits for them."""
+        return (self._db is not None and self._db.busy) or any(
+            getattr(c, "busy", False) for c in self.components)
 
     async def start(self) -> Runtime:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler

@@ -18,7 +18,21 @@ from storage.db import Database
 from storage.timefmt import from_db, to_db
 
 # Lower goes first: people waiting for an answer come before broadcasts.
-PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3}
+PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3, "webhook": 2}
+# Each lane has its own sender: webhook deliveries never wait behind Telegram's limits,
+# nor messages to Telegram behind a slow webhook.
+TELEGRAM, WEBHOOK = "telegram", "webhook"
+
+
+def lane_of(kind: str) -> str:
+    return WEBHOOK if kind == "webhook" else TELEGRAM
+
+
+def _lane(lane: str) -> str:
+    """The lane as an SQL literal (a literal: the partial indexes serve it)."""
+    if lane not in (TELEGRAM, WEBHOOK):
+        raise ValueError(f"unknown outbox lane {lane!r}")
+    return f"'{lane}'"
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,8 @@ class Pending:
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, html, buttons, "
-    "file_name, file_data, as_photo, created_at, not_before, edit_of, reply_to_of) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "file_name, file_data, as_photo, created_at, not_before, edit_of, reply_to_of, lane) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -64,7 +78,7 @@ def _row(msg: OutMessage, now: datetime) -> tuple[object, ...]:
                          ensure_ascii=False) if msg.buttons else None
     return (msg.chat_id, msg.kind, PRIORITY[msg.kind], msg.dedup_key, msg.html, buttons,
             msg.file_name, msg.file_data, int(msg.as_photo), to_db(now),
-            to_db(msg.not_before or now), msg.edit_of, msg.reply_to_of)
+            to_db(msg.not_before or now), msg.edit_of, msg.reply_to_of, lane_of(msg.kind))
 
 
 async def enqueue(conn: aiosqlite.Connection, msg: OutMessage, now: datetime) -> bool:
@@ -99,7 +113,7 @@ def _pending(r: sqlite3.Row) -> Pending:
 
 
 async def due(db: Database, now: datetime, limit: int = 500, *,
-              heads: bool = False) -> list[Pending]:
+              heads: bool = False, lane: str = TELEGRAM) -> list[Pending]:
     """Pending messages that may go now, in sending order (priority, then age).
 
     With ``heads``, only the first of each chat: what the sender can send this round (a
@@ -111,7 +125,7 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
         "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
         "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
         f"FROM (SELECT id, {rank} AS n FROM outbox "
-        "      WHERE status = 'pending' AND not_before <= ?) h "
+        f"      WHERE status = 'pending' AND lane = {_lane(lane)} AND not_before <= ?) h "
         "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
         "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "ORDER BY o.priority, o.id LIMIT ?",
@@ -119,8 +133,9 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
     return [_pending(r) for r in rows]
 
 
-async def next_due_time(db: Database) -> datetime | None:
-    row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
+async def next_due_time(db: Database, lane: str = TELEGRAM) -> datetime | None:
+    row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending' "
+                            f"AND lane = {_lane(lane)}")
     return from_db(row[0]) if row and row[0] else None
 
 
@@ -147,10 +162,12 @@ async def drop_chat(db: Database, chat_id: int, reason: str) -> int:
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ? "
-            "WHERE chat_id = ? AND status = 'pending'", (reason, chat_id))
+            "WHERE chat_id = ? AND status = 'pending' AND lane = 'telegram'",
+            (reason, chat_id))
         return cur.rowcount
 
 
 async def pending_count(db: Database) -> int:
-    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending' "
+                            "AND lane = 'telegram'")
     return int(row[0]) if row else 0

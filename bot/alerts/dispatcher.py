@@ -190,6 +190,8 @@ class AlertDispatcher:
             self.handled += len(changes)
             if any(r.message for r in records):
                 rt.outbox_changed.notify()
+            if records:
+                rt.webhooks_changed.notify()
             await asyncio.sleep(0)
 
     async def _plan_safely(self, changes: Sequence[store.LogChange],

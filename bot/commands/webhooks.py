@@ -1,0 +1,56 @@
+"""/webhook: a chat's alerts also POSTed as signed JSON to a URL (docs/alerts.md#webhooks).
+
+Admins only: a webhook sends the log's posts out of Telegram, to wherever it points.
+"""
+
+from __future__ import annotations
+
+import secrets
+from html import escape
+
+from bot.commands.context import Context
+from bot.commands.router import Access, Router
+from bot.delivery.webhooks import SIGNATURE_HEADER, url_problem
+from bot.timefmt import local
+from storage.webhooks import remove_webhook, set_webhook, webhook_of
+
+router = Router()
+
+
+@router.command("webhook", "[URL]", access=Access.ADMIN,
+                summary="also POST this chat's alerts as signed JSON to a URL",
+                help="/webhook https://hooks.example.org/tgmon POSTs every alert of this "
+                     "chat to that URL too, as JSON (the post as tgmon export writes it, "
+                     "the reasons, the link, the kind: new, edit or delete), signed with "
+                     f"HMAC-SHA256 in {SIGNATURE_HEADER} under a secret shown once. "
+                     "/webhook shows it, /webhook off removes it.")
+async def webhook(ctx: Context, url: str | None) -> None:
+    if url is None:
+        await ctx.reply(await describe(ctx))
+        return
+    if url.lower() == "off":
+        dropped = await remove_webhook(ctx.db, ctx.chat_id)
+        waiting = f" ({dropped} undelivered alerts dropped)" if dropped else ""
+        await ctx.reply(f"Webhook removed{waiting}: alerts go to this chat only.")
+        return
+    problem = url_problem(url, ctx.rt.settings.webhook_private)
+    if problem is not None:
+        await ctx.reply(f"That webhook cannot be used: {escape(problem)}.")
+        return
+    secret = secrets.token_hex(32)
+    await set_webhook(ctx.db, ctx.chat_id, url, secret, ctx.user_id, ctx.now())
+    await ctx.reply(
+        f"Webhook set: every alert of this chat is also POSTed to <code>{escape(url)}</code> "
+        f"as JSON, retried for a day when it fails.\nIts secret, shown only now: "
+        f"<code>{secret}</code>\nCheck each request: {SIGNATURE_HEADER} is "
+        "<code>sha256=</code> and the HMAC-SHA256 of the body under this secret. "
+        "/webhook off removes it; setting it again makes a new secret.")
+
+
+async def describe(ctx: Context) -> str:
+    """The chat's webhook in one line (for /webhook and /alerts)."""
+    hook = await webhook_of(ctx.db, ctx.chat_id)
+    if hook is None:
+        return "No webhook (an admin sets one with /webhook https://…)."
+    return (f"Webhook: <code>{escape(hook.url)}</code>, set "
+            f"{escape(local(hook.created_at, ctx.tz))} (/webhook off).")
