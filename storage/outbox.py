@@ -19,20 +19,13 @@ from storage.timefmt import from_db, to_db
 
 # Lower goes first: people waiting for an answer come before broadcasts.
 PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3, "webhook": 2}
-# Each lane has its own sender: webhook deliveries never wait behind Telegram's limits,
-# nor messages to Telegram behind a slow webhook.
-TELEGRAM, WEBHOOK = "telegram", "webhook"
 
 
 def lane_of(kind: str) -> str:
-    return WEBHOOK if kind == "webhook" else TELEGRAM
-
-
-def _lane(lane: str) -> str:
-    """The lane as an SQL literal (a literal: the partial indexes serve it)."""
-    if lane not in (TELEGRAM, WEBHOOK):
-        raise ValueError(f"unknown outbox lane {lane!r}")
-    return f"'{lane}'"
+    """Each lane has its own sender: webhook deliveries never wait behind Telegram's
+    limits, nor messages to Telegram behind a slow webhook. The Telegram sender reads
+    lane 'telegram' only; storage.webhooks reads 'webhook'."""
+    return "webhook" if kind == "webhook" else "telegram"
 
 
 @dataclass(frozen=True)
@@ -113,8 +106,9 @@ def _pending(r: sqlite3.Row) -> Pending:
 
 
 async def due(db: Database, now: datetime, limit: int = 500, *,
-              heads: bool = False, lane: str = TELEGRAM) -> list[Pending]:
-    """Pending messages that may go now, in sending order (priority, then age).
+              heads: bool = False) -> list[Pending]:
+    """Pending messages to Telegram that may go now, in sending order (priority, then
+    age).
 
     With ``heads``, only the first of each chat: what the sender can send this round (a
     chat's later messages wait for its first), so a long queue for one chat never hides
@@ -125,7 +119,7 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
         "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
         "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
         f"FROM (SELECT id, {rank} AS n FROM outbox "
-        f"      WHERE status = 'pending' AND lane = {_lane(lane)} AND not_before <= ?) h "
+        "      WHERE status = 'pending' AND lane = 'telegram' AND not_before <= ?) h "
         "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
         "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "ORDER BY o.priority, o.id LIMIT ?",
@@ -133,9 +127,9 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
     return [_pending(r) for r in rows]
 
 
-async def next_due_time(db: Database, lane: str = TELEGRAM) -> datetime | None:
+async def next_due_time(db: Database) -> datetime | None:
     row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending' "
-                            f"AND lane = {_lane(lane)}")
+                            "AND lane = 'telegram'")
     return from_db(row[0]) if row and row[0] else None
 
 

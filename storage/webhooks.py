@@ -146,13 +146,27 @@ class Delivery:
 
 
 async def due(db: Database, now: datetime, limit: int = 50) -> list[Delivery]:
-    """Deliveries that may go now, the oldest of each chat first (a chat's alerts
-    arrive in order)."""
+    """Deliveries that may go now: the oldest undelivered one of each chat, when it is
+    due. A chat's alerts arrive in order, and while its endpoint fails only one request
+    at a time goes to it (the others wait behind the one in backoff; each keeps its own
+    day of patience, so once the first gives up a backlog drains at one try each)."""
     rows = await db.fetchall(
         "SELECT o.id, o.chat_id, w.url, w.secret, o.html, o.attempts, o.created_at "
         "FROM (SELECT id, row_number() OVER (PARTITION BY chat_id ORDER BY id) AS n "
-        "      FROM outbox WHERE status = 'pending' AND lane = 'webhook' "
-        "      AND not_before <= ?) h JOIN outbox o ON o.id = h.id AND h.n = 1 "
-        "LEFT JOIN webhooks w ON w.chat_id = o.chat_id ORDER BY o.id LIMIT ?",
+        "      FROM outbox WHERE status = 'pending' AND lane = 'webhook') h "
+        "JOIN outbox o ON o.id = h.id AND h.n = 1 "
+        "LEFT JOIN webhooks w ON w.chat_id = o.chat_id "
+        "WHERE o.not_before <= ? ORDER BY o.id LIMIT ?",
         (to_db(now), limit))
     return [Delivery(r[0], r[1], r[2], r[3], r[4], r[5], from_db(r[6])) for r in rows]
+
+
+async def next_due_time(db: Database) -> datetime | None:
+    """When the next delivery falls due (the heads of the chats' queues only: the ones
+    behind them wait for them, however old their own time)."""
+    row = await db.fetchone(
+        "SELECT min(o.not_before) FROM (SELECT id, row_number() OVER "
+        "(PARTITION BY chat_id ORDER BY id) AS n FROM outbox "
+        "WHERE status = 'pending' AND lane = 'webhook') h "
+        "JOIN outbox o ON o.id = h.id AND h.n = 1")
+    return from_db(row[0]) if row and row[0] else None

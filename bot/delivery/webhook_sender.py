@@ -123,7 +123,7 @@ class WebhookSender:
         assert rt is not None
         batch = await webhooks.due(rt.db, rt.now())
         if not batch:
-            nxt = await outbox.next_due_time(rt.db, lane=outbox.WEBHOOK)
+            nxt = await webhooks.next_due_time(rt.db)
             return None if nxt is None else max((nxt - rt.now()).total_seconds(), 0.0)
         gate = asyncio.Semaphore(self.parallel)
 
