@@ -144,11 +144,14 @@ SHOTS = {
 }
 
 
-def screenshots(db: Path, out: Path, deleted_post: int) -> list[Path]:
+def screenshots(db: Path, out: Path, deleted_post: int,
+                edited_post: int | None = None) -> list[Path]:
     """Screenshots of the main pages of ``tgmon serve`` on ``db`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     pages = {"web-home.png": "/tgmon", **SHOTS,
              "web-deleted-post.png": f"/tgmon/posts/{deleted_post}"}
+    if edited_post is not None:
+        pages["web-edited-post.png"] = f"/tgmon/posts/{edited_post}"
     made = []
     with serving(db) as base, browser() as page:
         for name, path in pages.items():
@@ -167,5 +170,7 @@ if __name__ == "__main__":
         with sqlite3.connect(log) as conn:
             [(deleted,)] = conn.execute("SELECT id FROM posts WHERE deleted_at IS NOT NULL "
                                         "ORDER BY id LIMIT 1").fetchall()
-        for made in screenshots(log, target, deleted):
+            [(edited,)] = conn.execute("SELECT id FROM posts WHERE version > 1 "
+                                       "ORDER BY id LIMIT 1").fetchall()
+        for made in screenshots(log, target, deleted, edited):
             print(made)

@@ -1,4 +1,4 @@
-"""/webhook: a chat's alerts also POSTed as signed JSON to a URL (docs/alerts.md#webhooks).
+"""/webhook: a chat's alerts also POSTed as signed JSON to a URL (docs/webhooks.md).
 
 Admins only: a webhook sends the log's posts out of Telegram, to wherever it points.
 """
