@@ -176,7 +176,9 @@ def version_record_sql() -> str:
     """The query selecting :data:`COLUMNS` of one post at one version (``?`` the post's
     row id, ``?`` the version), as ``tgmon export --versions`` writes that row."""
     columns = ", ".join(f"{expr} AS {name}" for name, expr in _expressions(True).items())
-    return f"SELECT {columns} {_from(True)} WHERE p.id = ? AND v.version = ?"
+    # filtered on the output column: where a version's row comes from is export's business
+    return (f"SELECT * FROM (SELECT {columns} {_from(True)} WHERE p.id = ?) "
+            "WHERE version = ? LIMIT 1")
 
 
 def csv_sql(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:

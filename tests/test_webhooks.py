@@ -17,6 +17,7 @@ from bot.app import default_components
 from bot.delivery.retry import Step, after_webhook
 from bot.delivery.webhooks import Outcome, address_allowed, host_of, sign, url_problem
 from storage.db import Database
+from storage.export import ExportFilter, export_record, export_sql
 
 
 def settings(sim, **kw):
@@ -142,6 +143,8 @@ def test_each_alert_reaches_the_webhook_once_signed_across_a_restart_and_two_fai
                 await asyncio.sleep(120)
                 assert len(hook.requests) == 5
                 assert [r[0] for r in await webhook_rows(rt2.db)] == ["sent"] * 3
+                sql, params = export_sql(ExportFilter(deleted="include", versions=True))
+                exported = [export_record(r) for r in await rt2.db.fetchall(sql, params)]
             got = hook.delivered()
             assert all(r.signed_by(secret) for r in hook.requests)
             assert not got[0].signed_by("another secret")
@@ -162,6 +165,12 @@ def test_each_alert_reaches_the_webhook_once_signed_across_a_restart_and_two_fai
             assert new["post"]["channel"] == "legionoffreedom"
             assert new["post"]["url"] == link and new["post"]["message_id"] == post.id
             assert len({r.headers["x-tgmon-delivery"] for r in got}) == 3
+            # the post as tgmon export --versions writes it (the deletion: as it is now)
+            assert [r["version"] for r in exported] == [1, 2]
+            assert deletion["post"] == exported[1]
+            assert {k: v for k, v in new["post"].items() if k != "last_seen"} == \
+                {k: v for k, v in exported[0].items() if k not in ("last_seen", "deleted_at")} \
+                | {"deleted_at": None}
 
     sim.run(body)
 
