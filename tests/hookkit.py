@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,11 +33,13 @@ class Received:
 
 
 class Receiver:
-    """``failures``: statuses answered to the first requests, in order; 200 after them."""
+    """``failures``: statuses answered to the first requests, in order; 200 after them
+    (a 3xx points elsewhere on this server). ``delay``: real seconds before answering."""
 
-    def __init__(self, failures: tuple[int, ...] = ()) -> None:
+    def __init__(self, failures: tuple[int, ...] = (), delay: float = 0.0) -> None:
         self.requests: list[Received] = []
         self.failures = list(failures)
+        self.delay = delay
         self._lock = threading.Lock()
         receiver = self
 
@@ -48,7 +51,10 @@ class Receiver:
                     receiver.requests.append(Received(
                         self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                         status))
+                time.sleep(receiver.delay)
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -66,8 +72,8 @@ class Receiver:
 
 
 @contextmanager
-def receiving(failures: tuple[int, ...] = ()) -> Iterator[Receiver]:
-    receiver = Receiver(failures)
+def receiving(failures: tuple[int, ...] = (), delay: float = 0.0) -> Iterator[Receiver]:
+    receiver = Receiver(failures, delay)
     thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
     thread.start()
     try:

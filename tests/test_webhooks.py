@@ -15,6 +15,7 @@ from test_alert_e2e import watching
 
 from bot.app import default_components
 from bot.delivery.retry import Step, after_webhook
+from bot.delivery.webhook_sender import Poster
 from bot.delivery.webhooks import Outcome, address_allowed, host_of, sign, url_problem
 from storage.db import Database
 from storage.export import ExportFilter, export_record, export_sql
@@ -97,6 +98,41 @@ def test_after_webhook_retries_server_trouble_for_a_day_and_nothing_else():
     assert waits[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
     assert max(waits) == timedelta(hours=1)
     assert now == t0 + timedelta(days=1) and then.reason == "HTTP 500, still after a day of retries"
+
+
+# ---- one POST, on a real clock ----------------------------------------------------
+
+def test_a_post_that_gets_no_answer_in_time_is_a_timeout_worth_retrying():
+    async def post():
+        with receiving(delay=2.0) as hook:
+            poster = Poster(allow_private=True, timeout=0.3)
+            try:
+                return await poster.post(hook.url, "s", b"{}", 1)
+            finally:
+                await poster.close()
+
+    outcome = asyncio.run(post())
+    assert outcome == Outcome(error="no answer within 0.3 s")
+    assert outcome.retryable
+
+
+def test_a_redirect_is_not_followed_and_a_private_literal_is_not_tried():
+    async def posts():
+        with receiving(failures=(302,)) as hook:
+            poster = Poster(allow_private=True)
+            strict = Poster(allow_private=False)
+            try:
+                redirected = await poster.post(hook.url, "s", b"{}", 1)
+                refused = await strict.post(hook.url, "s", b"{}", 2)
+            finally:
+                await poster.close()
+                await strict.close()
+            return redirected, refused, [r.path for r in hook.requests]
+
+    redirected, refused, paths = asyncio.run(posts())
+    assert redirected == Outcome(status=302) and not redirected.retryable
+    assert refused.refused and "127.0.0.1 is a private" in (refused.error or "")
+    assert paths == ["/hook"]                   # never /elsewhere, nothing from `strict`
 
 
 # ---- through the simulated Telegram ------------------------------------------------

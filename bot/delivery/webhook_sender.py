@@ -68,6 +68,47 @@ class CheckingResolver(AbstractResolver):
         await self._inner.close()
 
 
+class Poster:
+    """POSTs signed bodies (one aiohttp session, its resolver checking addresses)."""
+
+    def __init__(self, allow_private: bool, timeout: float = TIMEOUT) -> None:
+        self.allow_private = allow_private
+        self.timeout = timeout
+        self.inflight = 0               # POSTs under way (the simulation's clock waits)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=CheckingResolver(allow_private),
+                                           limit=PARALLEL * 2),
+            timeout=aiohttp.ClientTimeout(total=timeout))
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def post(self, url: str, secret: str, body: bytes, delivery: int) -> Outcome:
+        """One POST of ``body``; what became of it."""
+        problem = url_problem(url, self.allow_private)
+        if problem is not None:
+            return Outcome(error=problem, refused=True)
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   SIGNATURE_HEADER: sign(secret, body), "X-Tgmon-Delivery": str(delivery),
+                   "User-Agent": "tgmon-webhook"}
+        self.inflight += 1
+        try:
+            async with self._session.post(url, data=body, headers=headers,
+                                          allow_redirects=False) as answer:
+                await answer.content.read(65536)      # a little of the answer, then close
+                return Outcome(status=answer.status)
+        except aiohttp.ClientConnectorError as e:
+            if isinstance(e.os_error, RefusedAddress):
+                return Outcome(error=str(e.os_error), refused=True)
+            return Outcome(error=f"cannot connect: {e.os_error}")
+        except TimeoutError:
+            return Outcome(error=f"no answer within {self.timeout:g} s")
+        except aiohttp.ClientError as e:
+            return Outcome(error=f"{type(e).__name__}: {e}")
+        finally:
+            self.inflight -= 1
+
+
 class WebhookSender:
     name = "webhooks"
 
@@ -75,30 +116,26 @@ class WebhookSender:
         self.timeout = timeout
         self.parallel = parallel
         self.rt: Runtime | None = None
-        self.inflight = 0               # POSTs under way (the simulation's clock waits)
         self.delivered = 0
         self.given_up = 0
-        self._session: aiohttp.ClientSession | None = None
+        self._poster: Poster | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.inflight > 0
+        return self._poster is not None and self._poster.inflight > 0
 
     async def start(self, rt: Runtime) -> None:
         self.rt = rt
-        allow = rt.settings.webhook_private
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(resolver=CheckingResolver(allow), limit=PARALLEL * 2),
-            timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._poster = Poster(rt.settings.webhook_private, self.timeout)
         self._task = asyncio.create_task(self._run(), name="webhook sender")
 
     async def stop(self) -> None:
         await stop_tasks([self._task])
         self._task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._poster is not None:
+            await self._poster.close()
+            self._poster = None
         self.rt = None
 
     async def _run(self) -> None:
@@ -140,7 +177,8 @@ class WebhookSender:
         if d.url is None or d.secret is None:
             await outbox.give_up(rt.db, d.id, "the chat's webhook was removed")
             return
-        outcome = await self.post(d.url, d.secret, d.body.encode(), d.id)
+        assert self._poster is not None
+        outcome = await self._poster.post(d.url, d.secret, d.body.encode(), d.id)
         then = after_webhook(outcome, d.attempts, d.created_at, rt.now())
         if then.step is Step.DONE:
             self.delivered += 1
@@ -156,32 +194,6 @@ class WebhookSender:
                         then.reason)
             await outbox.give_up(rt.db, d.id, then.reason)
             await self._tell(d, then.reason)
-
-    async def post(self, url: str, secret: str, body: bytes, delivery: int) -> Outcome:
-        """One POST of ``body``; what became of it."""
-        assert self._session is not None and self.rt is not None
-        problem = url_problem(url, self.rt.settings.webhook_private)
-        if problem is not None:
-            return Outcome(error=problem, refused=True)
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   SIGNATURE_HEADER: sign(secret, body), "X-Tgmon-Delivery": str(delivery),
-                   "User-Agent": "tgmon-webhook"}
-        self.inflight += 1
-        try:
-            async with self._session.post(url, data=body, headers=headers,
-                                          allow_redirects=False) as answer:
-                await answer.content.read(65536)      # a little of the answer, then close
-                return Outcome(status=answer.status)
-        except aiohttp.ClientConnectorError as e:
-            if isinstance(e.os_error, RefusedAddress):
-                return Outcome(error=str(e.os_error), refused=True)
-            return Outcome(error=f"cannot connect: {e.os_error}")
-        except TimeoutError:
-            return Outcome(error=f"no answer within {self.timeout:g} s")
-        except aiohttp.ClientError as e:
-            return Outcome(error=f"{type(e).__name__}: {e}")
-        finally:
-            self.inflight -= 1
 
     async def _tell(self, d: webhooks.Delivery, reason: str) -> None:
         """One notice a day to the chat whose webhook gave up."""
