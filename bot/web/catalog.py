@@ -306,9 +306,10 @@ def metadata(tables: set[str]) -> dict[str, Any]:
                            "are not served.",
             "tables": {name: _table_metadata(name, s) for name, s in SERVED.items()
                        if name in tables},
+            # the SQL shown on a click ("show"), not above the results
             "queries": {name: {"title": q.title, "description": q.description,
-                               "sql": q.sql, **({"params": list(q.params)} if q.params
-                                                 else {})}
+                               "sql": q.sql, "hide_sql": True,
+                               **({"params": list(q.params)} if q.params else {})}
                         for name, q in QUERIES.items()},
         }},
     }
