@@ -146,12 +146,25 @@ SERVED: dict[str, Served] = {
     "channel_stats": Served(
         "Channel stats", "Per channel: posts, dates, ids, edits, deletions and capture "
         "paths, kept up to date as posts are written.", facets=()),
-    "media_items": Served(
-        "Media", "Each media file of a post: kind, size, MIME type, SHA-256, its path in "
-        "the media archive and its download status.", facets=("status", "kind")),
+    # The media archive (when the log has it): post_media reads the other two.
+    "post_media": Served(
+        "Media", "Each media file of a post version: kind, size, MIME type, its download "
+        "status, its SHA-256 and path in the media archive.",
+        {"version": "the post version that first showed it",
+         "status": "pending, done, too_large, skipped, missed or failed",
+         "sha256": "SHA-256 of the stored file", "path": "the file in the media archive",
+         "phash": "photos: perceptual hash"},
+        facets=("status", "kind", "channel")),
+    "media_items": Served("Media items", "", hidden=True,
+                          withheld=frozenset({"access_hash", "file_reference", "dc_id"})),
+    "media_files": Served("Media files", "Each stored file once, by its SHA-256.",
+                          hidden=True),
     "post_metrics": Served(
-        "Engagement", "Views, forwards, replies and reactions of a post each time they "
-        "were read, when they changed.", facets=()),
+        "Engagement", "A post's views, forwards, replies and reactions each time a read "
+        "found them changed.",
+        {"post_id": "the post (posts.id)", "at": "when tgmon read them (Unix seconds, UTC)",
+         "reactions_total": "sum of the reactions' counts",
+         "reactions": "JSON {emoji: count}; empty: as in the sample before"}),
     # Read by search (posts' full-text index); not a page of its own.
     "posts_fts": Served("Search index", "", hidden=True),
 }

@@ -95,23 +95,18 @@ async def media_file(datasette: Any, request: Any) -> AsgiFileDownload:
     if not root:
         raise NotFound("no media archive")
     db = datasette.get_database(DB_NAME)
-    try:
-        rows = list(await db.execute(
-            f"SELECT * FROM {postpage.MEDIA_TABLE} WHERE sha256 = ? AND status = 'done' "
-            "LIMIT 1", [sha]))
-    except sqlite3.Error:
-        rows = []
-    if not rows:
+
+    async def execute(sql: str, params: Any) -> Any:
+        return list(await db.execute(sql, params))
+
+    row = await postpage.archived_file(execute, sha)
+    if row is None:
         raise NotFound("no such file in the archive")
-    row = rows[0]
     base = Path(root).resolve()
     path = (base / str(row["path"])).resolve()
     if not path.is_relative_to(base) or not path.is_file():
         raise NotFound("the file is not in the archive")
-    keys = row.keys()
-    mime = next((row[k] for k in ("mime_type", "mime") if k in keys and row[k]),
-                "application/octet-stream")
-    return AsgiFileDownload(path, content_type=mime)
+    return AsgiFileDownload(path, content_type=row["mime_type"] or "application/octet-stream")
 
 
 @hookimpl

@@ -12,13 +12,17 @@ import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.alerts.diff import word_diff
 from storage.models import post_url
 
-# Tables that may not exist yet (the media archive, engagement samples).
-MEDIA_TABLE = "media_items"
+# Tables that may not exist yet: the media archive (issue 12: a post's files in the view
+# post_media, each stored file once in media_files) and engagement samples (issue 13:
+# post_metrics, one row per read that found the counters changed; `at` in Unix seconds).
+MEDIA_VIEW = "post_media"
+MEDIA_FILES = "media_files"
 ENGAGEMENT_TABLE = "post_metrics"
 
 Row = Mapping[str, Any]
@@ -136,6 +140,8 @@ def build(post: Row, versions: Iterable[Row], changes: Iterable[Row],
     channel = f"@{username}" if username else (post["title"] or str(post["channel_id"]))
     names = list(engagement[0].keys()) if engagement else []
     columns = tuple(c for c in names if c not in ("id", "post_id"))
+    samples = tuple(tuple(_utc(r[c]) if c == "at" else r[c] for c in columns)
+                    for r in engagement)
     return PostPage(
         post["id"], channel, post["title"], post["message_id"], post["date"],
         post_url(username, post["channel_id"], post["message_id"]), post["deleted_at"],
@@ -145,7 +151,14 @@ def build(post: Row, versions: Iterable[Row], changes: Iterable[Row],
         _reactions(post["reactions"]), _media_line(post),
         tuple(_file(r, media_href) for r in files), _versions(versions),
         tuple((r["kind"], r["at"], r["version"], r["captured_via"]) for r in changes),
-        columns, tuple(tuple(r[c] for c in columns) for r in engagement))
+        columns, samples)
+
+
+def _utc(at: Any) -> Any:
+    """A sample's time: Unix seconds as tgmon writes times (2024-03-12T05:00:00Z)."""
+    if isinstance(at, int) and not isinstance(at, bool):
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return at
 
 
 async def _tables(execute: Execute) -> set[str]:
@@ -167,19 +180,33 @@ async def load(execute: Execute, post_id: int) -> PostPage | None:
         "SELECT kind, at, version, captured_via FROM post_changes WHERE post_id = ? "
         "ORDER BY seq", (post_id,))
     tables = await _tables(execute)
-    files = await _optional(execute, MEDIA_TABLE, tables, post_id)
-    samples = await _optional(execute, ENGAGEMENT_TABLE, tables, post_id)
-    return build(posts[0], versions, changes, files, samples)
+    post = posts[0]
+    files = await _optional(
+        execute, MEDIA_VIEW, tables,
+        f"SELECT * FROM {MEDIA_VIEW} WHERE channel_id = ? AND message_id = ? "
+        "ORDER BY version", (post["channel_id"], post["message_id"]))
+    samples = await _optional(
+        execute, ENGAGEMENT_TABLE, tables,
+        f"SELECT * FROM {ENGAGEMENT_TABLE} WHERE post_id = ? ORDER BY at", (post_id,))
+    return build(post, versions, changes, files, samples)
 
 
-async def _optional(execute: Execute, table: str, tables: set[str],
-                    post_id: int) -> Sequence[Row]:
+async def _optional(execute: Execute, table: str, tables: set[str], sql: str,
+                    params: Sequence[Any]) -> Sequence[Row]:
     """The post's rows of a table a later tgmon adds; none while it is not there (or not
     as this page expects it)."""
     if table not in tables:
         return []
     try:
-        return await execute(f"SELECT * FROM {table} WHERE post_id = ? ORDER BY rowid",
-                             (post_id,))
+        return await execute(sql, params)
     except sqlite3.Error:
         return []
+
+
+async def archived_file(execute: Execute, sha256: str) -> Row | None:
+    """The stored file (``path`` relative to the archive, ``mime_type``) with this
+    SHA-256, if the archive holds it."""
+    rows = await _optional(execute, MEDIA_FILES, await _tables(execute),
+                           f"SELECT path, mime_type FROM {MEDIA_FILES} WHERE sha256 = ?",
+                           (sha256,))
+    return rows[0] if rows else None
