@@ -19,13 +19,8 @@ from storage.timefmt import from_db, to_db
 
 # Lower goes first: people waiting for an answer come before broadcasts.
 PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3, "webhook": 2}
-
-
-def lane_of(kind: str) -> str:
-    """Each lane has its own sender: webhook deliveries never wait behind Telegram's
-    limits, nor messages to Telegram behind a slow webhook. The Telegram sender reads
-    lane 'telegram' only; storage.webhooks reads 'webhook'."""
-    return "webhook" if kind == "webhook" else "telegram"
+# Webhook deliveries (kind 'webhook', storage.webhooks) have a sender of their own: the
+# queries here are Telegram's and leave them out, so neither waits behind the other.
 
 
 @dataclass(frozen=True)
@@ -59,8 +54,8 @@ class Pending:
 
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (chat_id, kind, priority, dedup_key, html, buttons, "
-    "file_name, file_data, as_photo, created_at, not_before, edit_of, reply_to_of, lane) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "file_name, file_data, as_photo, created_at, not_before, edit_of, reply_to_of) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -71,7 +66,7 @@ def _row(msg: OutMessage, now: datetime) -> tuple[object, ...]:
                          ensure_ascii=False) if msg.buttons else None
     return (msg.chat_id, msg.kind, PRIORITY[msg.kind], msg.dedup_key, msg.html, buttons,
             msg.file_name, msg.file_data, int(msg.as_photo), to_db(now),
-            to_db(msg.not_before or now), msg.edit_of, msg.reply_to_of, lane_of(msg.kind))
+            to_db(msg.not_before or now), msg.edit_of, msg.reply_to_of)
 
 
 async def enqueue(conn: aiosqlite.Connection, msg: OutMessage, now: datetime) -> bool:
@@ -119,7 +114,7 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
         "SELECT o.*, c.kind AS chat_kind, c.blocked_at, t.status AS target_status, "
         "t.message_id AS target_message_id, r.message_id AS reply_to_message_id "
         f"FROM (SELECT id, {rank} AS n FROM outbox "
-        "      WHERE status = 'pending' AND lane = 'telegram' AND not_before <= ?) h "
+        "      WHERE status = 'pending' AND kind != 'webhook' AND not_before <= ?) h "
         "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
         "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "ORDER BY o.priority, o.id LIMIT ?",
@@ -129,7 +124,7 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
 
 async def next_due_time(db: Database) -> datetime | None:
     row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending' "
-                            "AND lane = 'telegram'")
+                            "AND kind != 'webhook'")
     return from_db(row[0]) if row and row[0] else None
 
 
@@ -156,12 +151,12 @@ async def drop_chat(db: Database, chat_id: int, reason: str) -> int:
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ? "
-            "WHERE chat_id = ? AND status = 'pending' AND lane = 'telegram'",
+            "WHERE chat_id = ? AND status = 'pending' AND kind != 'webhook'",
             (reason, chat_id))
         return cur.rowcount
 
 
 async def pending_count(db: Database) -> int:
     row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending' "
-                            "AND lane = 'telegram'")
+                            "AND kind != 'webhook'")
     return int(row[0]) if row else 0

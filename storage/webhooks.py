@@ -1,7 +1,7 @@
 """Webhooks: a chat's URL and secret (``/webhook``), and the deliveries of its alerts.
 
 Each alert the dispatcher records for a chat with a webhook also puts a delivery in the
-outbox's webhook lane, in the same transaction (:func:`enqueue`): the alert as JSON
+outbox (kind ``webhook``), in the same transaction (:func:`enqueue`): the alert as JSON
 (:func:`body`, pure), keyed so that a replay of the log never delivers it twice. The
 webhook sender (:mod:`bot.delivery.webhooks`) POSTs them.
 """
@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.export import export_record, version_record_sql
 from storage.timefmt import from_db, to_db
 
-KIND = "webhook"            # the outbox kind (and lane) of a delivery
+KIND = "webhook"            # the outbox kind of a delivery
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ async def remove_webhook(db: Database, chat_id: int) -> int:
         await conn.execute("DELETE FROM webhooks WHERE chat_id = ?", (chat_id,))
         cur = await conn.execute(
             "UPDATE outbox SET status = 'dropped', last_error = '/webhook off' "
-            "WHERE chat_id = ? AND lane = 'webhook' AND status = 'pending'", (chat_id,))
+            "WHERE chat_id = ? AND kind = 'webhook' AND status = 'pending'", (chat_id,))
         return cur.rowcount
 
 
@@ -145,6 +145,13 @@ class Delivery:
     created_at: datetime
 
 
+# The first undelivered delivery of each chat, through the partial index of pending
+# deliveries (INDEXED BY: the outbox keeps every message ever sent; this reads only the
+# pending deliveries, however long that history grows).
+_HEADS = ("SELECT min(id) AS id FROM outbox INDEXED BY outbox_webhooks_pending "
+          "WHERE status = 'pending' AND kind = 'webhook' GROUP BY chat_id")
+
+
 async def due(db: Database, now: datetime, limit: int = 50) -> list[Delivery]:
     """Deliveries that may go now: the oldest undelivered one of each chat, when it is
     due. A chat's alerts arrive in order, and while its endpoint fails only one request
@@ -152,9 +159,7 @@ async def due(db: Database, now: datetime, limit: int = 50) -> list[Delivery]:
     day of patience, so once the first gives up a backlog drains at one try each)."""
     rows = await db.fetchall(
         "SELECT o.id, o.chat_id, w.url, w.secret, o.html, o.attempts, o.created_at "
-        "FROM (SELECT id, row_number() OVER (PARTITION BY chat_id ORDER BY id) AS n "
-        "      FROM outbox WHERE status = 'pending' AND lane = 'webhook') h "
-        "JOIN outbox o ON o.id = h.id AND h.n = 1 "
+        f"FROM ({_HEADS}) h JOIN outbox o ON o.id = h.id "
         "LEFT JOIN webhooks w ON w.chat_id = o.chat_id "
         "WHERE o.not_before <= ? ORDER BY o.id LIMIT ?",
         (to_db(now), limit))
@@ -165,8 +170,5 @@ async def next_due_time(db: Database) -> datetime | None:
     """When the next delivery falls due (the heads of the chats' queues only: the ones
     behind them wait for them, however old their own time)."""
     row = await db.fetchone(
-        "SELECT min(o.not_before) FROM (SELECT id, row_number() OVER "
-        "(PARTITION BY chat_id ORDER BY id) AS n FROM outbox "
-        "WHERE status = 'pending' AND lane = 'webhook') h "
-        "JOIN outbox o ON o.id = h.id AND h.n = 1")
+        f"SELECT min(o.not_before) FROM ({_HEADS}) h JOIN outbox o ON o.id = h.id")
     return from_db(row[0]) if row and row[0] else None

@@ -1,5 +1,5 @@
 """Webhooks: /webhook, and each alert of a chat POSTed as signed JSON through the
-outbox's webhook lane, against a real HTTP server on 127.0.0.1 (allowed by
+outbox's webhook deliveries, against a real HTTP server on 127.0.0.1 (allowed by
 TGMON_WEBHOOK_PRIVATE, as a desk's own network would be)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ async def rows(db: Database, sql: str, *params):
 
 async def webhook_rows(db: Database):
     return await rows(db, "SELECT status, attempts, last_error FROM outbox "
-                          "WHERE lane = 'webhook' ORDER BY id")
+                          "WHERE kind = 'webhook' ORDER BY id")
 
 
 # ---- the pure part ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The webhook sender: POSTs what the outbox's webhook lane holds, apart from the Telegram
+"""The webhook sender: POSTs the outbox's webhook deliveries, apart from the Telegram
 sender (its own task, its own rows), so a slow or failing webhook never delays a message
 to Telegram.
 

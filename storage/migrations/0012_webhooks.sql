@@ -1,7 +1,7 @@
 -- Webhooks: each alert of a chat is also POSTed as JSON to the chat's URL (/webhook),
--- signed with the chat's secret. Deliveries go through the outbox in a lane of their own
--- ('webhook': its own sender, retries and give-up), so they never delay a message to
--- Telegram. A webhook delivery's row holds the JSON body in `html`.
+-- signed with the chat's secret. Deliveries go through the outbox as kind 'webhook' (the
+-- JSON body in `html`), read by a sender of their own (its own retries and give-up), so
+-- they never delay a message to Telegram.
 CREATE TABLE webhooks (
     chat_id     INTEGER PRIMARY KEY REFERENCES chats (chat_id),
     url         TEXT NOT NULL,
@@ -10,12 +10,9 @@ CREATE TABLE webhooks (
     created_at  TEXT NOT NULL
 );
 
-ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT 'telegram'
-    CHECK (lane IN ('telegram', 'webhook'));
-
--- The Telegram sender reads its own lane only, however long the webhooks' queue grows.
+-- The Telegram sender reads its own messages only, however long the webhooks' queue grows.
 DROP INDEX outbox_pending;
 CREATE INDEX outbox_pending ON outbox (priority, id)
-    WHERE status = 'pending' AND lane = 'telegram';
-CREATE INDEX outbox_webhooks_pending ON outbox (id)
-    WHERE status = 'pending' AND lane = 'webhook';
+    WHERE status = 'pending' AND kind != 'webhook';
+CREATE INDEX outbox_webhooks_pending ON outbox (chat_id, id)
+    WHERE status = 'pending' AND kind = 'webhook';
