@@ -158,7 +158,11 @@ def test_no_internal_table_is_reachable_by_url(site: str, day: Path):
             answer = page.goto(f"{site}/tgmon.json?sql={quote(f'select * from {table}')}")
             assert answer is not None
             body = answer.json()
-            assert body["rows"] == [] and "prohibited" in body["error"], (table, body)
+            # refused by the guard; a virtual table (a word index's vocabulary) fails to
+            # open, its own tables being refused
+            assert body["rows"] == [] and body["ok"] is False, (table, body)
+            assert "prohibited" in body["error"] or \
+                "vtable constructor failed" in body["error"], (table, body)
         answer = page.goto(f"{site}/tgmon.json?sql=" + quote(
             "select count(*) from outbox"))
         assert answer is not None and answer.json()["rows"] == []
