@@ -153,9 +153,17 @@ def test_each_alert_reaches_the_webhook_once_signed_across_a_restart_and_two_fai
                 await sim.ask(anna, "/edits on", group=desk, chat_id=chat)
                 refused = await sim.ask(anna, f"/webhook {hook.url}", group=desk, chat_id=chat)
                 assert "admin" in refused.text.lower()
+                # the secret is for the admin's eyes: in their private chat, never the group
+                first = await sim.ask(admin, f"/webhook {hook.url}", group=desk, chat_id=chat)
+                assert first.text.startswith("The webhook's secret is shown to you only")
+                await sim.ask(admin, "/start")
                 answer = await sim.ask(admin, f"/webhook {hook.url}", group=desk, chat_id=chat)
-                assert answer.text.startswith("Webhook set")
-                secret = secret_in(answer.text)
+                assert answer.text.startswith("Webhook set") and \
+                    answer.text.endswith("Its secret was sent to you in our private chat.")
+                await sim.until(lambda: "shown only now" in sim.texts(ADMIN)[-1])
+                secret = secret_in(sim.texts(ADMIN)[-1])
+                assert sim.texts(ADMIN)[-1].startswith("The secret of the webhook of OSINT desk")
+                assert not any(secret in t for t in sim.texts(chat))
                 shown = await sim.ask(anna, "/alerts", group=desk, chat_id=chat)
                 assert f"Webhook: {hook.url}" in shown.text and secret not in shown.text
                 post = w.post(legion, "Бои в районе Тёткино, есть раненые")
