@@ -42,8 +42,11 @@ class ChannelOutcomes:
         if not first:
             log.debug("%s of %s failed again (%s)", kind, name_of(entry), error)
             return
-        log.error("%s of %s failed: %s; retrying in %s, the other channels go on", kind,
-                  name_of(entry), error, describe_wait(retry.total_seconds()))
+        # A known state of the channel (private, gone) is the world's doing, reported to
+        # the admins: a warning. An error is an exception nobody classified.
+        log.log(logging.WARNING if status is not None else logging.ERROR,
+                "%s of %s failed: %s; retrying in %s, the other channels go on", kind,
+                name_of(entry), error, describe_wait(retry.total_seconds()))
         await add_event(rt.db, "error", cid, f"{kind}: {error}", rt.now())
         why = escape(detail or f"{kind} failed ({error})")
         await notify_admins(rt, f"watch-failing:{cid}:{rt.now().isoformat()}",
