@@ -183,6 +183,25 @@ def test_timezone_and_mute(sim):
     sim.run(body)
 
 
+def test_mute_until_unmute_is_shown_in_any_time_zone_and_durations_are_capped(sim):
+    """Found by the soak (seed 16): /alerts of a chat muted until /unmute, in Moscow
+    time, failed on converting year 9999 to local time."""
+    _admin, anna, _ivan = people(sim)
+
+    async def body():
+        app = sim.app(components=default_components, settings=settings(sim))
+        await app.start()
+        await sim.ask(anna, "/timezone Europe/Moscow")
+        assert (await sim.ask(anna, "/mute")).text == "Alerts muted until you send /unmute."
+        shown = await sim.ask(anna, "/alerts")
+        assert "Muted until you send /unmute" in shown.text
+        too_long = await sim.ask(anna, "/mute 99999999d")
+        assert "at most 365 days" in too_long.text
+        await app.stop()
+
+    sim.run(body)
+
+
 def test_html_in_names_is_escaped(sim):
     admin, _anna, _ivan = people(sim)
     sim.world.add_user("<b>Eve</b> & co", "eve", id=400)

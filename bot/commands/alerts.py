@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.alerts.format import bold_text, excerpt_range
+from bot.commands.basic import muted_until_text
 from bot.commands.context import Button, Context
 from bot.commands.router import Router
 from bot.rules import RuleSyntaxError, compile_rule
@@ -155,8 +156,8 @@ async def alerts(ctx: Context) -> None:
     state = "on" if ctx.chat.edit_alerts else "off"
     lines.append(f"Edit and deletion alerts: {state} (/edits {'off' if state == 'on' else 'on'}).")
     if ctx.chat.muted(ctx.now()):
-        lines.append(f"Muted until {escape(local(ctx.chat.muted_until or ctx.now(), ctx.tz))} "
-                     "(/unmute).")
+        until = muted_until_text(ctx.chat.muted_until or ctx.now(), ctx.tz)
+        lines.append(f"Muted {escape(until)} (/unmute).")
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
     await ctx.reply("\n".join(lines), rows or None)
 
