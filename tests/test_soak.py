@@ -1,0 +1,27 @@
+"""The soak in CI: a fixed handful of generated days (one day, three channels each),
+played through the real app in a child process and checked against every invariant of
+bot.sim.invariants. Together they hold both access modes, groups and every fault kind
+but unblock_bot; ``python -m bench soak --seeds N`` plays many more."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sim.soak import Shape, replay_commands, run_seed
+
+SHAPE = Shape(days=1, channels=3)
+# 2: allowlist, downtime, a person blocks the bot, pushes lost, a channel renamed;
+# 12: open, downtime, a channel goes private, disconnects, flood waits;
+# 15: allowlist, two groups, downtime, blocks, disconnects, pushes lost, flood waits.
+SEEDS = (2, 12, 15)
+# Not a measure of speed: a run that never ends must fail rather than hang CI.
+HANG = 300.0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_generated_day_ends_and_holds_every_invariant(seed, tmp_path):
+    result = run_seed(seed, tmp_path / f"seed-{seed}", SHAPE, timeout=HANG, keep=True)
+    replay = "\n".join(f"  replay: {c}" for c in replay_commands(result, SHAPE))
+    assert result.ok, "\n".join([f"seed {seed}:", *result.problems(), replay])
+    assert result.checked["posts that must be stored"] > 0
+    assert result.checked["messages from the bot"] > 0
