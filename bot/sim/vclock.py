@@ -74,12 +74,44 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
                 or any(predicate() for predicate in self._busy))
 
     def _advance(self, seconds: float) -> None:
-        step = max(1, math.ceil(seconds * 1e9))
-        self._now_ns += step
+        self._step(max(1, math.ceil(seconds * 1e9)))
+
+    def _step(self, ns: int) -> None:
+        self._now_ns += ns
         if self._on_advance is not None:
-            self._on_advance(step / 1e9)
+            self._on_advance(ns / 1e9)
+
+    def _reach_due_timers(self) -> None:
+        """Move the clock up to every timer asyncio is about to run.
+
+        asyncio runs a timer once the clock is within ``clock_resolution`` (1 ns) of it,
+        so a timer can run while ``time()`` still reads just before its deadline. A real
+        clock moves on by itself; this one moves only when the loop is idle. Code that
+        then compares ``time() >= deadline`` (Telethon's MessageBox) would find it not
+        yet met and wait again for that last nanosecond, and two such waiters (the user
+        and the bot client) keep the loop from ever being idle: the clock would never
+        reach the deadline. So the clock is put at the latest such timer first.
+        """
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled")  # noqa: B009
+        if not scheduled:
+            return
+        now = self.time()
+        end = now + getattr(self, "_clock_resolution")  # noqa: B009
+        if not now < scheduled[0].when() < end:
+            return
+        latest = max(h.when() for h in scheduled if h.when() < end)
+        ns = math.ceil(latest * 1e9)
+        while ns / 1e9 < latest:
+            ns += 1
+        self._step(ns - self._now_ns)
 
     def _select(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._select_and_advance(timeout)
+        self._reach_due_timers()
+        return ready
+
+    def _select_and_advance(
+            self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
         ready = self._real_select(0)
         if ready or timeout == 0:
             return ready
