@@ -9,8 +9,9 @@ due time" (for digests missed while tgmon was down) and "when is the next one" (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -109,21 +110,35 @@ class Plan:
         return f"at {clock} on {', '.join(d.capitalize() for d in self.days)}"
 
 
+def _repeated(t: datetime) -> bool:
+    """Whether ``t`` is the second time its wall-clock time comes round (the night the
+    clocks go back, 02:15 in Berlin is 00:15 and again 01:15 UTC)."""
+    return t.fold == 1 and t.replace(fold=0).utcoffset() != t.utcoffset()
+
+
+def due_times(plan: Plan, start: datetime, end: datetime | None = None) -> Iterator[datetime]:
+    """The due times from ``start`` (up to ``end``), in UTC. A wall-clock time that
+    comes twice in a night is due once, the first time, as cron does. Each step starts
+    one second after the last due time in UTC: a step in local time from the second
+    02:15 (fold=1) lands on 02:15:01 fold=0, before it, and never gets past it."""
+    trigger = plan.trigger()
+    t = trigger.get_next_fire_time(None, start)
+    while t is not None and (end is None or t <= end):
+        if not _repeated(t):
+            yield t.astimezone(UTC)
+        t = trigger.get_next_fire_time(None, t.astimezone(UTC) + timedelta(seconds=1))
+
+
 def next_due(plan: Plan, now: datetime) -> datetime:
     """The first due time at or after ``now``."""
-    found = plan.trigger().get_next_fire_time(None, now)
-    assert found is not None            # a cron trigger without an end always has one
-    return found
+    return next(due_times(plan, now))   # a cron trigger without an end always has one
 
 
 def latest_due(plan: Plan, now: datetime, since: datetime) -> datetime | None:
     """The last due time in ``[since, now]``, if any."""
-    trigger = plan.trigger()
     latest = None
-    t = trigger.get_next_fire_time(None, since)
-    while t is not None and t <= now:
+    for t in due_times(plan, since, now):
         latest = t
-        t = trigger.get_next_fire_time(None, t + timedelta(seconds=1))
     return latest
 
 
