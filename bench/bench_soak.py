@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,12 +48,14 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
     timeout = args.timeout or TIMEOUT
     failed = []
     speeds = []
+    checked: Counter[str] = Counter()
 
     def one(seed: int):
         return run_seed(seed, args.keep_dir / f"seed-{seed}", shape, timeout=timeout)
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for result in pool.map(one, seeds):
+            checked.update(result.checked)
             if result.ok:
                 speeds.append(result.scenario_seconds / result.seconds)
                 print(f"seed {result.seed}: ok ({result.seconds:.0f} s, {result.posts} posts, "
@@ -68,6 +71,8 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
                 print(f"  replay: {command}", file=sys.stderr)
             sys.stderr.flush()
     passed = len(seeds) - len(failed)
+    print("checked over all seeds: " + ", ".join(f"{n:,} {what}" for what, n in
+                                                 sorted(checked.items())), file=sys.stderr)
     figures = [Figure("soak: seeds whose run ended with every invariant held", passed, "seeds",
                       "all", not failed, baseline=len(seeds),
                       note="failing: " + ", ".join(str(r.seed) for r in failed) if failed else "")]

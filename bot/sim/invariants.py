@@ -32,13 +32,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.alerts.plan import alerts_new_post
 from bot.commands.router import split_command
-from bot.digest.scheduling.plan import Plan, ScheduleError, parse_clock, parse_days
+from bot.digest.scheduling.plan import Plan, ScheduleError, due_times, parse_clock, parse_days
 from bot.sim.generate import BOT_USERNAME
 from bot.sim.scenario import Scenario
 from bot.sim.scenario_events import Fault, Message
@@ -504,18 +504,7 @@ def possible_states(changes: Sequence[_Change], default: DigestState,
 
 
 def _due_times(state: DigestState, start: datetime, end: datetime) -> list[datetime]:
-    """Due times in [start, end], in UTC: a time the clocks skip (a spring-forward
-    night) comes out of the cron trigger as a local time that does not exist, which
-    compares unequal to the same instant in UTC."""
-    if not state.enabled:
-        return []
-    trigger = state.plan.trigger()
-    out = []
-    t = trigger.get_next_fire_time(None, start)
-    while t is not None and t <= end:
-        out.append(t.astimezone(UTC))
-        t = trigger.get_next_fire_time(None, t + timedelta(seconds=1))
-    return out
+    return list(due_times(state.plan, start, end)) if state.enabled else []
 
 
 def _blocked_spans(run: Run, user: int) -> Spans:
