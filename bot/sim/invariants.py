@@ -350,9 +350,18 @@ def _subscribed_alerts(run: Run, db: sqlite3.Connection) -> list[Violation]:
     history of a newly watched channel)."""
     blocked_users = {e.action.user for e in run.scenario.events
                      if isinstance(e.action, Fault) and e.action.kind == "block_bot"}
-    since = {r[0]: from_db(r[1]) for r in db.execute(
-        "SELECT channel_id, min(added_at) FROM watched WHERE channel_id IS NOT NULL "
-        "GROUP BY channel_id")}
+    entries: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for r in db.execute("SELECT channel_id, added_at, removed_at FROM watched "
+                        "WHERE channel_id IS NOT NULL"):
+        entries[r[0]].append((from_db(r[1]), from_db_opt(r[2])))
+
+    def watched_since(channel_id: int, at: datetime) -> datetime | None:
+        """When the watch entry live at ``at`` was added (a channel watched again reads
+        what it missed as history)."""
+        live = [a for a, removed in entries[channel_id]
+                if a <= at and (removed is None or removed > at)]
+        return max(live, default=None)
+
     alerted = {(r[0], r[1]) for r in db.execute(
         "SELECT chat_id, post_id FROM alerts WHERE kind = 'new'")}
     out = []
@@ -363,7 +372,8 @@ def _subscribed_alerts(run: Run, db: sqlite3.Connection) -> list[Violation]:
             "JOIN post_changes c ON c.post_id = p.id AND c.kind = 'new' "
             "WHERE ch.blocked_at IS NULL AND c.at > s.created_at"):
         via, posted, at = CapturePath(r[7]), from_db(r[5]), from_db(r[6])
-        if r[0] in blocked_users or not alerts_new_post(via, posted, at, since.get(r[3])):
+        if r[0] in blocked_users or not alerts_new_post(via, posted, at,
+                                                        watched_since(r[3], at)):
             continue
         run.tally["alerts that must be decided"] += 1
         if (r[0], r[2]) not in alerted:
