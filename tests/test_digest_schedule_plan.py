@@ -101,6 +101,25 @@ def test_the_night_clocks_go_back_a_digest_time_in_the_repeated_hour_is_due_once
         == utc(2024, 11, 3, 5, 30)
 
 
+def test_the_day_after_the_clocks_go_forward_a_midnight_digest_is_due():
+    """Found by the soak (seed 45): APScheduler 3.11's CronTrigger, asked for the next
+    00:00 in Kyiv after the one of 31 March 2024 (the night clocks go forward), answers 2
+    April (agronholm/apscheduler#606): the job skipped a day, /digest showed the wrong
+    next time. Due times are now the plan's local time on each of its days."""
+    midnight = Plan(time(0, 0), (), "Europe/Kyiv")
+    assert next_due(midnight, utc(2024, 3, 30, 22, 0, 1)) == utc(2024, 3, 31, 21)
+    assert latest_due(midnight, utc(2024, 4, 1, 12), utc(2024, 3, 30)) == utc(2024, 3, 31, 21)
+    trigger = midnight.trigger()                       # what fires the scheduler's job
+    fired = trigger.get_next_fire_time(None, utc(2024, 3, 30, 12))
+    assert fired == utc(2024, 3, 30, 22)
+    assert trigger.get_next_fire_time(fired, fired) == utc(2024, 3, 31, 21)
+    # a time the clocks skip is due when they read it an hour on (02:30 CET = 01:30 UTC)
+    skipped = Plan(time(2, 30), (), "Europe/Berlin")
+    assert next_due(skipped, utc(2024, 3, 30, 12)) == utc(2024, 3, 31, 1, 30)
+    weekly = Plan(time(0, 0), ("mon",), "Europe/Kyiv")
+    assert next_due(weekly, utc(2024, 3, 30, 12)) == utc(2024, 3, 31, 21)
+
+
 def chat(**schedule) -> ChatSchedule:
     return ChatSchedule(1, "private", None, utc(2024, 3, 1), False,
                         DigestSchedule(1, **schedule))
