@@ -8,6 +8,7 @@ Telegram (``tgmon run --simulate``): only the client factory and the clock diffe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,9 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.account_end import AccountEndedError, account_ended
+from bot.account_watch import EndWatch, settle
+from bot.failures import failure, log_traceback
 from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
+from storage.account_ends import mark_resumed
 from storage.db import Database, open_database
 
 if TYPE_CHECKING:
@@ -118,6 +123,7 @@ class App:
         self._db: Database | None = None     # also while starting and stopping
         self._lock: SessionLock | None = None
         self._stopped = asyncio.Event()
+        self.ends = EndWatch()               # Telegram ending an account stops the app
 
     @property
     def busy(self) -> bool:
@@ -140,6 +146,7 @@ class App:
         try:
             s.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             user = self.make_client("user", s.user_session)
+            self.ends.watch(user, "user")
             if s.bot_token:
                 bot = self.make_client("bot", s.bot_session)
                 bot.parse_mode = "html"
@@ -152,20 +159,47 @@ class App:
                     attach(rt)
             await user.connect()
             if not await user.is_user_authorized():
-                raise NotAuthorizedError(
-                    f"the user session {s.user_session}.session is not logged in: "
-                    "run `tgmon login` once in a terminal, then `tgmon run`")
+                ended = self.ends.first
+                if ended is None or ended.code == "AUTH_KEY_UNREGISTERED":
+                    # never logged in, or logged out since: the same to Telegram
+                    raise NotAuthorizedError(
+                        f"the user session {s.user_session}.session is not logged in: "
+                        "run `tgmon login` once in a terminal, then `tgmon run`")
+                if bot is not None:             # to tell the admins
+                    with contextlib.suppress(Exception):
+                        await bot.start(bot_token=s.bot_token)
+                raise AccountEndedError(ended)
             if bot is not None:
-                await bot.start(bot_token=s.bot_token)
+                await self._start_bot(bot, s.bot_token or "")
             scheduler.start()
             for component in components:
                 await component.start(rt)
                 self.components.append(component)
-        except BaseException:
-            await self._teardown(db, user, bot, scheduler)
+            await mark_resumed(db, ("user", "bot") if bot is not None else ("user",),
+                               self.now())
+        except BaseException as e:
+            try:
+                if isinstance(e, AccountEndedError):
+                    told = bot if e.ended.role == "user" and bot is not None \
+                        and bot.is_connected() else None
+                    await settle(e.ended, db, told, s.admins, self.now)
+            finally:
+                await self._teardown(db, user, bot, scheduler)
             raise
         self.rt = rt
         return rt
+
+    async def _start_bot(self, bot: TelegramClient, token: str) -> None:
+        """Log the bot in; a token Telegram refuses ends the run. Watched from then on
+        (before, a fresh session's first answer is AUTH_KEY_UNREGISTERED by design)."""
+        try:
+            await bot.start(bot_token=token)
+        except Exception as e:
+            ended = account_ended(e, "bot")
+            if ended is None:
+                raise
+            raise AccountEndedError(ended) from None
+        self.ends.watch(bot, "bot")
 
     async def stop(self) -> None:
         if self.rt is None:
@@ -180,16 +214,18 @@ class App:
             component = self.components.pop()
             try:
                 await component.stop()
-            except Exception:
-                log.exception("stopping %s failed", component.name)
+            except Exception as e:
+                log.error("stopping %s failed: %s", component.name, failure(e))
+                log_traceback(log, e)
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for client in (bot, user):
             if client is not None:
                 try:
                     await client.disconnect()
-                except Exception:
-                    log.exception("disconnecting a client failed")
+                except Exception as e:
+                    log.error("disconnecting a client failed: %s", failure(e))
+                    log_traceback(log, e)
         await db.close()
         self._db = None
         self._release_lock()
@@ -200,15 +236,25 @@ class App:
             self._lock = None
 
     async def run_until_stopped(self) -> None:
-        """Start, then run until a client dies or :meth:`stop` is called."""
+        """Start, then run until a client dies or :meth:`stop` is called. Raises
+        :class:`~bot.account_end.AccountEndedError` if Telegram ended an account (after
+        logging and recording it, and telling the admins if the bot still works)."""
         rt = self.rt or await self.start()
         waits = [asyncio.ensure_future(self._stopped.wait()),
-                 asyncio.ensure_future(rt.user.disconnected)]
+                 asyncio.ensure_future(rt.user.disconnected),
+                 asyncio.ensure_future(self.ends.wait())]
         if rt.bot is not None:
             waits.append(asyncio.ensure_future(rt.bot.disconnected))
+        ended = None
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            ended = self.ends.first
+            if ended is not None and self.rt is not None:
+                told = rt.bot if ended.role == "user" else None
+                await settle(ended, rt.db, told, rt.settings.admins, self.now)
         finally:
             for w in waits:
                 w.cancel()
             await self.stop()
+        if ended is not None:
+            raise AccountEndedError(ended)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -26,6 +27,32 @@ ACCESS_MODES = ("open", "allowlist", "admins")
 
 class SettingsError(TgmonError):
     """A setting has a value tgmon cannot use."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """An MTProto server other than Telegram's own: its test servers, or another one.
+    ``dc_id`` is the data centre the server answers as."""
+
+    dc_id: int
+    host: str
+    port: int
+    test: bool = False
+
+    @property
+    def name(self) -> str:
+        return "test" if self.test else f"{self.dc_id}@{self.host}:{self.port}"
+
+    @property
+    def slug(self) -> str:
+        """The server in a file name: sessions of different servers never mix."""
+        return "test" if self.test else re.sub(
+            r"[^A-Za-z0-9.-]+", "_", f"dc{self.dc_id}-{self.host}-{self.port}")
+
+
+# Telegram's test servers, as Telethon's documentation gives them (DC 2; port 443 may not
+# answer there, 80 does).
+TEST_SERVER = Server(2, "149.154.167.40", 80, test=True)
 
 
 @dataclass(frozen=True)
@@ -56,18 +83,25 @@ class Settings:
     # Digests: a digest that fell due while tgmon was down is still sent within this.
     digest_grace: timedelta = timedelta(hours=6)
     log_level: str = "INFO"
+    # Another MTProto server (None: Telegram) and the file of its RSA public key.
+    server: Server | None = None
+    server_key: Path | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @property
     def user_session(self) -> Path:
-        """The watcher's (user account's) Telethon session file, without ``.session``."""
-        return self.session_dir / "user"
+        """The watcher's (user account's) Telethon session file, without ``.session``;
+        named after the server when it is not Telegram's (``user-test``)."""
+        return self.session_dir / self._session_name("user")
 
     @property
     def bot_session(self) -> Path:
-        return self.session_dir / "bot"
+        return self.session_dir / self._session_name("bot")
+
+    def _session_name(self, role: str) -> str:
+        return role if self.server is None else f"{role}-{self.server.slug}"
 
 
 # ---- parsers: each takes a string (environment) or an already-typed JSON value ----
@@ -152,6 +186,24 @@ def _log_level(v: Any) -> str:
     return s
 
 
+_SERVER = re.compile(r"(\d+)@(\[[0-9A-Fa-f:.]+\]|[^\s:@/\[\]]+):(\d+)")
+
+
+def _server(v: Any) -> Server:
+    s = _str(v)
+    if s.lower() == "test":
+        return TEST_SERVER
+    m = _SERVER.fullmatch(s)
+    if m is None:
+        raise ValueError(f"expected test or DC@HOST:PORT (e.g. 2@127.0.0.1:4430), got {v!r}")
+    dc, host, port = int(m[1]), m[2].strip("[]"), int(m[3])
+    if not 1 <= dc <= 1000:
+        raise ValueError(f"expected a data centre number from 1 to 1000, got {dc} in {v!r}")
+    if not 1 <= port <= 65535:
+        raise ValueError(f"expected a port from 1 to 65535, got {port} in {v!r}")
+    return Server(dc, host, port)
+
+
 def _show_duration(v: timedelta) -> str:
     return format_duration(v)
 
@@ -207,7 +259,14 @@ SPECS: tuple[Spec, ...] = (
     Spec("digest_grace", "TGMON_DIGEST_GRACE", _duration,
          "A digest that fell due while tgmon was down is sent after restart within this.",
          show=_show_duration),
-    Spec("log_level", "TGMON_LOG_LEVEL", _log_level, "DEBUG, INFO, WARNING or ERROR."),
+    Spec("log_level", "TGMON_LOG_LEVEL", _log_level,
+         "DEBUG, INFO, WARNING or ERROR. DEBUG adds each failure's traceback and Telethon's "
+         "update handling (gaps, differences)."),
+    Spec("server", "TGMON_SERVER", _server,
+         "Another MTProto server: test (Telegram's test servers) or DC@HOST:PORT; "
+         "default: Telegram.", show=lambda v: v.name),
+    Spec("server_key", "TGMON_SERVER_KEY", _path,
+         "PEM file of that server's RSA public key (for DC@HOST:PORT)."),
 )
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}

@@ -37,3 +37,16 @@ def sim(tmp_path: Path) -> Sim:
     """The simulated Telegram, on a virtual clock starting at 12 March 2024 05:00 UTC
     (see tests/simkit.py)."""
     return Sim(tmp_path)
+
+
+@pytest.fixture
+def fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No TGMON_* variables and no .env (the working directory is tmp_path): the CLI as
+    on a fresh machine."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("TGMON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -37,6 +37,7 @@ from bot.alerts.plan import Alerted, Audience, RuleInfo
 from bot.alerts.stories import StoryIndex, StoryPost, shingles
 from bot.app import Runtime, Signal
 from bot.delivery.sender import Sender
+from bot.failures import failure, log_traceback
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
 from storage import alerts as store
 from storage.chats import Chat
@@ -162,8 +163,9 @@ class AlertDispatcher:
                 await self.drain()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("alert dispatch failed; retrying in 5 s")
+            except Exception as e:
+                log.error("alert dispatch failed: %s; retrying in 5 s", failure(e))
+                log_traceback(log, e)
                 await asyncio.sleep(5)
                 continue
             with contextlib.suppress(TimeoutError):
@@ -236,10 +238,11 @@ class AlertDispatcher:
             return await self._plan(changes, now)
         except (sqlite3.Error, asyncio.CancelledError):
             raise
-        except Exception:
+        except Exception as e:
             if len(changes) == 1:
-                log.exception("change %s (post %s) skipped: it could not be planned",
-                              changes[0].seq, changes[0].post_id)
+                log.error("change %s (post %s) skipped: it could not be planned: %s",
+                          changes[0].seq, changes[0].post_id, failure(e))
+                log_traceback(log, e)
                 return []
         out: list[store.AlertRecord] = []
         for change in changes:

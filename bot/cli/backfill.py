@@ -65,9 +65,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise MissingCredentialsError(
             "tgmon backfill needs TGMON_API_ID and TGMON_API_HASH (from "
             "https://my.telegram.org) in .env or the environment")
+    factory = telegram_client_factory(settings)          # TGMON_SERVER(_KEY) checked
     require_login(settings.user_session)
     setup_logging("WARNING", [settings.api_hash, settings.bot_token])
-    factory = telegram_client_factory(settings.api_id, settings.api_hash)
     outcomes = asyncio.run(backfill(settings, factory, args.channels,
                                     Goal(since=since, limit=args.limit),
                                     progress=terminal_progress))

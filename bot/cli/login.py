@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         (lambda: input("Phone number of the watching account (e.g. +447700900123): ")),
         code=lambda: input("The code Telegram sent to your Telegram app: "),
         password=lambda: getpass.getpass("Two-step verification password: "))
-    factory = telegram_client_factory(settings.api_id, settings.api_hash)
+    factory = telegram_client_factory(settings)
     print(asyncio.run(login(settings, factory, prompts)))
     return 0
 

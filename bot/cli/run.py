@@ -41,23 +41,31 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.set_defaults(func=run)
 
 
-def telegram_client_factory(api_id: int, api_hash: str) -> ClientFactory:
+def telegram_client_factory(settings: Settings) -> ClientFactory:
     """How tgmon builds its clients: a SQLite session file per role (owner-only), the
     user client catching up on what it missed while down, the bot one too. The user
     client is a :class:`~bot.watcher.client.WatchingClient` (it reports reconnects) and
     sleeps through no flood wait: the watcher sees each one, holds back only the work
     that needs that request and counts it. The bot fails fast on flood waits so its
-    send queue can reschedule."""
+    send queue can reschedule. Both talk to ``TGMON_SERVER`` if set (its key checked
+    and registered here, before anything else happens)."""
     from telethon import TelegramClient
 
+    from bot.servers import check_server, client_options, point_at
     from bot.watcher.client import WatchingClient
+
+    assert settings.api_id is not None and settings.api_hash
+    api_id, api_hash = settings.api_id, settings.api_hash
+    server = check_server(settings)
 
     def make(role: str, session: Path) -> TelegramClient:
         _owner_only(session.with_name(session.name + ".session"))
         cls = WatchingClient if role == "user" else TelegramClient
-        return cls(str(session), api_id, api_hash, catch_up=True,
-                   flood_sleep_threshold=0 if role == "user" else 5,
-                   base_logger=f"tgmon.telethon.{role}")
+        client = cls(str(session), api_id, api_hash, catch_up=True,
+                     flood_sleep_threshold=0 if role == "user" else 5,
+                     base_logger=f"tgmon.telethon.{role}", **client_options(server))
+        point_at(client, server)
+        return client
     return make
 
 
@@ -90,12 +98,13 @@ def _production(settings: Settings) -> int:
             "tgmon run needs Telegram credentials: set TGMON_API_ID and TGMON_API_HASH "
             "(from https://my.telegram.org) in .env or the environment, and TGMON_BOT_TOKEN "
             "for the bot; to try tgmon without them, run `tgmon run --simulate`")
+    make_client = telegram_client_factory(settings)       # TGMON_SERVER(_KEY) checked
     # Refuse before the network: never logged in, or another process has the session.
     require_login(settings.user_session)
     with SessionLock(settings.user_session):
         pass
     setup_logging(settings.log_level, [settings.api_hash, settings.bot_token])
-    app = App(settings, make_client=telegram_client_factory(settings.api_id, settings.api_hash))
+    app = App(settings, make_client=make_client)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -120,4 +129,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     report = play_file(scenario, settings.replace(db_path=db_path),
                        transcript=args.transcript)
     print(report.summary())
+    if report.ended is not None:              # as `tgmon run` would: the reason, status 1
+        from bot.account_end import AccountEndedError
+        raise AccountEndedError(report.ended)
     return 0

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from storage.account_ends import AccountEnd
     from storage.capture import EventCounts
     from storage.coverage import ChannelCoverage
     from storage.stats import ChannelStats
@@ -31,7 +32,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                     "first and last known id that tgmon never saw (service messages and ids "
                     "known to be deleted are not holes). Then the capture's coverage per "
                     "channel: the id ranges captured, holes explained and not, the last "
-                    "capture, posts per capture path; and watched channels tgmon cannot read.")
+                    "capture, posts per capture path; and watched channels tgmon cannot read. "
+                    "Last, accounts Telegram ended (revoked, banned, deleted, bot token "
+                    "revoked) that are not back or ended in the last 30 days.")
     p.add_argument("--channel", action="append", default=[], metavar="NAME_OR_ID",
                    help="only this channel (username or id); repeat for several")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.account_ends import recent_ends
     from storage.capture import event_counts
     from storage.channels import find_channel
     from storage.coverage import channel_coverage
@@ -70,6 +74,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                     for s in stats}
         watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
         events = await event_counts(db)
+        ends = await recent_ends(db, datetime.now(UTC) - timedelta(days=30))
     finally:
         await db.close()
     if args.json:
@@ -81,6 +86,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         report = format_coverage(stats, coverage, watched, events, keep)
         if report:
             print(f"\n{report}")
+        if ends:
+            print(f"\n{format_account_ends(ends)}")
     return 0
 
 
@@ -135,6 +142,16 @@ def stats_json(stats: Sequence[ChannelStats]) -> list[dict[str, Any]]:
         "absent": s.absent, "holes": s.holes.count, "hole_ranges": s.holes.range_count,
         "first_hole_ranges": [str(r) for r in s.holes.ranges],
     } for s in stats]
+
+
+def format_account_ends(ends: Sequence[AccountEnd]) -> str:
+    """Accounts Telegram ended (not back yet, or in the last 30 days)."""
+    out = ["Accounts Telegram ended:"]
+    for e in ends:
+        back = (f"running again since {_when(e.resumed_at)} UTC" if e.resumed_at
+                else "tgmon has not run with it since")
+        out.append(f"  {_when(e.at)} UTC {e.role}: {e.reason}; {back}")
+    return "\n".join(out)
 
 
 # ---- coverage of the capture (pure) -------------------------------------------------

@@ -16,6 +16,7 @@ from bot.app import Runtime
 from bot.commands.access import level_of, refusal
 from bot.commands.context import Context, Messenger
 from bot.commands.router import Access, Router, UsageError, kwargs_for, split_command
+from bot.failures import failure, log_traceback
 from config.errors import TgmonError
 from storage.chats import Chat, get_chat, grant_of, touch
 
@@ -123,6 +124,7 @@ class BotCommands:
             await handler(ctx, *args, **kwargs)
         except TgmonError as e:
             await ctx.reply(html.escape(str(e)))
-        except Exception:
-            log.exception("command %s failed", what)
+        except Exception as e:
+            log.error("command %s failed: %s", what, failure(e))
+            log_traceback(log, e)
             await ctx.reply("Something went wrong; the admins can see it in the log.")

@@ -14,6 +14,7 @@ from bot.watcher.resolver import Resolution
 from config.channels import USERNAME_RE, normalize_username
 from config.errors import TgmonError
 from storage import outbox
+from storage.account_ends import recent_ends
 from storage.capture import all_states, event_counts
 from storage.models import channel_url
 from storage.posts import last_post_dates
@@ -132,7 +133,8 @@ async def watch_button(ctx: Context, payload: str) -> None:
 @router.command("status", summary="how capture goes, per channel",
                 help="Per watched channel: its state, last post, when tgmon last captured "
                      "and checked it, flood waits and failures in the last 24 hours; then "
-                     "reconnects and the bot's delivery queue.", access=Access.ADMIN)
+                     "reconnects, accounts Telegram ended in the last 7 days, and the "
+                     "bot's delivery queue.", access=Access.ADMIN)
 async def status(ctx: Context) -> None:
     now = ctx.now()
     entries = await live_entries(ctx.db)
@@ -168,6 +170,11 @@ async def status(ctx: Context) -> None:
         lines.append("   " + " · ".join(facts))
     reconnects = counts.client.get("reconnect", 0)
     lines.append(f"Reconnects (24 h): {reconnects}")
+    for end in await recent_ends(ctx.db, now - timedelta(days=7)):
+        who = "the watching account" if end.role == "user" else "the bot"
+        back = f"; running again since {when(end.resumed_at)}" if end.resumed_at else ""
+        lines.append(f"⛔ Telegram ended {who} {when(end.at)} "
+                     f"(<code>{escape(end.code)}</code>){back}")
     sender = ctx.rt.component("sender")
     queue = await outbox.pending_count(ctx.db)
     bot_floods = getattr(sender, "flood_waits", None)

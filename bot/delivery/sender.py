@@ -23,6 +23,7 @@ from bot.app import Runtime, Signal
 from bot.commands.context import Button, Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
+from bot.failures import failure, log_traceback
 from storage import outbox
 from storage.chats import mark_blocked
 
@@ -82,8 +83,9 @@ class Sender:
                 wait = await self._round()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("sender round failed; retrying in 5 s")
+            except Exception as e:
+                log.error("sender round failed: %s; retrying in 5 s", failure(e))
+                log_traceback(log, e)
                 wait = 5.0
             if wait is None or wait > 0:
                 with contextlib.suppress(TimeoutError):

@@ -54,6 +54,7 @@ class Activity:
         def ts(self) -> float: ...
         def channel(self, ref: Any) -> Channel: ...
         def person(self, ref: Any) -> Person: ...
+        def ended(self, sender: SimSender) -> str | None: ...
         @property
         def accounts(self) -> dict[int, Account]: ...
 
@@ -222,7 +223,7 @@ class Activity:
             return False
         delivered = False
         for sender in self.senders:
-            if sender.account is acc and sender.receiving():
+            if sender.account is acc and sender.receiving() and self.ended(sender) is None:
                 sender.push(updates)
                 delivered = True
         return delivered

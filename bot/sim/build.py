@@ -27,6 +27,7 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
         world.add_group(g.title, list(g.members), id=g.id)
     world.set_resolve_budget(scenario.limits.resolve_budget, scenario.limits.resolve_window)
     world.latency = scenario.limits.latency
+    world.omit_missing_messages = scenario.limits.missing_messages == "omitted"
     return world
 
 
@@ -85,5 +86,11 @@ def _fault(world: World, f: Fault) -> None:
     elif f.kind == "username_change":
         assert f.channel is not None
         world.change_username(f.channel, f.to)
+    elif f.kind == "session_revoked":
+        assert f.client is not None
+        world.revoke_sessions(f.client)
+    elif f.kind == "account_banned":
+        assert f.client is not None
+        world.ban(f.client)
     else:
         raise ValueError(f"fault {f.kind!r} is not applied to the world")

@@ -4,7 +4,9 @@ Telegram, on virtual time, from the scenario's start to its end.
 The player starts the app at ``start``, applies each event at its time, stops the app
 for an ``app_down`` fault and starts a new one (same settings, database and session
 files) at its ``until``, and stops it cleanly at ``end``. If the app stops by itself, or
-the simulated server met a request it cannot answer, the run fails.
+the simulated server met a request it cannot answer, the run fails. If it stops because
+Telegram ended one of its accounts (``session_revoked``, ``account_banned``), the
+play ends there, as ``tgmon run`` would, and the report says why.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.account_end import AccountEnded, AccountEndedError
 from bot.app import App, Component, default_components
 from bot.sim.build import apply_to_world, build_world
 from bot.sim.scenario import Scenario, load_scenario
@@ -50,6 +53,8 @@ class PlayReport:
     captured: int | None = None         # posts in the database after the run
     restarts: int = 0
     skipped: list[str] = field(default_factory=list)
+    ended: AccountEnded | None = None      # Telegram ended an account: the play stopped
+    ended_at: datetime | None = None
 
     def summary(self) -> str:
         s, w = self.scenario, self.world
@@ -65,6 +70,9 @@ class PlayReport:
         if self.transcript is not None:
             lines.append(f"  transcript: {self.transcript}")
         lines += [f"  skipped {item}" for item in self.skipped]
+        if self.ended is not None and self.ended_at is not None:
+            lines.append(f"  tgmon stopped at {self.ended_at.isoformat()}: "
+                         f"{self.ended.reason}")
         return "\n".join(lines)
 
 
@@ -119,6 +127,9 @@ class Player:
                 await self._advance_to(event.at)
                 await self._apply(event, world)
             await self._advance_to(s.end)
+        except AccountEndedError as e:
+            self.app = self._runner = None       # it stopped itself
+            self._note_end(e)
         finally:
             await self._stop_app()
             if transcript is not None:        # also after a failure: it shows how far it got
@@ -161,6 +172,9 @@ class Player:
         done, _ = await asyncio.wait({self._runner}, timeout=delay)
         if done:
             self._runner = None
+            error = next(iter(done)).exception()
+            if isinstance(error, AccountEndedError):
+                raise error
             raise SimulationError(f"the app stopped by itself at {datetime.now(UTC).isoformat()}"
                                   f"{self._death_cause()}")
 
@@ -185,8 +199,16 @@ class Player:
         if app is not None:
             await app.stop()
         if runner is not None:
-            await runner
+            try:
+                await runner
+            except AccountEndedError as e:      # at the very end of the play
+                self._note_end(e)
         self.app = None
+
+    def _note_end(self, e: AccountEndedError) -> None:
+        assert self.report is not None
+        if self.report.ended is None:
+            self.report.ended, self.report.ended_at = e.ended, datetime.now(UTC)
 
 
 def _describe(action: Any) -> str:

@@ -23,7 +23,8 @@ from config.settings import SPEC_BY_NAME, Settings, SettingsError, settings_from
 BUILTIN_SCENARIO = "2024-03-12.json"
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 # Settings the simulation decides itself (credentials, where files go).
-NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir")
+NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir", "server",
+                   "server_key")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Limits:
     resolve_budget: int = 200       # username resolutions per account ...
     resolve_window: float = 86400.0  # ... per this many seconds
     latency: float = 0.0            # seconds from a request to its answer
+    missing_messages: str = "empty"  # channels.getMessages for ids without a post:
+    #                                  "empty" (messageEmpty, Telegram) or "omitted"
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,8 @@ def _settings(node: Node) -> tuple[tuple[str, Any], ...]:
 
 
 def _limits(node: Node) -> Limits:
-    f = node.fields(optional=("resolve_budget", "resolve_window", "latency"))
+    f = node.fields(optional=("resolve_budget", "resolve_window", "latency",
+                              "missing_messages"))
     window = Limits.resolve_window
     if "resolve_window" in f:
         try:
@@ -238,7 +242,12 @@ def _limits(node: Node) -> Limits:
     latency = f["latency"].number() if "latency" in f else Limits.latency
     if latency > 10:
         f["latency"].fail("expected seconds of network round trip, at most 10")
-    return Limits(budget, window, latency)
+    missing = f["missing_messages"].choice(MISSING_MESSAGES) if "missing_messages" in f \
+        else Limits.missing_messages
+    return Limits(budget, window, latency, missing)
+
+
+MISSING_MESSAGES = ("empty", "omitted")
 
 
 POST_KEYS = ("id", "text", "entities", "views", "forwards", "reactions", "media", "fwd_from",

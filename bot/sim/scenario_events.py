@@ -33,6 +33,8 @@ FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "unblock_bot": (("user",), ()),
     "channel_private": (("channel",), ()),
     "username_change": (("channel", "to"), ()),
+    "session_revoked": (("client",), ()),
+    "account_banned": (("client",), ()),
 }
 CALLBACK_DATA_MAX = 64
 

@@ -12,6 +12,10 @@ Everything that reads time then agrees: asyncio timers and ``loop.time()`` (Tele
 gap and no-update deadlines, ``asyncio.sleep``), and through time-machine the wall clock
 (APScheduler's ``datetime.now``, Telethon's flood-wait bookkeeping, the simulated
 server's rate limits). :func:`run_simulated` sets both up and undoes the patch on return.
+
+A run that can no longer move ends with :class:`SimulationStalled` instead of hanging:
+nothing left that could wake the loop, external work that never finishes, or (see
+:mod:`.livelock`) a livelock, the loop busy while the clock stands still.
 """
 
 from __future__ import annotations
@@ -19,10 +23,15 @@ from __future__ import annotations
 import asyncio
 import math
 import selectors
+import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+from bot.sim import livelock
+from config.errors import TgmonError
 
 T = TypeVar("T")
 
@@ -30,17 +39,25 @@ _BUSY_STEP = 0.002       # real seconds between looks at busy external work
 _STALL_LIMIT = 60.0      # real seconds without anything that could ever wake the loop
 
 
-class SimulationStalled(RuntimeError):
-    """Nothing is scheduled, nothing external is pending: the loop would sleep forever."""
+class SimulationStalled(TgmonError, RuntimeError):
+    """The simulation cannot move on: it would sleep or spin for ever."""
+
+
+class SimulationLivelock(SimulationStalled):
+    """The loop kept running while virtual time stood still; the message names the
+    tasks that were running, with their stacks."""
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """A selector event loop on virtual time (seconds since the loop was created)."""
 
     def __init__(self, *, on_advance: Callable[[float], None] | None = None,
-                 stall_limit: float = _STALL_LIMIT) -> None:
+                 stall_limit: float = _STALL_LIMIT,
+                 livelock_limit: float | None = livelock.LIMIT) -> None:
         super().__init__()
         self._now_ns = 0
+        self.progress = livelock.ProgressWatch(livelock_limit)
+        self.in_callback_since: float | None = None     # real time; None: in select
         self._on_advance = on_advance
         self._stall_limit = stall_limit
         self._busy: list[Callable[[], bool]] = []
@@ -105,9 +122,23 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             ns += 1
         self._step(ns - self._now_ns)
 
+    def run_forever(self) -> None:
+        self.progress.restart()
+        try:
+            super().run_forever()
+        finally:
+            self.in_callback_since = None
+
     def _select(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        entered = time.monotonic()
+        self.in_callback_since = None
         ready = self._select_and_advance(timeout)
         self._reach_due_timers()
+        report = self.progress.check(self._now_ns, getattr(self, "_ready"),  # noqa: B009
+                                     waited=time.monotonic() - entered)
+        if report is not None:
+            raise SimulationLivelock(report)
+        self.in_callback_since = time.monotonic()
         return ready
 
     def _select_and_advance(
@@ -149,27 +180,42 @@ async def sleep_until(moment: datetime) -> None:
 
 def run_simulated(main: Callable[[], Awaitable[T]], *, start: datetime,
                   busy: Iterable[Callable[[], bool]] = (),
-                  stall_limit: float = _STALL_LIMIT) -> T:
+                  stall_limit: float = _STALL_LIMIT,
+                  livelock_limit: float | None = livelock.LIMIT) -> T:
     """Run ``main()`` on a :class:`VirtualTimeLoop` with the wall clock at ``start``.
 
     ``datetime.now()``/``time.time()`` read ``start`` plus the virtual time elapsed for
     the duration of the call, and are restored when it returns or raises.
+    ``livelock_limit``: real seconds of work without virtual time moving before the run
+    fails with :class:`SimulationLivelock` (None: never, for benchmarks that pour work
+    through the simulation faster than time moves).
     """
     import time_machine
 
     travel = time_machine.travel(_aware(start).timestamp(), tick=False)
     traveller = travel.start()
+    block: livelock.BlockWatch | None = None
     try:
         def make_loop() -> VirtualTimeLoop:
-            return VirtualTimeLoop(on_advance=traveller.shift, stall_limit=stall_limit)
+            return VirtualTimeLoop(on_advance=traveller.shift, stall_limit=stall_limit,
+                                   livelock_limit=livelock_limit)
 
         with asyncio.Runner(loop_factory=make_loop) as runner:
             loop = runner.get_loop()
             assert isinstance(loop, VirtualTimeLoop)
             for predicate in busy:
                 loop.add_busy(predicate)
+            if livelock_limit is not None:
+                block = livelock.BlockWatch(livelock_limit, threading.get_ident(),
+                                            lambda: loop.in_callback_since)
+                block.start()
             return runner.run(_as_coroutine(main))
+    except livelock.LoopBlocked:
+        assert block is not None
+        raise SimulationLivelock(block.report or "a callback never returned") from None
     finally:
+        if block is not None:
+            block.stop()
         travel.stop()
 
 

@@ -66,8 +66,15 @@ class World(Activity):
         # as after `tgmon login` (set False to test the "not logged in" path)
         self.sessions: dict[int, int] = {}
         self.user_logged_in = True
+        # accounts Telegram ended: auth key id -> the error its requests get, and banned
+        # account ids (their requests answer USER_DEACTIVATED_BAN)
+        self.revoked: dict[int, str] = {}
+        self.banned: set[int] = set()
         self.two_step: TwoStepPassword | None = None     # set_two_step_password()
         self.latency = 0.0              # virtual seconds from a request to its answer
+        # channels.getMessages leaves out ids without a post instead of answering
+        # messageEmpty for them, as some independent MTProto servers do
+        self.omit_missing_messages = False
         self.senders: list[SimSender] = []
         # records
         self.requests: list[RequestRecord] = []
@@ -249,13 +256,40 @@ class World(Activity):
             raise ValueError(f"username {username!r} is taken")
         ch.username = username
 
+    def revoke_sessions(self, role: str) -> None:
+        """Every session of ``role``'s account ends: the person terminated them (user:
+        requests answer ``SESSION_REVOKED``), or the bot's token was revoked in
+        @BotFather (bot: ``AUTH_KEY_UNREGISTERED``, and the old token is refused).
+        Pushes stop."""
+        acc = self.account(role)
+        code = "AUTH_KEY_UNREGISTERED" if acc.bot else "SESSION_REVOKED"
+        for key, owner in list(self.sessions.items()):
+            if owner == acc.id:
+                del self.sessions[key]
+                self.revoked[key] = code
+        if acc.bot:
+            self.bot_token = f"{acc.id}:SIMULATED-bot-token-{len(self.revoked)}"
+
+    def ban(self, role: str) -> None:
+        """Telegram bans ``role``'s account: every request that needs a logged-in
+        account answers ``USER_DEACTIVATED_BAN``; pushes stop."""
+        self.banned.add(self.account(role).id)
+
+    def ended(self, sender: SimSender) -> str | None:
+        """The 401 error a request from ``sender`` gets because its account or session
+        was ended, if it was."""
+        if sender.account.id in self.banned:
+            return "USER_DEACTIVATED_BAN"
+        return self.revoked.get(sender.auth_key.key_id)
+
     # ---- sessions and requests ----
 
     def session_opened(self, sender: SimSender) -> None:
         """A client connected. A user session it does not know starts logged in (as if
-        `tgmon login` had been run) unless ``user_logged_in`` is off."""
+        `tgmon login` had been run) unless ``user_logged_in`` is off (or it was revoked)."""
         key = sender.auth_key.key_id
-        if key not in self.sessions and sender.role == "user" and self.user_logged_in:
+        if key not in self.sessions and key not in self.revoked and sender.role == "user" \
+                and self.user_logged_in:
             self.sessions[key] = self.user.id
 
     def set_two_step_password(self, password: str | None) -> None:
@@ -297,7 +331,8 @@ class World(Activity):
         if base is None:
             from bot.cli.run import telegram_client_factory
             from bot.sim.sender import SIM_API_HASH, SIM_API_ID
-            base = telegram_client_factory(SIM_API_ID, SIM_API_HASH)
+            from config.settings import Settings
+            base = telegram_client_factory(Settings(api_id=SIM_API_ID, api_hash=SIM_API_HASH))
         made = base
 
         def make(role: str, session: Path) -> TelegramClient:

@@ -16,6 +16,7 @@ from telethon.tl import functions
 
 from bot.adapter import ChannelAccess, channel_access
 from bot.app import Runtime
+from bot.failures import failure, log_traceback
 from bot.watcher.health import ChannelHealth, backoff, describe_wait
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.membership import Joiner
@@ -92,7 +93,8 @@ class WatchListOps:
                 failures += 1
                 wait = backoff(failures, timedelta(minutes=1))
                 log.error("resolving %s failed: %s; retrying in %s", name_of(entry),
-                          type(e).__name__, describe_wait(wait.total_seconds()))
+                          failure(e), describe_wait(wait.total_seconds()))
+                log_traceback(log, e)
                 await asyncio.sleep(wait.total_seconds())
         if outcome.status != "ok" or outcome.access is None:
             await self._unwatchable(rt, entry, outcome.status, outcome.detail or "")

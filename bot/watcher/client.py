@@ -15,6 +15,8 @@ from typing import Any
 
 from telethon import TelegramClient
 
+from bot.failures import failure, log_traceback
+
 log = logging.getLogger(__name__)
 
 ReconnectListener = Callable[[], Awaitable[None]]
@@ -33,4 +35,5 @@ class WatchingClient(TelegramClient):
             try:
                 await listener()
             except Exception as e:
-                log.error("a reconnect listener failed: %s", type(e).__name__)
+                log.error("a reconnect listener failed: %s", failure(e))
+                log_traceback(log, e)

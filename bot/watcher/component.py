@@ -253,7 +253,7 @@ class Watcher(WatchListOps, ChannelOutcomes):
                                f"Telegram no longer knows {name_of(entry)} (deleted?)")
             return
         except Exception as e:
-            await self._failed(rt, entry, kind, type(e).__name__, None, None)
+            await self._failed(rt, entry, kind, type(e).__name__, None, None, exc=e)
             return
         if result.new or result.edited or result.deleted:
             rt.log_changed.notify()

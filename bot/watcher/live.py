@@ -22,6 +22,7 @@ from bot.adapter import (
     is_post,
     post_from_message,
 )
+from bot.failures import failure, log_traceback
 from storage.capture import Batch
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ class LiveCapture:
             await self.store(Batch(cid, channel=_channel(event),
                                    posts=[post_from_message(message)]))
         except Exception as e:
-            # Reconcile and re-check will find this post again; the class says enough.
+            # Reconcile and re-check will find this post again.
+            hide = [message.message]
             log.error("storing a pushed %s of channel %s failed: %s", what, cid,
-                      type(e).__name__)
+                      failure(e, hide))
+            log_traceback(log, e, hide)
 
     async def on_delete(self, event: Any) -> None:
         await self.ready.wait()
@@ -82,5 +85,5 @@ class LiveCapture:
         try:
             await self.store(Batch(cid, deleted_ids=list(event.deleted_ids)))
         except Exception as e:
-            log.error("storing a pushed deletion in channel %s failed: %s", cid,
-                      type(e).__name__)
+            log.error("storing a pushed deletion in channel %s failed: %s", cid, failure(e))
+            log_traceback(log, e)

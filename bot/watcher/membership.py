@@ -13,6 +13,7 @@ from datetime import datetime
 from telethon import TelegramClient, errors
 from telethon.tl import functions, types
 
+from bot.failures import failure, log_traceback
 from bot.watcher.health import JOIN, FloodGate
 from storage.watchlist import WatchEntry
 
@@ -59,7 +60,8 @@ class Joiner:
             try:
                 await self._join(entry)
             except Exception as e:
-                log.error("joining channel %s failed: %s", entry.channel_id, type(e).__name__)
+                log.error("joining channel %s failed: %s", entry.channel_id, failure(e))
+                log_traceback(log, e)
             finally:
                 self._queued.discard(entry.channel_id or 0)
             await asyncio.sleep(self.spacing)

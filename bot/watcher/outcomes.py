@@ -10,6 +10,7 @@ import logging
 from html import escape
 
 from bot.app import Runtime
+from bot.failures import failure, log_traceback
 from bot.watcher.health import ChannelHealth, backoff, describe_wait
 from bot.watcher.jobs import ChannelJobs
 from bot.watcher.notify import name_of, notify_admins
@@ -26,7 +27,10 @@ class ChannelOutcomes:
     _jobs: ChannelJobs | None
 
     async def _failed(self, rt: Runtime, entry: WatchEntry, kind: str, error: str,
-                      status: str | None, detail: str | None) -> None:
+                      status: str | None, detail: str | None,
+                      exc: BaseException | None = None) -> None:
+        """``error`` (the exception's class) goes to the journal and the admins; the
+        log gets ``exc`` in full (:func:`bot.failures.failure`)."""
         assert entry.channel_id is not None and self._jobs is not None
         cid = entry.channel_id
         health = self.health.setdefault(cid, ChannelHealth())
@@ -39,14 +43,17 @@ class ChannelOutcomes:
         if status is not None and status != entry.status:
             await set_status(rt.db, entry.id, status, detail, rt.now())
             entry = self.live[cid] = await self._refreshed(rt, entry)
+        said = failure(exc) if exc is not None else error
         if not first:
-            log.debug("%s of %s failed again (%s)", kind, name_of(entry), error)
+            log.debug("%s of %s failed again: %s", kind, name_of(entry), said)
             return
         # A known state of the channel (private, gone) is the world's doing, reported to
         # the admins: a warning. An error is an exception nobody classified.
         log.log(logging.WARNING if status is not None else logging.ERROR,
                 "%s of %s failed: %s; retrying in %s, the other channels go on", kind,
-                name_of(entry), error, describe_wait(retry.total_seconds()))
+                name_of(entry), said, describe_wait(retry.total_seconds()))
+        if exc is not None:
+            log_traceback(log, exc)
         await add_event(rt.db, "error", cid, f"{kind}: {error}", rt.now())
         why = escape(detail or f"{kind} failed ({error})")
         await notify_admins(rt, f"watch-failing:{cid}:{rt.now().isoformat()}",

@@ -5,19 +5,27 @@ the read passed over without returning does not exist on Telegram any more (it w
 deleted, possibly before tgmon ever saw it): it is noted as missing, which explains the
 hole it leaves in the log. Service messages (``channel created``, pinned, ...) are
 noted as not being posts.
+
+Reading by id (:func:`read_by_ids`) matches the answer to the question by each
+message's id, never by position: Telegram answers ``messageEmpty`` for an id that does
+not exist, but a server may also leave such ids out (Telethon's own code warns that
+Telegram may), and then positions no longer line up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, errors
 from telethon.tl import functions, types
 
 from bot.adapter import (
     channel_from_entity,
+    channel_id_of,
     is_channel_entity,
     is_message,
     is_post,
@@ -27,6 +35,9 @@ from storage.capture import Batch
 from storage.models import Channel
 
 PAGE = 100          # messages per history request (Telegram's maximum)
+ALONE_MAX = 100     # ids left out of answers that one read asks about again, one by one
+
+log = logging.getLogger(__name__)
 
 
 def peer_of(channel_id: int, access_hash: int) -> types.InputPeerChannel:
@@ -131,3 +142,69 @@ def backward_batch(channel_id: int, messages: Sequence[Any], below: int | None, 
     return Batch(channel_id, channel=channel or channel_of(messages), posts=posts,
                  service_ids=service, missing_ids=missing, backfill_floor=floor,
                  backfill_complete=complete), floor
+
+
+@dataclass
+class ByIds:
+    """What one step of a read by id learnt: messages found (posts and service
+    messages), ids that do not exist, ids left out and not asked about again (over
+    ``alone_max``: not settled), and the channel as the answer showed it."""
+
+    found: dict[int, Any] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
+    unsettled: list[int] = field(default_factory=list)
+    channel: Channel | None = None
+
+
+async def read_by_ids(client: TelegramClient, peer: types.InputPeerChannel,
+                      ids: Sequence[int], *,
+                      alone_max: int = ALONE_MAX) -> AsyncIterator[ByIds]:
+    """Ask ``channels.getMessages`` for ``ids``, a page of :data:`PAGE` at a time, and
+    yield what each page settled (store it before the next request: a flood wait may
+    end the read). An id answered with ``messageEmpty`` is gone; an id left out of an
+    answer is asked once more on its own, after the pages, and only if that answer has
+    no message either is it gone."""
+    left_out: list[int] = []
+    for i in range(0, len(ids), PAGE):
+        chunk = list(ids[i:i + PAGE])
+        page = await _ask(client, peer, chunk)
+        left_out += [mid for mid in chunk if mid not in page.found and mid not in page.gone]
+        yield page
+    if not left_out:
+        return
+    log.info("channel %s: %d id(s) left out of channels.getMessages answers, asking about "
+             "each alone: %s", peer.channel_id, len(left_out), _ids_text(left_out))
+    for mid in left_out[:alone_max]:
+        alone = await _ask(client, peer, [mid])
+        if mid not in alone.found and mid not in alone.gone:
+            alone.gone.append(mid)          # left out twice: it does not exist
+        yield alone
+    if left_out[alone_max:]:
+        yield ByIds(unsettled=left_out[alone_max:])
+
+
+async def _ask(client: TelegramClient, peer: types.InputPeerChannel,
+               ids: list[int]) -> ByIds:
+    """One ``channels.getMessages``: this channel's messages by id, and the ids answered
+    with ``messageEmpty``; ids left out are in neither."""
+    try:
+        answer = await client(functions.channels.GetMessagesRequest(
+            channel=types.InputChannel(peer.channel_id, peer.access_hash),
+            id=[types.InputMessageID(mid) for mid in ids]))
+    except errors.MessageIdsEmptyError:     # "no valid ids": none of them exists
+        return ByIds(gone=list(ids))
+    asked = set(ids)
+    messages = getattr(answer, "messages", [])
+    found = {m.id: m for m in messages if is_message(m) and m.id in asked
+             and channel_id_of(m) == peer.channel_id}
+    empty = {m.id for m in messages
+             if isinstance(m, types.MessageEmpty) and m.id in asked} - found.keys()
+    chat = next((c for c in getattr(answer, "chats", [])
+                 if getattr(c, "id", None) == peer.channel_id), None)
+    return ByIds(found=found, gone=sorted(empty),
+                 channel=channel_from_entity(chat) if is_channel_entity(chat) else None)
+
+
+def _ids_text(ids: Sequence[int], shown: int = 10) -> str:
+    text = ", ".join(map(str, ids[:shown]))
+    return text + (f", … ({len(ids)} in all)" if len(ids) > shown else "")

@@ -4,18 +4,21 @@ Telethon 1.45 drops edits and deletions that come back through getChannelDiffere
 after missed pushes, and nothing is pushed while tgmon is down or disconnected, so
 reading the recent posts again by id is the only way to see them. The same read asks
 about ids in the window that tgmon never saw: gone (deleted before capture), a service
-message, or a post after all.
+message, or a post after all. Answers are matched by message id (see
+:func:`~bot.watcher.reading.read_by_ids`): an id is gone only when Telegram says so,
+or leaves it out twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from telethon import TelegramClient
 
 from bot.adapter import is_post, post_from_message
-from bot.watcher.reading import PAGE, channel_of, peer_of
+from bot.watcher.reading import peer_of, read_by_ids
 from storage.capture import (
     Batch,
     get_state,
@@ -30,6 +33,8 @@ from storage.posts import StoreResult
 from storage.watchlist import WatchEntry
 
 MAX_PROBE = 1000        # unexplained ids asked about per re-check
+
+log = logging.getLogger(__name__)
 
 
 async def recheck(client: TelegramClient, db: Database, entry: WatchEntry, *,
@@ -47,21 +52,19 @@ async def recheck(client: TelegramClient, db: Database, entry: WatchEntry, *,
         probe = await unexplained_ids(db, cid, stored[-1], top, MAX_PROBE)
     ids = sorted(set(stored) | set(probe))
     result = StoreResult()
-    for i in range(0, len(ids), PAGE):
-        chunk = ids[i:i + PAGE]
-        found = await client.get_messages(peer, ids=chunk)
+    async for answer in read_by_ids(client, peer, ids):
         posts: list[Post] = []
-        gone: list[int] = []
         service: list[int] = []
-        for mid, message in zip(chunk, found, strict=True):
-            if message is None:
-                gone.append(mid)
-            elif is_post(message):
+        for mid, message in sorted(answer.found.items()):
+            if is_post(message):
                 posts.append(post_from_message(message))
             else:
                 service.append(mid)
-        batch = Batch(cid, channel=channel_of([m for m in found if m is not None]),
-                      posts=posts, deleted_ids=gone, service_ids=service)
+        if answer.unsettled:
+            log.info("re-check of channel %s: %d id(s) left out of answers are asked "
+                     "about next time", cid, len(answer.unsettled))
+        batch = Batch(cid, channel=answer.channel, posts=posts, deleted_ids=answer.gone,
+                      service_ids=service)
         result += await save_batch(db, batch, CapturePath.CATCH_UP, now())
     await set_rechecked(db, cid, now())
     return result

@@ -31,6 +31,7 @@ from bot.digest.period import period_since
 from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_many
 from bot.digest.scheduling.enqueue import enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
+from bot.failures import failure, log_traceback
 from storage.chats import grant_of
 from storage.digest_queries import Period
 from storage.digest_schedules import (
@@ -156,7 +157,8 @@ class DigestScheduler:
                                        return_exceptions=True)
         for chat_id, result in zip(missed, results, strict=True):
             if isinstance(result, BaseException):
-                log.error("the missed digest of chat %s failed: %s", chat_id, result)
+                log.error("the missed digest of chat %s failed: %s", chat_id, failure(result))
+                log_traceback(log, result)
 
     async def sync_chat(self, chat_id: int) -> None:
         """Rebuild one chat's job after its schedule or time zone changed."""
@@ -195,7 +197,8 @@ class DigestScheduler:
             try:
                 sent = await self._deliver_batch(list(waiting))
             except Exception as e:
-                log.exception("digests for %d chats failed", len(waiting))
+                log.error("digests for %d chats failed: %s", len(waiting), failure(e))
+                log_traceback(log, e)
                 error = e
             for chat_id, futures in waiting.items():
                 for f in futures:

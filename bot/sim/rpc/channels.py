@@ -147,13 +147,16 @@ def get_history(call: Call, req: Any) -> types.messages.ChannelMessages:
 
 @handles(functions.channels.GetMessagesRequest)
 def get_channel_messages(call: Call, req: Any) -> types.messages.ChannelMessages:
-    """By id; ids without a post come back as ``messageEmpty`` in place."""
+    """By id; ids without a post come back as ``messageEmpty`` in place, or are left
+    out when the world says so (``omit_missing_messages``)."""
     ch = call.world.input_channel(call.account, req.channel)
     found: list[ChannelPost | int] = []
     for given in req.id:
         mid = getattr(given, "id", None)
-        found.append(ch.posts[mid] if isinstance(given, types.InputMessageID)
-                     and mid in ch.posts else int(mid or 0))
+        if isinstance(given, types.InputMessageID) and mid in ch.posts:
+            found.append(ch.posts[mid])
+        elif not call.world.omit_missing_messages:
+            found.append(int(mid or 0))
     return _channel_messages(call, ch, found, count=len(found))
 
 

@@ -62,6 +62,9 @@ def dispatch(world: World, sender: SimSender, request: Any) -> Any:
             f"the simulated Telegram does not answer {method} ({type(request).__name__}); "
             "add a handler under bot/sim/rpc/")
     handler, needs_auth = entry
+    ended = world.ended(sender)
+    if ended is not None and needs_auth:
+        raise RpcFail(401, ended)
     if needs_auth and not world.authorized(sender):
         raise RpcFail(401, "AUTH_KEY_UNREGISTERED")
     world.faults.check_flood(sender.account.id, method, world.ts())
