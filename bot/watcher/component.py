@@ -25,8 +25,10 @@ from typing import Any
 
 from telethon import errors
 
+from bot.account_end import account_ended
 from bot.adapter import ChannelAccess
 from bot.app import Runtime
+from bot.failures import failure
 from bot.watcher.catchup import Sweeper
 from bot.watcher.channels import WatchListOps
 from bot.watcher.client import WatchingClient
@@ -253,6 +255,9 @@ class Watcher(WatchListOps, ChannelOutcomes):
                                f"Telegram no longer knows {name_of(entry)} (deleted?)")
             return
         except Exception as e:
+            if _stopping(rt, e):
+                log.info("%s of %s stopped: %s", kind, name_of(entry), failure(e))
+                return
             await self._failed(rt, entry, kind, type(e).__name__, None, None, exc=e)
             return
         if result.new or result.edited or result.deleted:
@@ -260,3 +265,10 @@ class Watcher(WatchListOps, ChannelOutcomes):
             log.info("%s of %s: %d new, %d edited, %d deleted", kind, name_of(entry),
                      result.new, result.edited, result.deleted)
         await self._succeeded(rt, entry, kind)
+
+
+def _stopping(rt: Runtime, e: Exception) -> bool:
+    """Telegram ended the watching account, or its client was disconnected under the
+    read (the app is stopping): the app says why, once (bot.account_watch); it is no
+    channel's failure to report or retry."""
+    return account_ended(e, "user") is not None or not rt.user.is_connected()
