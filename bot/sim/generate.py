@@ -57,6 +57,10 @@ FAULT_METHODS = {
 # The fault kinds the generator knows how to produce (a test checks this is all of them).
 FAULT_KINDS = ("drop_updates", "disconnect", "flood_wait", "app_down", "block_bot",
                "unblock_bot", "channel_private", "username_change")
+# Faults after which tgmon stops for good: rare, and late in the day, so that most of it
+# is judged.
+ENDINGS = ("session_revoked", "account_banned")
+ENDING_SHARE = 0.12
 
 
 def _iso(t: datetime) -> str:
@@ -432,6 +436,9 @@ class _Day:
             body = self.fault(kind, at, last, down)
             if body is not None:
                 out.append((at, body))
+        if rng.random() < ENDING_SHARE:
+            at = self.start + timedelta(seconds=rng.uniform(0.6 * span, span))
+            out.append((at, {"kind": rng.choice(ENDINGS), "client": rng.choice(("user", "bot"))}))
         return sorted(out, key=lambda pair: pair[0])
 
     def fault(self, kind: str, at: datetime, last: datetime,

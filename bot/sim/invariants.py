@@ -48,6 +48,7 @@ from bot.sim.truth import (
     PostTruth,
     Spans,
     Truth,
+    ending,
     inside,
     intersect,
     is_subsequence,
@@ -89,20 +90,27 @@ class Run:
     world: World
     db_path: Path
     errors: Sequence[str] = ()      # messages logged at ERROR or above
+    stopped: datetime | None = None     # tgmon stopped for good: Telegram ended an account
+    stopped_role: str | None = None     # ... of this client
     truth: Truth = field(init=False)
     tally: Counter[str] = field(default_factory=Counter)   # what the checks required
 
     def __post_init__(self) -> None:
-        self.truth = read_truth(self.scenario)
+        self.truth = read_truth(self.scenario, self.stopped)
+
+    @property
+    def end(self) -> datetime:
+        return self.truth.end
 
 
 def check_run(run: Run) -> list[Violation]:
     """Every invariant of the module's docstring."""
     run.tally["messages from the bot"] = sum(1 for m in run.world.chat_log if m.out)
     with closing(open_readonly(run.db_path)) as db:
-        return [*check_posts(run, db), *check_delivery(run.world, db, run.scenario.end),
+        return [*check_end(run), *check_posts(run, db),
+                *check_delivery(run.world, db, run.end, stopped=run.stopped is not None),
                 *check_alerts(run, db), *check_digests(run, db), *check_limits(run.world),
-                *check_errors(run.errors)]
+                *check_errors(run.errors, stopped=run.stopped is not None)]
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
@@ -172,7 +180,7 @@ def watched_spans(run: Run) -> dict[str, Spans]:
             since[channel] = truth.answered_by(e.at) + WATCHED
     for channel, start in since.items():
         if start is not None:
-            spans[channel].append((start, scenario.end))
+            spans[channel].append((start, run.end))
     return {c: union(v) for c, v in spans.items()}
 
 
@@ -218,7 +226,7 @@ def _collapse(texts: Iterable[str]) -> list[str]:
 
 
 def check_posts(run: Run, db: sqlite3.Connection) -> list[Violation]:
-    truth, end = run.truth, run.scenario.end
+    truth, end = run.truth, run.end
     recheck_window = run.settings.recheck_window
     stored = {(r["channel_id"], r["message_id"]): r for r in db.execute(
         "SELECT id, channel_id, message_id, date, text, deleted_at FROM posts")}
@@ -288,7 +296,13 @@ def _sent_messages(world: World) -> Counter[tuple[int, int]]:
     return Counter((m.chat_id, m.id) for m in world.chat_log if m.out and not m.edited)
 
 
-def check_delivery(world: World, db: sqlite3.Connection, end: datetime) -> list[Violation]:
+STOPPED_NOTICE = "⛔ tgmon has stopped"
+
+
+def check_delivery(world: World, db: sqlite3.Connection, end: datetime, *,
+                   stopped: bool = False) -> list[Violation]:
+    """Also that nothing is left pending at the end, unless tgmon stopped for good (then
+    its one notice to each admin goes past the outbox)."""
     got = _sent_messages(world)
     texts = {(m.chat_id, m.id): m.text for m in world.chat_log if m.out and not m.edited}
     rows = list(db.execute(
@@ -303,11 +317,18 @@ def check_delivery(world: World, db: sqlite3.Connection, end: datetime) -> list[
             recorded[key] += 1
             if r["message_id"] is None or got[key] == 0:
                 out.append(_v("delivery", f"{what} is marked sent but nobody got it"))
-        elif r["status"] == "pending" and from_db(r["not_before"]) <= end - timedelta(minutes=10):
+        elif r["status"] == "pending" and not stopped and \
+                from_db(r["not_before"]) <= end - timedelta(minutes=10):
             out.append(_v("delivery", f"{what} was never sent ({r['last_error'] or 'no error'})"))
         elif r["status"] == "failed":
             out.append(_v("delivery", f"{what} failed: {r['last_error']}"))
+    notices: Counter[int] = Counter()
     for key in got:
+        if recorded[key] == 0 and stopped and texts[key].startswith(STOPPED_NOTICE):
+            notices[key[0]] += 1        # sent directly as the app stops (bot.account_watch)
+            if notices[key[0]] > 1:
+                out.append(_v("delivery", f"chat {key[0]} was told twice that tgmon stopped"))
+            continue
         if recorded[key] != 1:
             state = "no outbox row" if recorded[key] == 0 else f"{recorded[key]} outbox rows"
             out.append(_v("delivery", f"message {key[1]} to {key[0]} has {state} "
@@ -459,7 +480,7 @@ class Access:
 
 def _changes(run: Run, chat_id: int, access: Access) -> list[_Change]:
     out = []
-    for at, m in messages_of(run.scenario, chat_id):
+    for at, m in messages_of(run.scenario, chat_id, run.end):
         cmd = _command(m.text)
         if cmd is None or cmd[0] not in ("digest", "timezone"):
             continue
@@ -521,12 +542,12 @@ def _blocked_spans(run: Run, user: int) -> Spans:
     """When a person's chat may be marked blocked: from their block_bot until they
     next write to the bot (which clears the mark) and that is handled."""
     spans = []
-    writes = [at for at, _ in messages_of(run.scenario, user)]
+    writes = [at for at, _ in messages_of(run.scenario, user, run.end)]
     for e in run.scenario.events:
         f = e.action
         if isinstance(f, Fault) and f.kind == "block_bot" and f.user == user:
             again = next((t for t in writes if t > e.at), None)
-            spans.append((e.at, run.truth.answered_by(again) if again else run.scenario.end))
+            spans.append((e.at, run.truth.answered_by(again) if again else run.end))
     return union(spans)
 
 
@@ -579,17 +600,17 @@ def _required_digests(run: Run, chat_id: int, changes: Sequence[_Change],
                       default: DigestState, access: Access) -> list[datetime]:
     """The due times at which a private chat certainly had a digest coming."""
     truth, scenario = run.truth, run.scenario
-    writes = messages_of(scenario, chat_id)
+    writes = messages_of(scenario, chat_id, run.end)
     if not writes:
         return []
     known = truth.answered_by(writes[0][0])
     unsure = union([*((c.at, c.by) for c in changes), *_blocked_spans(run, chat_id)])
     candidates: set[datetime] = set()
-    for st in possible_states(changes, default, scenario.end):
-        candidates.update(_due_times(st, known, scenario.end - DIGEST_SETTLE))
+    for st in possible_states(changes, default, run.end):
+        candidates.update(_due_times(st, known, run.end - DIGEST_SETTLE))
     for c in changes:
         for st in possible_states(changes, default, c.at):
-            candidates.update(_due_times(st, known, scenario.end - DIGEST_SETTLE))
+            candidates.update(_due_times(st, known, run.end - DIGEST_SETTLE))
     out = []
     for due in sorted(candidates):
         if inside(due, unsure) or access.member(chat_id, due) is not True:
@@ -682,5 +703,38 @@ def entity_problems(text: str, entities: Sequence[Any]) -> list[str]:
 
 # ---- the log ----
 
-def check_errors(errors: Iterable[str]) -> list[Violation]:
-    return [_v("errors", message[:300]) for message in errors]
+_ENDED = "bot.account_watch: Telegram ended an account"
+
+
+def check_errors(errors: Iterable[str], *, stopped: bool = False) -> list[Violation]:
+    """Every ERROR line, but the one that says tgmon stops because an account ended."""
+    return [_v("errors", message[:300]) for message in errors
+            if not (stopped and message.startswith(_ENDED))]
+
+
+# ---- when Telegram ends an account ----
+
+ENDED_WITHIN = timedelta(minutes=20)    # the bot's next request may wait for 15 quiet minutes
+
+
+def check_end(run: Run) -> list[Violation]:
+    """tgmon stops, with the right account named, soon after Telegram ended an account
+    (or at its next start, if it was down); never otherwise."""
+    found = ending(run.scenario)
+    if found is None:
+        return [] if run.stopped is None else [
+            _v("end", f"tgmon stopped at {to_db(run.stopped)} but no account was ended")]
+    at, fault = found
+    run.tally["account ends that must stop tgmon"] += 1
+    back = run.truth.restart_after(at) or at
+    if run.stopped is None:
+        return [_v("end", f"the {fault.client} account ended at {to_db(at)} ({fault.kind}) "
+                          "but tgmon went on")]
+    out = []
+    if not at <= run.stopped <= back + ENDED_WITHIN:
+        out.append(_v("end", f"the {fault.client} account ended at {to_db(at)}; tgmon "
+                             f"stopped at {to_db(run.stopped)}"))
+    if run.stopped_role != fault.client:
+        out.append(_v("end", f"the {fault.client} account ended; tgmon named the "
+                             f"{run.stopped_role} one"))
+    return out

@@ -105,7 +105,8 @@ def play_seed(seed: int, directory: Path, shape: Shape = Shape()) -> SeedResult:
     finally:
         result.seconds = time.perf_counter() - started
         root.removeHandler(errors)
-    run = Run(scenario, report.settings, report.world, report.settings.db_path, errors.messages)
+    run = Run(scenario, report.settings, report.world, report.settings.db_path, errors.messages,
+              stopped=report.ended_at, stopped_role=report.ended.role if report.ended else None)
     result.violations = [str(v) for v in check_run(run)]
     result.checked = dict(run.tally)
     return result

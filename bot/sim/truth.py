@@ -85,6 +85,7 @@ class PostTruth:
 @dataclass
 class Truth:
     scenario: Scenario
+    stopped: datetime | None = None         # tgmon stopped for good (an account ended)
     posts: dict[tuple[int, int], PostTruth] = field(default_factory=dict)
     private_at: dict[str, datetime] = field(default_factory=dict)    # username -> when
     app_down: Spans = field(default_factory=list)
@@ -97,7 +98,8 @@ class Truth:
 
     @property
     def end(self) -> datetime:
-        return self.scenario.end
+        """The end of what was played: the scenario's, or when tgmon stopped for good."""
+        return self.stopped or self.scenario.end
 
     @property
     def up(self) -> Spans:
@@ -123,8 +125,10 @@ def _client(f: Fault, role: str) -> bool:
     return f.client in (None, role)
 
 
-def read_truth(scenario: Scenario) -> Truth:
-    truth = Truth(scenario)
+def read_truth(scenario: Scenario, stopped: datetime | None = None) -> Truth:
+    """What happened up to the scenario's end, or up to ``stopped`` (then the player
+    played nothing after it)."""
+    truth = Truth(scenario, stopped)
     ids = {c.username: c.id for c in scenario.channels}
     for c in scenario.channels:
         for p in c.history:
@@ -134,6 +138,8 @@ def read_truth(scenario: Scenario) -> Truth:
     user, bot, down = [], [], []
     for event in scenario.events:
         at, action = event.at, event.action
+        if at > truth.end:
+            break
         if isinstance(action, Post):
             p = action.post
             cid = ids[p.channel]
@@ -173,10 +179,22 @@ def _fault_span(f: Fault, at: datetime) -> Span | None:
     return None
 
 
-def messages_of(scenario: Scenario, chat_id: int) -> list[tuple[datetime, Message]]:
+ENDINGS = ("session_revoked", "account_banned")    # faults after which tgmon stops
+
+
+def ending(scenario: Scenario) -> tuple[datetime, Fault] | None:
+    """The first fault by which Telegram ends one of tgmon's accounts."""
+    return next(((e.at, e.action) for e in scenario.events
+                 if isinstance(e.action, Fault) and e.action.kind in ENDINGS), None)
+
+
+def messages_of(scenario: Scenario, chat_id: int,
+                end: datetime | None = None) -> list[tuple[datetime, Message]]:
     """What was written in a chat (Bot API style id: a person's id, or -group id)."""
     out = []
     for event in scenario.events:
+        if end is not None and event.at > end:
+            break
         m = event.action
         if isinstance(m, Message) and (m.user if m.chat is None else -m.chat) == chat_id:
             out.append((event.at, m))
