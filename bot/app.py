@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 from bot.account_end import AccountEndedError, account_ended
 from bot.account_watch import EndWatch, settle
 from bot.failures import failure, log_traceback
+from bot.reconnect import keep_trying, unreachable
 from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.account_ends import mark_resumed
 from storage.db import Database, open_database
+from storage.dbfile import SESSION_PLACE, make_private_dir
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -95,6 +97,10 @@ class NotAuthorizedError(TgmonError):
     pass
 
 
+class StoppedWhileUnreachableError(TgmonError):
+    """Stopped (SIGTERM) while waiting for Telegram to answer at start."""
+
+
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
@@ -123,7 +129,8 @@ class App:
         self._db: Database | None = None     # also while starting and stopping
         self._lock: SessionLock | None = None
         self._stopped = asyncio.Event()
-        self.ends = EndWatch()               # Telegram ending an account stops the app
+        self._stopping = asyncio.Event()       # stop() was asked for (also while starting)
+        self.endings = EndWatch()              # Telegram ending an account stops the app
 
     @property
     def busy(self) -> bool:
@@ -144,9 +151,9 @@ class App:
         user = bot = None
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
-            s.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(s.session_dir, "the session files", SESSION_PLACE)
             user = self.make_client("user", s.user_session)
-            self.ends.watch(user, "user")
+            self.endings.watch(user, "user")
             if s.bot_token:
                 bot = self.make_client("bot", s.bot_session)
                 bot.parse_mode = "html"
@@ -157,9 +164,12 @@ class App:
                 attach = getattr(component, "attach", None)
                 if attach is not None:
                     attach(rt)
-            await user.connect()
+            # Telegram unreachable: say so once, keep trying with backoff (bot/reconnect.py)
+            if not await keep_trying(user.connect, "the watching account", self._stopping):
+                raise StoppedWhileUnreachableError(
+                    "stopped before Telegram could be reached")
             if not await user.is_user_authorized():
-                ended = self.ends.first
+                ended = self.endings.first
                 if ended is None or ended.code == "AUTH_KEY_UNREGISTERED":
                     # never logged in, or logged out since: the same to Telegram
                     raise NotAuthorizedError(
@@ -170,7 +180,11 @@ class App:
                         await bot.start(bot_token=s.bot_token)
                 raise AccountEndedError(ended)
             if bot is not None:
-                await self._start_bot(bot, s.bot_token or "")
+                started = bot
+                if not await keep_trying(lambda: self._start_bot(started, s.bot_token or ""),
+                                         "the bot", self._stopping):
+                    raise StoppedWhileUnreachableError(
+                        "stopped before Telegram could be reached")
             scheduler.start()
             for component in components:
                 await component.start(rt)
@@ -199,9 +213,10 @@ class App:
             if ended is None:
                 raise
             raise AccountEndedError(ended) from None
-        self.ends.watch(bot, "bot")
+        self.endings.watch(bot, "bot")
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self.rt is None:
             return
         rt, self.rt = self.rt, None
@@ -236,25 +251,45 @@ class App:
             self._lock = None
 
     async def run_until_stopped(self) -> None:
-        """Start, then run until a client dies or :meth:`stop` is called. Raises
+        """Start, then run until :meth:`stop` is called or a client ends for good. A
+        client that gave up because Telegram could not be reached is connected again,
+        with backoff, for as long as it takes. Raises
         :class:`~bot.account_end.AccountEndedError` if Telegram ended an account (after
         logging and recording it, and telling the admins if the bot still works)."""
         rt = self.rt or await self.start()
-        waits = [asyncio.ensure_future(self._stopped.wait()),
-                 asyncio.ensure_future(rt.user.disconnected),
-                 asyncio.ensure_future(self.ends.wait())]
+        clients = [("the watching account", rt.user)]
         if rt.bot is not None:
-            waits.append(asyncio.ensure_future(rt.bot.disconnected))
-        ended = None
+            clients.append(("the bot", rt.bot))
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            ended = self.ends.first
-            if ended is not None and self.rt is not None:
-                told = rt.bot if ended.role == "user" else None
-                await settle(ended, rt.db, told, rt.settings.admins, self.now)
+            while True:
+                ends = {asyncio.ensure_future(c.disconnected): (what, c)
+                        for what, c in clients}
+                stop = asyncio.ensure_future(self._stopping.wait())
+                account = asyncio.ensure_future(self.endings.wait())
+                try:
+                    done, _ = await asyncio.wait({stop, account, *ends},
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in (stop, account, *ends):
+                        w.cancel()
+                gone = self.endings.first
+                if gone is not None and not self._stopping.is_set():
+                    told = rt.bot if gone.role == "user" else None
+                    await settle(gone, rt.db, told, rt.settings.admins, self.now)
+                    raise AccountEndedError(gone)
+                ended = next((f for f in done if f in ends), None)
+                if ended is None or self._stopping.is_set():
+                    return
+                error = None if ended.cancelled() else ended.exception()
+                if not unreachable(error):
+                    return                      # ended for good (logged out, stopped)
+                what, client = ends[ended]
+                await client.disconnect()       # ends its loops; the session is kept
+                if not await keep_trying(client.connect, what, self._stopping,
+                                         first_error=error):
+                    return
+                reconnected = getattr(client, "reconnected", None)   # a WatchingClient's
+                if reconnected is not None:
+                    await reconnected()         # the watcher catches up
         finally:
-            for w in waits:
-                w.cancel()
             await self.stop()
-        if ended is not None:
-            raise AccountEndedError(ended)

@@ -60,8 +60,9 @@ def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Telethon is chatty at INFO (connections, DC switches, differences); tgmon's clients
-    # log under tgmon.telethon.<role> (their base_logger).
-    for noisy in ("telethon", "tgmon.telethon", "apscheduler"):
+    # log under tgmon.telethon.<role> (their base_logger). aiosqlite logs every statement
+    # with its parameters (post texts) at DEBUG: never below WARNING.
+    for noisy in ("telethon", "tgmon.telethon", "apscheduler", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     if root.level <= logging.DEBUG:
         # DEBUG: Telethon's own update handling too, gaps and differences included.

@@ -1,25 +1,34 @@
-"""Opening the database: owner-only file, WAL, foreign keys, versioned migrations."""
+"""Opening the database: owner-only file, WAL, foreign keys, versioned migrations;
+read-only for the commands that only read; a busy database named in one line."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import stat
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
-from config.errors import TgmonError
+from storage.dbfile import (
+    DatabaseBusyError,
+    DatabaseError,
+    check_writable,
+    create_owner_only,
+    read_header,
+    tighten,
+    writable,
+)
 
-
-class DatabaseError(TgmonError):
-    """The database cannot be opened or is not a tgmon database."""
+# How long a writer waits for another process's write lock before giving up
+# (DatabaseBusyError, one line); SQLite's busy timeout.
+BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY = 5
 
 
 class _CountingConnection(aiosqlite.Connection):
@@ -30,11 +39,17 @@ class _CountingConnection(aiosqlite.Connection):
     """
 
     inflight = 0
+    path = Path()
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         self.inflight += 1
         try:
             return await super()._execute(fn, *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            # Still locked after the busy timeout: say which database, not a traceback.
+            if getattr(e, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY:
+                raise DatabaseBusyError(self.path) from None
+            raise
         finally:
             self.inflight -= 1
 
@@ -68,28 +83,6 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def _create_owner_only(path: Path) -> None:
-    """Create the database file (and its directory) readable by its owner only."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
-def _tighten(path: Path) -> None:
-    """An existing database readable by others is made owner-only (SQLite gives its
-    -wal and -shm files the database file's permissions)."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            path.chmod(mode & 0o700)
-    except OSError:
-        pass
-
-
 # Positional (``?``) or named (``:name``) parameters.
 Params = Iterable[Any] | Mapping[str, Any]
 
@@ -106,6 +99,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -143,66 +137,175 @@ class Database:
     async def stream(self, sql: str, params: Params = (),
                      batch: int = 500) -> AsyncIterator[sqlite3.Row]:
         """Rows in batches, so memory stays flat whatever the size of the result."""
-        async with self.conn.execute(sql, _bind(params)) as cur:
+        cur = await self.conn.execute(sql, _bind(params))
+        try:
             while True:
                 rows = await cur.fetchmany(batch)
                 if not rows:
                     return
                 for row in rows:
                     yield row
+        finally:
+            # A stream its reader abandoned (e.g. on a closed pipe) is finalised later, by
+            # the garbage collector, maybe after close(): its cursor went with the
+            # connection then.
+            if not self._closed:
+                await cur.close()
 
     async def close(self) -> None:
-        await self.conn.close()
+        """Close the connection; a cancellation meanwhile (SIGTERM, Ctrl-C) waits for the
+        close to finish, so the database thread never outlives the event loop."""
+        self._closed = True
+        closing = asyncio.ensure_future(self.conn.close())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            await closing
+            raise
 
 
-async def open_database(path: Path, *, must_exist: bool = False) -> Database:
-    """Open (creating owner-only if needed) and migrate the database at ``path``."""
+async def open_database(path: Path, *, must_exist: bool = False,
+                        read_only: bool = False) -> Database:
+    """Open (creating owner-only if needed) and migrate the database at ``path``.
+
+    ``read_only`` (the commands that only read: export, stats, digest, rules test): an
+    up-to-date database is opened read-only, never migrated, chmod-ed or switched to WAL,
+    so it can lie on a read-only disk. Every database is checked before anything is
+    changed: one that is not SQLite, not tgmon's or from a newer tgmon is refused as it is.
+    """
     path = Path(path)
     if path.is_dir():
         raise DatabaseError(f"{path} is a directory; give the path of a database file")
     if not path.exists():
-        if must_exist:
+        if must_exist or read_only:
             raise DatabaseError(
                 f"no database at {path}: import an export (tgmon import) or run tgmon first, "
                 "or point --db / TGMON_DB at an existing database")
-        _create_owner_only(path)
+        create_owner_only(path)
     else:
-        _tighten(path)
-    connector = partial(sqlite3.connect, str(path), isolation_level=None,
-                        check_same_thread=False)
+        header = read_header(path)
+        _refuse_newer(path, header.user_version)
+        if read_only:
+            found = await _open_read_only(path)
+            if found is not None:
+                return found
+        check_writable(path)
+    conn = await _connect(path, str(path))
+    db = Database(conn, path)
+    try:
+        await db.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+        await _check_tgmon(db, await _user_version(db))
+        tighten(path)
+        await _configure(db)
+        await _migrate(db)
+    except DatabaseError:
+        await db.close()
+        raise
+    except sqlite3.DatabaseError as e:
+        await db.close()
+        raise DatabaseError(f"{path} is not a usable tgmon database: {e}") from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def _connect(path: Path, target: str, *, uri: bool = False) -> _CountingConnection:
+    connector = partial(sqlite3.connect, target, isolation_level=None,
+                        check_same_thread=False, uri=uri)
     conn = _CountingConnection(connector, iter_chunk_size=256)
+    conn.path = path
     try:
         await conn
     except sqlite3.Error as e:
         raise DatabaseError(f"cannot open database {path}: {e}") from None
     conn.row_factory = sqlite3.Row
-    db = Database(conn, path)
+    return conn
+
+
+async def _open_read_only(path: Path) -> Database | None:
+    """The database opened read-only, or None when it needs migrating and may be written
+    (it is then opened as for writing). Refuses an older one that cannot be written."""
+    base = "file:" + quote(str(path.resolve()))
+    db = Database(await _connect(path, f"{base}?mode=ro", uri=True), path)
     try:
-        await _configure(db)
-        await _migrate(db)
+        try:
+            version = await _user_version(db)
+        except sqlite3.OperationalError:
+            # A WAL database in a directory it cannot write: SQLite wants to create its
+            # -shm file. Nobody can write here, so read the file as it stands.
+            await db.close()
+            journal = path.with_name(path.name + "-wal")
+            if journal.exists() and journal.stat().st_size > 0:
+                raise DatabaseError(
+                    f"{path} lies in a read-only place and its journal {journal.name} holds "
+                    "changes SQLite cannot read without writing beside it: copy the "
+                    "database with its -wal file to a writable place") from None
+            db = Database(await _connect(path, f"{base}?mode=ro&immutable=1", uri=True),
+                          path)
+            version = await _user_version(db)
+        await _check_tgmon(db, version)
+        latest = len(migrations())
+        if version < latest:
+            await db.close()
+            if writable(path):
+                return None
+            raise DatabaseError(
+                f"{path} was written by an older tgmon (schema {version}, this one reads "
+                f"{latest}) and cannot be upgraded where it lies (read-only): make a "
+                "writable copy and run any tgmon command on it once")
+        for pragma in (f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}",
+                       "PRAGMA query_only = ON"):
+            await db.conn.execute(pragma)
+    except DatabaseError:
+        await db.close()
+        raise
     except sqlite3.DatabaseError as e:
-        await conn.close()
+        await db.close()
         raise DatabaseError(f"{path} is not a usable tgmon database: {e}") from None
     except BaseException:
-        await conn.close()
+        await db.close()
         raise
     return db
 
 
+async def _user_version(db: Database) -> int:
+    row = await db.fetchone("PRAGMA user_version")
+    return int(row[0]) if row else 0
+
+
+def _refuse_newer(path: Path, version: int) -> None:
+    known = len(migrations())
+    if version > known:
+        raise DatabaseError(
+            f"{path} was written by a newer tgmon (schema {version}, this one knows "
+            f"{known}): upgrade tgmon")
+
+
+async def _check_tgmon(db: Database, version: int) -> None:
+    """Refuse a database of a newer tgmon, or another program's SQLite database."""
+    _refuse_newer(db.path, version)
+    if version == 0:
+        rows = await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name LIMIT 4")
+        if rows:
+            names = ", ".join(r[0] for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+            raise DatabaseError(
+                f"{db.path} is an SQLite database but not a tgmon database (its tables: "
+                f"{names}): point --db or TGMON_DB at tgmon's database")
+
+
 async def _configure(db: Database) -> None:
     for pragma in ("PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON",
-                   "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000"):
+                   "PRAGMA synchronous = NORMAL"):
         await db.conn.execute(pragma)
 
 
 async def _migrate(db: Database) -> None:
-    row = await db.fetchone("PRAGMA user_version")
-    current = row[0] if row else 0
+    current = await _user_version(db)
     known = migrations()
-    if current > len(known):
-        raise DatabaseError(
-            f"{db.path} was written by a newer tgmon (schema {current}, this one knows "
-            f"{len(known)}): upgrade tgmon")
+    _refuse_newer(db.path, current)
     for version, _name, sql in known[current:]:
         # executescript runs the whole file; the version is set inside the same transaction.
         script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"

@@ -86,12 +86,16 @@ class HourCount:
 @dataclass(frozen=True)
 class TopPost:
     """A post among a channel's top by views and/or by forwards (1 = first). An album
-    is one post: its first item, carrying the album's caption."""
+    is one post: its first item, carrying the album's caption. In a channel none of whose
+    posts of the period has a view count (imported from exports), the top posts are
+    ranked by forwards, then replies, then reactions, and among posts without any of
+    those, by time (``engagement_rank``)."""
 
     stored: StoredPost
     views_rank: int | None
     forwards_rank: int | None
     album_size: int = 1
+    engagement_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -239,16 +243,43 @@ def _top_by(metric: str, condition: str) -> str:
         f"  ORDER BY p.{metric} DESC, p.message_id LIMIT :top))) j")
 
 
+# A channel whose posts of the period have no view count (Telegram Desktop exports
+# carry none): its top posts by forwards, then replies, then reactions, then the earliest
+# (so a channel without any counts shows its first posts of the period, in time order).
+_REACTIONS = ("(SELECT coalesce(sum(json_extract(r.value, '$.count')), 0) "
+              "FROM json_each(coalesce(p.reactions, '[]')) r)")
+_TOP_WITHOUT_VIEWS = (
+    "SELECT c.value AS channel_id, j.value AS pick FROM json_each(:channels) c, "
+    "json_each((SELECT json_group_array(json_array(message_id, f, n, x, date)) FROM ("
+    "  SELECT p.message_id, coalesce(p.forwards, 0) AS f, coalesce(p.replies, 0) AS n, "
+    f"  {_REACTIONS} AS x, p.date FROM posts p "
+    "  WHERE p.channel_id = c.value AND p.date >= :start AND p.date < :end "
+    f"  AND {_ALBUM_FIRST} "
+    "  ORDER BY f DESC, n DESC, x DESC, p.date, p.message_id LIMIT :top))) j "
+    "WHERE NOT EXISTS (SELECT 1 FROM posts v WHERE v.channel_id = c.value "
+    "  AND v.date >= :start AND v.date < :end AND v.views IS NOT NULL)")
+
+
 async def _top_posts(db: Database, params: dict[str, Any]) -> list[TopPost]:
     """Each channel's top posts by views (among those with a view count) and by forwards
-    (among those forwarded at least once); ties go to the earlier message."""
+    (among those forwarded at least once); ties go to the earlier message. A channel
+    without view counts in the period gets its top by engagement instead (see above)."""
     ranks: dict[tuple[int, int], dict[str, int]] = {}
+    unviewed: dict[int, list[list[Any]]] = {}     # [message_id, forwards, replies, ...]
+    for r in await db.fetchall(_TOP_WITHOUT_VIEWS, params):
+        unviewed.setdefault(r["channel_id"], []).append(json.loads(r["pick"]))
+    for channel_id, chosen in unviewed.items():
+        chosen.sort(key=lambda f: (-f[1], -f[2], -f[3], f[4], f[0]))
+        for place, pick in enumerate(chosen, start=1):
+            ranks.setdefault((channel_id, pick[0]), {})["engagement"] = place
     for metric, condition in (("views", "p.views IS NOT NULL"), ("forwards", "p.forwards > 0")):
         picks: dict[int, list[tuple[int, int]]] = {}
         for r in await db.fetchall(_top_by(metric, condition), params):
             message_id, value = json.loads(r["pick"])
             picks.setdefault(r["channel_id"], []).append((message_id, value))
         for channel_id, found in picks.items():
+            if channel_id in unviewed:
+                continue                       # ranked by engagement above
             found.sort(key=lambda f: (-f[1], f[0]))
             for place, (message_id, _) in enumerate(found, start=1):
                 ranks.setdefault((channel_id, message_id), {})[metric] = place
@@ -263,7 +294,7 @@ async def _top_posts(db: Database, params: dict[str, Any]) -> list[TopPost]:
     for r in rows:
         rank = ranks[(r["channel_id"], r["message_id"])]
         out.append(TopPost(_with_caption(r), rank.get("views"), rank.get("forwards"),
-                           r["album_size"]))
+                           r["album_size"], rank.get("engagement")))
     return out
 
 

@@ -12,11 +12,6 @@ from simkit import Sim
 
 from storage.db import Database, open_database
 
-# /work/shared from the main checkout (parents[2]) and from a worktree under /work/wt.
-SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[2:]
-               if (p / "shared" / "data").is_dir()),
-              Path(__file__).resolve().parents[2] / "shared")
-
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:

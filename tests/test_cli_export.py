@@ -12,11 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SHARED
-
-FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
-EXCERPT = FIXTURES / "public_channel_excerpt.json"
-SMALL = FIXTURES / "public_channel_small_verbatim.json"
+from tests.exportkit import CHANNEL, CHANNEL_MORE, CID, USERNAME, shared_export, texts_of
 
 
 @pytest.fixture(autouse=True)
@@ -27,23 +23,19 @@ def clean_env(monkeypatch, tmp_path):
             monkeypatch.delenv(name)
 
 
-@pytest.fixture
-def log_db(tmp_path) -> Path:
-    db = tmp_path / "log.db"
+def imported(db: Path, *files: Path, username: str) -> Path:
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        assert main(["import", str(EXCERPT), str(SMALL), "--username", "pachumarchive",
-                     "--db", str(db)]) == 0
+        assert main(["import", *map(str, files), "--username", username, "--db", str(db)]) == 0
     return db
 
 
+@pytest.fixture
+def log_db(tmp_path) -> Path:
+    return imported(tmp_path / "log.db", CHANNEL, CHANNEL_MORE, username=USERNAME)
+
+
 def fixture_texts() -> dict[int, str]:
-    texts = {}
-    for path in (EXCERPT, SMALL):
-        for m in json.loads(path.read_text(encoding="utf-8"))["messages"]:
-            if m["type"] == "message":
-                parts = m["text"] if isinstance(m["text"], list) else [m["text"]]
-                texts[m["id"]] = "".join(p if isinstance(p, str) else p["text"] for p in parts)
-    return texts
+    return texts_of([CHANNEL, CHANNEL_MORE])
 
 
 def assert_one_line_error(code: int, out: str, err: str, needle: str) -> None:
@@ -61,6 +53,18 @@ def test_fixtures_export_to_csv_with_every_text_intact(capsysbinary, log_db):
     rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
     texts = fixture_texts()
     assert {int(r["message_id"]): r["text"] for r in rows} == texts
+    assert all(r["url"] == f"https://t.me/{USERNAME}/{r['message_id']}" for r in rows)
+
+
+def test_real_exports_export_to_csv_with_every_text_intact(capsysbinary, tmp_path):
+    """The real exports of ../shared, through import and export, byte for byte."""
+    files = [shared_export("public_channel_excerpt.json"),
+             shared_export("public_channel_small_verbatim.json")]
+    db = imported(tmp_path / "real.db", *files, username="pachumarchive")
+    assert main(["export", "--db", str(db)]) == 0
+    out, _ = capsysbinary.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
+    assert {int(r["message_id"]): r["text"] for r in rows} == texts_of(files)
     assert all(r["url"] == f"https://t.me/pachumarchive/{r['message_id']}" for r in rows)
 
 
@@ -70,7 +74,7 @@ def test_fixtures_export_to_jsonl_file(capsys, log_db, tmp_path):
     code = main(["export", "--format", "jsonl", "--output", str(target), "--db", str(log_db)])
     out, err = capsys.readouterr()
     assert code == 0 and out == ""
-    assert f"wrote 45 rows to {target}" in err
+    assert f"wrote 17 rows to {target}" in err
     records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert {r["message_id"]: r["text"] for r in records} == fixture_texts()
     assert [p.name for p in target.parent.iterdir()] == ["posts.jsonl"]    # no temp file left
@@ -82,17 +86,18 @@ def test_filters_through_the_command_line(capsysbinary, log_db):
         out, _ = capsysbinary.readouterr()
         return [json.loads(line)["message_id"] for line in out.decode().splitlines()]
 
-    assert ids("--search", "тетрадь смерти") == [53]
-    assert ids("--channel", "@PachumArchive", "--since", "2026-06-19",
-               "--until", "2026-06-19T11:26:50Z") == [3858, 3859, 3860, 3861, 3862, 3863]
-    assert ids("--channel", "2447843635", "--until", "2024-09-29T11:10:17") == [4, 17, 53, 164]
-    assert len(ids("--until", "2024-09-29")) == 34
+    assert ids("--search", "ракетная ОПАСНОСТЬ") == [12]
+    assert ids("--search", "теткино") == [4, 6]                 # ё = е; not the «Тёткине» of 20
+    assert ids("--channel", "@TGMON_Fixture", "--since", "2024-03-12",
+               "--until", "2024-03-12T07:30:00Z") == [18, 19, 20, 21]
+    assert ids("--channel", str(CID), "--until", "2024-03-11T07:30:00") == [2, 4, 5, 6]
+    assert len(ids("--until", "2024-03-11")) == 12
     assert ids("--only-deleted") == []
 
 
 @pytest.mark.parametrize(("options", "needle"), [
     (["--format", "xml"], "unknown export format 'xml': use csv or jsonl"),
-    (["--channel", "rybar"], "unknown channel 'rybar' (known: pachumarchive)"),
+    (["--channel", "rybar"], "unknown channel 'rybar' (known: tgmon_fixture)"),
     (["--since", "12/03/2024"], "--since '12/03/2024' is not a date"),
     (["--until", "2024-02-30"], "--until '2024-02-30' is not a date"),
     (["--since", "2024-03-13", "--until", "2024-03-12"], "is after --until"),
@@ -138,13 +143,12 @@ def test_stats_command(capsys, log_db):
     lines = out.splitlines()
     assert lines[0].split() == ["channel", "posts", "first", "post", "(UTC)", "last", "post",
                                 "(UTC)", "last", "id", "edited", "deleted", "holes"]
-    assert lines[1].split() == ["@pachumarchive", "45", "2024-09-29", "10:14", "2026-06-19",
-                                "11:26", "3863", "22", "0", "3,816"]
-    assert lines[2] == ("holes in @pachumarchive: 3,816 ids in 31 ranges: 2, 5-16, 18-52, "
-                        "54-163, 165-226 (+26 more ranges)")
+    assert lines[1].split() == ["@tgmon_fixture", "17", "2024-03-10", "06:05", "2024-03-12",
+                                "09:00", "23", "2", "0", "3"]
+    assert lines[2] == "holes in @tgmon_fixture: 3 ids in 2 ranges: 13-14, 16"
     assert main(["stats", "--json", "--ranges", "1", "--db", str(log_db)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data[0]["first_hole_ranges"] == ["2"] and data[0]["absent"] == 2
+    assert data[0]["first_hole_ranges"] == ["13-14"] and data[0]["absent"] == 3
 
 
 def test_stats_unknown_channel(capsys, log_db):
@@ -157,10 +161,10 @@ def test_progress_bars_on_a_terminal_do_not_touch_the_output(capsys, monkeypatch
     """With stderr on a terminal, import and export show progress on stderr only."""
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     db = tmp_path / "log.db"
-    assert main(["import", str(EXCERPT), "--db", str(db)]) == 0
+    assert main(["import", str(CHANNEL), "--db", str(db)]) == 0
     out, _ = capsys.readouterr()
-    assert out.count("\n") == 1 and "39 posts — 39 new" in out
+    assert out.count("\n") == 1 and "14 posts — 14 new" in out
     target = tmp_path / "posts.csv"
     assert main(["export", "--db", str(db), "--output", str(target)]) == 0
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"), newline="")))
-    assert len(rows) == 39
+    assert len(rows) == 14

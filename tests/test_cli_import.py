@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SHARED
+from tests.exportkit import CHANNEL, CHANNEL_MORE, PERSONAL, shared_export
 
-FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
-EXCERPT = FIXTURES / "public_channel_excerpt.json"
-SMALL = FIXTURES / "public_channel_small_verbatim.json"
-PERSONAL = FIXTURES / "personal_chat_older_format_chat_analytics.json"
 TABLES = ("channels", "channel_names", "posts", "post_versions", "post_changes",
           "absent_messages")
 
@@ -53,30 +49,50 @@ def assert_one_line_error(code: int, out: str, err: str, *needles: str) -> None:
 
 def test_import_fixtures_then_reimport(capsys, tmp_path):
     db = tmp_path / "log.db"
-    code, out, err = cli(capsys, "import", str(EXCERPT), str(SMALL), "--username",
+    code, out, err = cli(capsys, "import", str(CHANNEL), str(CHANNEL_MORE), "--username",
+                         "tgmon_fixture", "--db", str(db))
+    assert code == 0, err
+    first, second = out.splitlines()
+    assert "@tgmon_fixture (id 1900000042): 14 posts — 14 new, 0 changed, 0 already stored, " \
+           "2 service messages, 1 messages Telegram Desktop could not export" in first
+    assert "3 posts — 3 new" in second
+    assert "no username" not in err
+    before = counts(db)
+    code, out, _ = cli(capsys, "import", str(CHANNEL), "--db", str(db))
+    assert code == 0
+    assert "14 posts — 0 new, 0 changed, 14 already stored" in out
+    assert "@tgmon_fixture" in out                       # username kept from the log
+    assert counts(db) == before
+
+
+def test_import_real_exports_then_reimport(capsys, tmp_path):
+    excerpt = shared_export("public_channel_excerpt.json")
+    small = shared_export("public_channel_small_verbatim.json")
+    db = tmp_path / "log.db"
+    code, out, err = cli(capsys, "import", str(excerpt), str(small), "--username",
                          "pachumarchive", "--db", str(db))
     assert code == 0, err
     first, second = out.splitlines()
     assert "@pachumarchive (id 2447843635): 39 posts — 39 new, 0 changed, 0 already stored, " \
            "2 service messages" in first
     assert "6 posts — 6 new" in second
-    assert "no username" not in err
     before = counts(db)
-    code, out, _ = cli(capsys, "import", str(EXCERPT), "--db", str(db))
-    assert code == 0
-    assert "39 posts — 0 new, 0 changed, 39 already stored" in out
-    assert "@pachumarchive" in out                       # username kept from the log
+    code, out, _ = cli(capsys, "import", str(excerpt), "--db", str(db))
+    assert code == 0 and "39 posts — 0 new, 0 changed, 39 already stored" in out
     assert counts(db) == before
 
 
 def test_import_without_username_notes_it(capsys, tmp_path):
-    code, out, err = cli(capsys, "import", str(SMALL), "--db", str(tmp_path / "log.db"))
+    code, out, err = cli(capsys, "import", str(CHANNEL_MORE), "--db", str(tmp_path / "log.db"))
     assert code == 0
-    assert "'ГУЗЕЛЬСКИЕ ПЕРЕЗАЛИВЫ' (id 2447843635): 6 posts" in out
+    assert "'Сводки tgmon (тест)' (id 1900000042): 3 posts" in out
     assert "tgmon: note: no username known" in err and "--username" in err
 
 
-def write(path: Path, content: bytes | str) -> Path:
+def write(path: Path, content: bytes | str | Path) -> Path:
+    """``content``: the bytes or text to write, or a file to copy."""
+    if isinstance(content, Path):
+        content = content.read_bytes()
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
 
@@ -98,7 +114,7 @@ BAD_INPUTS = {
     "truncated in the header": ('{"name": "Канал", "type": "public_ch', "is truncated"),
     "truncated in the messages": (channel_json(GOOD + ", " + GOOD)[:-20], "is truncated"),
     "invalid JSON inside": (channel_json(GOOD + " " + GOOD), "is not valid JSON"),
-    "personal chat": (PERSONAL.read_bytes(), "not of a channel"),
+    "personal chat": (PERSONAL, "not of a channel"),
     "group": ('{"name": "Чат", "type": "private_supergroup", "id": 5, "messages": []}',
               "not of a channel"),
     "HTML export": (b"<!DOCTYPE html>\n<html><head>", "HTML"),
@@ -136,14 +152,14 @@ def test_bad_input_is_one_line_and_creates_no_database(capsys, tmp_path, case):
                                   "message without date", "personal chat", "missing file"])
 def test_bad_input_leaves_an_existing_database_as_it_was(capsys, tmp_path, case):
     db = tmp_path / "log.db"
-    assert cli(capsys, "import", str(EXCERPT), "--db", str(db))[0] == 0
+    assert cli(capsys, "import", str(CHANNEL), "--db", str(db))[0] == 0
     before = counts(db)
     content, needle = BAD_INPUTS[case]
     path = tmp_path / "bad.json"
     if content is not None:
         write(path, content)
     # the good file comes first: a bad file anywhere means nothing of it is stored
-    code, out, err = cli(capsys, "import", str(SMALL), str(path), "--db", str(db))
+    code, out, err = cli(capsys, "import", str(CHANNEL_MORE), str(path), "--db", str(db))
     assert code == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("tgmon: error: ") and needle in err
     if case in ("personal chat", "missing file"):
@@ -172,36 +188,36 @@ def test_older_export_with_time_zone(capsys, tmp_path):
 ])
 def test_bad_options(capsys, tmp_path, option, value, needle):
     db = tmp_path / "log.db"
-    code, out, err = cli(capsys, "import", str(SMALL), option, value, "--db", str(db))
+    code, out, err = cli(capsys, "import", str(CHANNEL_MORE), option, value, "--db", str(db))
     assert_one_line_error(code, out, err, needle)
     assert not db.exists()
 
 
 def test_username_forms_are_accepted(capsys, tmp_path):
     db = tmp_path / "log.db"
-    code, out, _ = cli(capsys, "import", str(SMALL), "--username", "https://t.me/pachumarchive",
+    code, out, _ = cli(capsys, "import", str(CHANNEL_MORE), "--username", "https://t.me/tgmon_fixture",
                        "--db", str(db))
-    assert code == 0 and "@pachumarchive" in out
+    assert code == 0 and "@tgmon_fixture" in out
 
 
 def test_full_account_export_notes_skipped_chats(capsys, tmp_path):
     account = {"about": "...", "chats": {"about": "...", "list": [
         json.loads(PERSONAL.read_text(encoding="utf-8")),
-        json.loads(SMALL.read_text(encoding="utf-8"))]}}
+        json.loads(CHANNEL_MORE.read_text(encoding="utf-8"))]}}
     path = write(tmp_path / "result.json", json.dumps(account, ensure_ascii=False))
     code, out, err = cli(capsys, "import", str(path), "--db", str(tmp_path / "log.db"))
     assert code == 0
-    assert "6 posts — 6 new" in out
-    assert "skipped 'Bob' (personal_chat): not a channel" in err
+    assert "3 posts — 3 new" in out
+    assert "skipped 'Борис' (personal_chat): not a channel" in err
 
 
 def test_export_with_sorted_keys_imports(capsys, tmp_path):
-    data = json.loads(SMALL.read_text(encoding="utf-8"))
+    data = json.loads(CHANNEL_MORE.read_text(encoding="utf-8"))
     path = write(tmp_path / "sorted.json", json.dumps(data, ensure_ascii=False, sort_keys=True))
     code, out, err = cli(capsys, "import", str(path), "--db", str(tmp_path / "log.db"))
     assert code == 0, err
-    assert "6 posts — 6 new" in out
+    assert "3 posts — 3 new" in out
     personal = json.loads(PERSONAL.read_text(encoding="utf-8"))
     path = write(tmp_path / "p.json", json.dumps(personal, ensure_ascii=False, sort_keys=True))
     code, out, err = cli(capsys, "import", str(path), "--db", str(tmp_path / "log.db"))
-    assert code == 1 and "holds no channel, only 'Bob' (personal_chat)" in err
+    assert code == 1 and "holds no channel, only 'Борис' (personal_chat)" in err

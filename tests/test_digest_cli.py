@@ -59,7 +59,17 @@ def test_text_digest_of_a_day(log, capsys):
     assert "20 posts in 2 channels" in out
     assert "Рыбарь — 19 posts  https://t.me/rybar" in out
     assert "https://t.me/rybar/19" in out                       # the most viewed
-    assert "13 Mar 02:30 Ночная атака & <БПЛА>" in out          # 23:30 UTC in Moscow
+    # 23:30 UTC in Moscow; a digest of 2024 read in a later year: dates carry the year
+    assert "13 Mar 2024 02:30 Ночная атака & <БПЛА>" in out
+    assert "deleted (noticed 12 Mar 2024 09:00): Сводка 4: Тёткино  https://t.me/rybar/4" in out
+
+
+def test_dates_of_the_current_year_leave_the_year_out(log, capsys, monkeypatch):
+    monkeypatch.setattr("bot.cli.digest.utcnow", lambda: datetime(2024, 6, 1, tzinfo=UTC))
+    code, out, err = run(capsys, "--db", str(log), "--since", "2024-03-12", "--until",
+                         "2024-03-12", "--tz", "Europe/Moscow")
+    assert code == 0, err
+    assert "13 Mar 02:30 Ночная атака & <БПЛА>" in out
     assert "deleted (noticed 12 Mar 09:00): Сводка 4: Тёткино  https://t.me/rybar/4" in out
 
 

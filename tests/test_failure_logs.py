@@ -100,10 +100,7 @@ def test_debug_shows_telethons_update_handling_without_post_text(sim, capsys, ou
         await app.stop()
 
     sim.run(body)
-    # aiosqlite's own DEBUG lines (statements with their parameters) are quieted by
-    # issue 9's work on logs; they are not Telethon's
-    err = "\n".join(line for line in capsys.readouterr().err.splitlines()
-                    if " aiosqlite: " not in line)
+    err = capsys.readouterr().err
     assert "TRACE tgmon.telethon.user.messagebox: Possible gap since local pts" in err
     assert "DEBUG tgmon.telethon.user.client.updates: Getting difference for channel " \
            f"{legion.id} updates" in err

@@ -17,13 +17,8 @@ from storage.imports.reader import FULL_ACCOUNT, SINGLE_CHAT, ExportFileError, p
 from storage.imports.store import AmbiguousUsernameError, ImportOptions, import_file
 from storage.models import CapturePath, Channel, Post
 from storage.posts import get_post, get_versions, mark_deleted, save_posts
-from tests.conftest import SHARED
+from tests.exportkit import CHANNEL, CHANNEL_MORE, CID, PERSONAL, plain_text, shared_export
 
-FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
-EXCERPT = FIXTURES / "public_channel_excerpt.json"
-SMALL = FIXTURES / "public_channel_small_verbatim.json"
-PERSONAL = FIXTURES / "personal_chat_older_format_chat_analytics.json"
-CID = 2447843635
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 TABLES = ("channels", "channel_names", "posts", "post_versions", "post_changes",
@@ -40,11 +35,6 @@ async def counts(db) -> dict[str, int]:
 
 def fixture(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def plain_text(raw: dict) -> str:
-    parts = raw["text"] if isinstance(raw["text"], list) else [raw["text"]]
-    return "".join(p if isinstance(p, str) else p["text"] for p in parts)
 
 
 def write(tmp_path: Path, name: str, data) -> Path:
@@ -64,32 +54,69 @@ def message(mid, text, unix=1710231420, **extra):
             **extra}
 
 
-async def test_shared_fixtures_import_with_every_text_intact(db):
-    result = await import_file(db, EXCERPT, ImportOptions(), NOW)
+async def assert_every_text_intact(db, path: Path, cid: int, title: str,
+                                   service: list[int]) -> None:
+    result = await import_file(db, path, ImportOptions(), NOW)
     [ch] = result.channels
-    data = fixture(EXCERPT)
+    data = fixture(path)
     posts = [m for m in data["messages"] if m["type"] == "message"]
-    assert (ch.posts, ch.new, ch.edited, ch.service) == (len(posts), len(posts), 0, 2)
-    assert ch.channel == Channel(CID, None, "ГУЗЕЛЬСКИЕ ПЕРЕЗАЛИВЫ")
+    assert (ch.posts, ch.new, ch.edited, ch.service) == (len(posts), len(posts), 0,
+                                                         len(service))
+    assert ch.channel == Channel(cid, None, title)
     assert any("no username known" in n for n in result.notes)
     for raw in posts:
-        stored = await get_post(db, CID, raw["id"])
+        stored = await get_post(db, cid, raw["id"])
         assert stored is not None
         assert stored.post.text == plain_text(raw)
         assert stored.captured_via == CapturePath.IMPORT
         assert stored.post.date == datetime.fromtimestamp(int(raw["date_unixtime"]), UTC)
-        assert stored.url == f"https://t.me/c/{CID}/{raw['id']}"
+        assert stored.url == f"https://t.me/c/{cid}/{raw['id']}"
     absent = await db.fetchall(
-        "SELECT message_id, reason FROM absent_messages WHERE channel_id = ? ORDER BY 1", (CID,))
-    assert [tuple(r) for r in absent] == [(1, "service"), (3, "service")]
+        "SELECT message_id, reason FROM absent_messages WHERE channel_id = ? ORDER BY 1", (cid,))
+    assert [tuple(r) for r in absent] == [(i, "service") for i in service]
+
+
+async def test_fixtures_import_with_every_text_intact(db):
+    await assert_every_text_intact(db, CHANNEL, CID, "Сводки tgmon (тест)", [1, 3])
+
+
+async def test_real_exports_import_with_every_text_intact(db):
+    await assert_every_text_intact(db, shared_export("public_channel_excerpt.json"),
+                                   2447843635, "ГУЗЕЛЬСКИЕ ПЕРЕЗАЛИВЫ", [1, 3])
 
 
 async def test_fixture_details_survive_storage(db):
-    await import_file(db, EXCERPT, ImportOptions(), NOW)
-    forwarded = await get_post(db, CID, 2361)
-    hidden = await get_post(db, CID, 2363)
-    reply = await get_post(db, CID, 900)
-    edited = await get_post(db, CID, 17)
+    await import_file(db, CHANNEL, ImportOptions(), NOW)
+    forwarded = await get_post(db, CID, 6)
+    hidden = await get_post(db, CID, 7)
+    reply = await get_post(db, CID, 8)
+    edited = await get_post(db, CID, 4)
+    video = await get_post(db, CID, 5)
+    signed = await get_post(db, CID, 17)
+    assert forwarded and forwarded.post.forward and \
+        forwarded.post.forward.channel_id == 1598551001
+    assert hidden and hidden.post.forward and hidden.post.forward.channel_id is None and \
+        hidden.post.forward.name == "Пересланный Пользователь"
+    assert hidden.post.media and hidden.post.media.kind == "voice"
+    assert reply and reply.post.reply_to_id == 6
+    assert edited and edited.post.edit_date == datetime(2024, 3, 11, 5, 40, tzinfo=UTC)
+    assert [(r.emoji, r.count) for r in edited.post.reactions] == [
+        ("👍", 12), ("custom:5368324170671202286", 3), ("paid", 2)]
+    assert edited.post.media and edited.post.media.kind == "photo"
+    assert video and video.post.media and (video.post.media.kind, video.post.media.file_name,
+                                           video.post.media.duration) == \
+        ("video", "колонна_суджа.mp4", 42.0)
+    assert signed and signed.post.author == "Редактор"
+    assert edited.post.views is None          # exports have no counts
+
+
+async def test_real_export_details_survive_storage(db):
+    await import_file(db, shared_export("public_channel_excerpt.json"), ImportOptions(), NOW)
+    cid = 2447843635
+    forwarded = await get_post(db, cid, 2361)
+    hidden = await get_post(db, cid, 2363)
+    reply = await get_post(db, cid, 900)
+    edited = await get_post(db, cid, 17)
     assert forwarded and forwarded.post.forward and \
         forwarded.post.forward.channel_id == 1374438247
     assert hidden and hidden.post.forward and \
@@ -98,15 +125,14 @@ async def test_fixture_details_survive_storage(db):
     assert edited and edited.post.edit_date == datetime.fromtimestamp(1728784322, UTC)
     assert edited.post.reactions[0].emoji == "👍"
     assert edited.post.media and edited.post.media.kind == "video"
-    assert edited.post.views is None          # exports have no counts
 
 
 async def test_reimport_adds_nothing(db):
-    await import_file(db, EXCERPT, ImportOptions(), NOW)
-    await import_file(db, SMALL, ImportOptions(), NOW)
+    await import_file(db, CHANNEL, ImportOptions(), NOW)
+    await import_file(db, CHANNEL_MORE, ImportOptions(), NOW)
     before = await counts(db)
-    again = await import_file(db, EXCERPT, ImportOptions(), NOW + timedelta(days=1))
-    again_small = await import_file(db, SMALL, ImportOptions(), NOW + timedelta(days=1))
+    again = await import_file(db, CHANNEL, ImportOptions(), NOW + timedelta(days=1))
+    again_small = await import_file(db, CHANNEL_MORE, ImportOptions(), NOW + timedelta(days=1))
     assert await counts(db) == before
     [ch] = again.channels
     assert (ch.new, ch.edited, ch.unchanged) == (0, 0, ch.posts)
@@ -155,7 +181,7 @@ async def test_username_for_several_channels_is_refused_and_rolled_back(db, tmp_
 
 
 async def test_full_account_export_imports_each_channel_and_skips_other_chats(db, tmp_path):
-    excerpt = fixture(EXCERPT)
+    excerpt = fixture(CHANNEL)
     personal = fixture(PERSONAL)
     account = {
         "about": "Here is the data you requested.",
@@ -171,7 +197,7 @@ async def test_full_account_export_imports_each_channel_and_skips_other_chats(db
     assert probe(path).layout == FULL_ACCOUNT
     result = await import_file(db, path, ImportOptions(), NOW)
     assert [c.channel.channel_id for c in result.channels] == [CID, 1001]
-    assert len(result.skipped_chats) == 2 and "'Bob' (personal_chat)" in result.skipped_chats[0]
+    assert len(result.skipped_chats) == 2 and "'Борис' (personal_chat)" in result.skipped_chats[0]
     assert result.channels[0].new == len([m for m in excerpt["messages"]
                                           if m["type"] == "message"])
     left = await get_post(db, 1001, 1)
@@ -182,15 +208,15 @@ async def test_full_account_export_imports_each_channel_and_skips_other_chats(db
 async def test_full_account_without_channels_is_not_a_channel_error(db, tmp_path):
     path = write(tmp_path, "result.json",
                  {"about": "...", "chats": {"about": "...", "list": [fixture(PERSONAL)]}})
-    with pytest.raises(NotAChannelError, match="holds no channel, only 'Bob'"):
+    with pytest.raises(NotAChannelError, match="holds no channel, only 'Борис'"):
         await import_file(db, path, ImportOptions(), NOW)
     assert (await counts(db))["channels"] == 0
 
 
 async def test_truncated_file_stores_nothing(db, tmp_path):
-    await import_file(db, SMALL, ImportOptions(), NOW)
+    await import_file(db, CHANNEL_MORE, ImportOptions(), NOW)
     before = await counts(db)
-    raw = EXCERPT.read_bytes()
+    raw = CHANNEL.read_bytes()
     path = tmp_path / "cut.json"
     path.write_bytes(raw[:len(raw) * 2 // 3])
     with pytest.raises(ExportFileError, match=r"truncated.*after message \d+"):
@@ -229,11 +255,11 @@ async def test_keys_in_another_order_still_import(db, tmp_path):
 
 
 async def test_deleted_post_stays_a_tombstone_after_reimport(db):
-    await import_file(db, SMALL, ImportOptions(), NOW)
+    await import_file(db, CHANNEL_MORE, ImportOptions(), NOW)
     async with db.transaction() as conn:
-        await mark_deleted(conn, CID, [3859], NOW)
-    await import_file(db, SMALL, ImportOptions(), NOW + timedelta(hours=1))
-    stored = await get_post(db, CID, 3859)
+        await mark_deleted(conn, CID, [21], NOW)
+    await import_file(db, CHANNEL_MORE, ImportOptions(), NOW + timedelta(hours=1))
+    stored = await get_post(db, CID, 21)
     assert stored and stored.deleted_at == NOW
 
 
@@ -265,7 +291,7 @@ def test_probe_refuses_files_that_are_not_exports(tmp_path, content, error, matc
 def test_probe_reads_the_header_of_a_single_chat(tmp_path):
     found = probe(PERSONAL)
     assert found.layout == SINGLE_CHAT
-    assert found.header and (found.header.kind, found.header.name) == ("personal_chat", "Bob")
+    assert found.header and (found.header.kind, found.header.name) == ("personal_chat", "Борис")
 
 
 def test_probe_missing_and_directory(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,9 +22,8 @@ from storage.imports.desktop import (
     utf16_len,
 )
 from storage.models import Entity, ForwardOrigin, Media, Post, Reaction
-from tests.conftest import SHARED
+from tests.exportkit import CHANNEL, CHANNEL_MORE, load, plain_text, shared_export
 
-FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
 CID = 2447843635
 
 
@@ -82,16 +80,18 @@ def test_text_entities_are_preferred_and_plain_parts_are_not_entities():
                         Entity("pre", 17, 5, language="python"))
 
 
-def test_every_fixture_message_text_and_offsets_are_exact():
-    for name in ("public_channel_excerpt.json", "public_channel_small_verbatim.json"):
-        data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("which", ["own", "real"])
+def test_every_fixture_message_text_and_offsets_are_exact(which):
+    files = [CHANNEL, CHANNEL_MORE] if which == "own" else [
+        shared_export("public_channel_excerpt.json"),
+        shared_export("public_channel_small_verbatim.json")]
+    for path in files:
+        data = load(path)
         for raw in data["messages"]:
             post = parse_message(CID, raw)
             if isinstance(post, Skipped):
                 continue
-            parts = raw["text"] if isinstance(raw["text"], list) else [raw["text"]]
-            expected = "".join(p if isinstance(p, str) else p["text"] for p in parts)
-            assert post.text == expected
+            assert post.text == plain_text(raw)
             styled = [e for e in raw["text_entities"] if e["type"] != "plain" and e["text"]]
             assert [e.type for e in post.entities] == [e["type"] for e in styled]
             for entity, part in zip(post.entities, styled, strict=True):

@@ -8,9 +8,7 @@ import json
 import pytest
 
 from storage.imports.jsonstream import JsonStream, JsonStreamError
-from tests.conftest import SHARED
-
-FIXTURES = SHARED / "fixtures" / "telegram-desktop-export"
+from tests.exportkit import DESKTOP, OWN, shared
 
 
 def stream(text: str | bytes, chunk: int = 3) -> JsonStream:
@@ -28,9 +26,13 @@ def read_all(js: JsonStream):
     return js.value()
 
 
+@pytest.mark.parametrize("which", ["own", "real"])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1 << 20])
-def test_fixtures_read_the_same_as_json_load_at_any_chunk_size(chunk):
-    for path in sorted(FIXTURES.glob("*.json")):
+def test_fixtures_read_the_same_as_json_load_at_any_chunk_size(chunk, which):
+    folder = OWN if which == "own" else shared(DESKTOP)
+    paths = sorted(folder.glob("*.json"))
+    assert paths
+    for path in paths:
         raw = path.read_bytes()
         js = stream(raw, chunk)
         assert read_all(js) == json.loads(raw)

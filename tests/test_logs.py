@@ -24,3 +24,45 @@ def test_client_loggers_are_quiet_at_info():
         == logging.WARNING
     assert logging.getLogger("telethon.network").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("bot.watcher").getEffectiveLevel() == logging.INFO
+
+
+def test_no_post_text_reaches_the_log_at_debug(tmp_path, capsys):
+    """Everything tgmon's handler prints at DEBUG while posts are stored, read and
+    exported: the database library's own DEBUG lines (SQL with its parameters) are not
+    there, and neither is any post's text."""
+    import asyncio
+    import io
+    from datetime import UTC, datetime
+
+    from storage.db import open_database
+    from storage.export import ExportFilter, export_rows, make_writer
+    from storage.models import CapturePath, Channel, Post
+    from storage.posts import get_post, save_posts
+
+    secret = "ТАЙНЫЙТЕКСТПОСТА"
+    setup_logging("DEBUG")
+    try:
+        async def body() -> None:
+            logging.getLogger("bot.test").debug("debug lines are printed")
+            db = await open_database(tmp_path / "tgmon.db")
+            try:
+                at = datetime(2024, 3, 12, 5, tzinfo=UTC)
+                await save_posts(db, [Post(1001, 1, at, f"{secret} в посте")],
+                                 CapturePath.LIVE, at, channel=Channel(1001, "rybar", "Рыбарь"))
+                stored = await get_post(db, 1001, 1)
+                assert stored and secret in stored.post.text
+                out = io.BytesIO()
+                await export_rows(db, ExportFilter(), make_writer("jsonl", out))
+                assert secret.encode() in out.getvalue()
+            finally:
+                await db.close()
+
+        asyncio.run(body())
+    finally:
+        logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers
+                                           if not getattr(h, "_tgmon", False)]
+        logging.getLogger().setLevel(logging.WARNING)
+    err = capsys.readouterr().err
+    assert "debug lines are printed" in err
+    assert secret not in err
+    assert logging.getLogger("aiosqlite").getEffectiveLevel() == logging.WARNING

@@ -9,9 +9,7 @@ import random
 import pytest
 
 from bot.rules import RuleSet, analyse, compile_rule, parse
-from tests.conftest import SHARED
-
-NEWS_POSTS = SHARED / "data" / "ru-news-posts-2024" / "posts.jsonl"
+from tests.exportkit import NEWS, shared
 
 
 def match(rule: str, text: str, channel: str | None = None, channel_id: int | None = None):
@@ -204,16 +202,17 @@ def test_ruleset_regexes_too_heavy_to_scan_together_still_match():
 
 @pytest.fixture(scope="module")
 def news() -> dict[tuple[int, int], str]:
-    if not NEWS_POSTS.exists():
-        pytest.skip(f"{NEWS_POSTS} is not here")
-    with NEWS_POSTS.open(encoding="utf-8") as f:
+    with shared(NEWS).open(encoding="utf-8") as f:
         return {(p["sender_id"], p["message_id"]): p["text"] for p in map(json.loads, f)}
 
 
 MASH_KURSK = (-1001117628569, 58594)   # Mash, 2024: Судже, Суджа, Тёткино, Глушковском
-
-
-@pytest.mark.parametrize(("rule", "found"), [
+# The project's own text with the same words in the same forms.
+OWN_KURSK = ("Губернатор: в Судже и Тёткино продолжаются бои, ДРГ противника пыталась "
+             "войти в село в Глушковском районе Курской области. Суджа под обстрелом, "
+             "эвакуированы 20 человек. Трасса «Зелёный Шлях» перекрыта; жителей Курского "
+             "района просят оставаться в укрытиях.")
+POST_RULES = [
     ("Тёткино", ["Тёткино"]),
     ("Tyotkino OR Tetkino", ["Тёткино"]),
     ("Суджа", ["Судже", "Суджа"]),
@@ -222,12 +221,23 @@ MASH_KURSK = (-1001117628569, 58594)   # Mash, 2024: Судже, Суджа, Т�
     ('"Зелёный Шлях"', ["Зелёный Шлях"]),
     ("from:mash ДРГ -танк", ["ДРГ"]),
     (r"/\d+ человек/", ["20 человек"]),
-])
-def test_real_post(news, rule, found):
-    text = news[MASH_KURSK]
+]
+
+
+def assert_finds(text: str, rule: str, found: list[str]) -> None:
     m = compile_rule(rule).match(analyse(text, channel="mash"))
     assert m is not None
     assert sorted({text[s:e] for s, e in m.spans}) == sorted(found)
+
+
+@pytest.mark.parametrize(("rule", "found"), POST_RULES)
+def test_news_post(rule, found):
+    assert_finds(OWN_KURSK, rule, found)
+
+
+@pytest.mark.parametrize(("rule", "found"), POST_RULES)
+def test_real_post(news, rule, found):
+    assert_finds(news[MASH_KURSK], rule, found)
 
 
 def test_real_posts_ruleset_agrees_with_rules_alone(news):

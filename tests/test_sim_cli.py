@@ -46,6 +46,7 @@ def test_simulate_a_scenario_file_writes_the_transcript(clean_env, capsys):
              "post": {"channel": "gubernator_46", "id": 1, "text": "ДРГ отбита у Тёткино"}},
             {"at": "2024-03-12T06:30:00+03:00", "message": {"from": 5, "text": "/start"}},
         ]}), encoding="utf-8")
+    (clean_env / "out").mkdir()
     code = main(["run", "--simulate", str(scenario), "--transcript", "out/t.jsonl"])
     out = capsys.readouterr().out
     assert code == 0
@@ -59,9 +60,23 @@ def test_simulate_a_scenario_file_writes_the_transcript(clean_env, capsys):
     assert "not on this bot's allowlist" in rows[1]["text"] and "/allow 5" in rows[1]["text"]
     db = clean_env / "data/simulation.db"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE((clean_env / "data").stat().st_mode) == 0o700
     sessions = clean_env / "data/simulation-sim-sessions"
     assert stat.S_IMODE(sessions.stat().st_mode) == 0o700
     assert stat.S_IMODE((sessions / "user.session").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("where", ["missing/deeper/t.jsonl", "."])
+def test_a_transcript_where_it_cannot_go_is_one_line_and_nothing_runs(clean_env, capsys,
+                                                                       where):
+    assert main(["run", "--simulate", "--transcript", where]) == 1
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == ""
+    assert len(lines) == 1 and lines[0].startswith("tgmon: error: --transcript"), err
+    assert ("does not exist" if where != "." else "is a directory") in lines[0]
+    assert not (clean_env / "missing").exists()           # no tree made for it
+    assert not (clean_env / "data").exists()              # nothing was played
 
 
 def test_simulate_a_bad_scenario_is_one_line(clean_env, capsys):
@@ -92,3 +107,13 @@ def test_the_built_in_day_plays_from_the_readme_command(clean_env, capsys, caplo
                for x in out_msgs)
     assert any(x["text"].startswith("tgmon digest") for x in out_msgs)
     assert any((x.get("file") or {}).get("name") == "digest.png" for x in out_msgs)
+
+
+def test_the_simulations_database_lies_beside_tgmon_db_and_is_never_it(tmp_path):
+    from pathlib import Path
+
+    from bot.cli.run import simulation_db
+
+    assert simulation_db(Path("data/tgmon.db")) == Path("data/simulation.db")
+    assert simulation_db(Path("/data/tgmon.db")) == Path("/data/simulation.db")
+    assert simulation_db(Path("/x/simulation.db")) == Path("/x/simulation-run.db")

@@ -56,7 +56,7 @@ async def test_missing_database_is_a_clear_error(tmp_path):
 async def test_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DatabaseError, match="not a usable tgmon database"):
+    with pytest.raises(DatabaseError, match="is not an SQLite database"):
         await open_database(path)
 
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli._signals import Terminated
 from config.errors import TgmonError
 from config.settings import load_settings
 
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tgmon: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("tgmon: terminated", file=sys.stderr)
+        return 128 + 15
     except BrokenPipeError:
         # `tgmon export | head`: the reader went away; not an error of ours.
         sys.stderr.close()

@@ -52,8 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
 
+    from bot.cli._signals import run_command
     from bot.cli.run import MissingCredentialsError, telegram_client_factory
     from bot.logs import setup_logging
     from bot.watcher.backfill import Goal
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     factory = telegram_client_factory(settings)          # TGMON_SERVER(_KEY) checked
     require_login(settings.user_session)
     setup_logging("WARNING", [settings.api_hash, settings.bot_token])
-    outcomes = asyncio.run(backfill(settings, factory, args.channels,
+    outcomes = run_command(backfill(settings, factory, args.channels,
                                     Goal(since=since, limit=args.limit),
                                     progress=terminal_progress))
     for line in summary(outcomes):
@@ -95,9 +95,10 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
     from bot.watcher.component import config_channels
     from bot.watcher.session import SessionLock
     from storage.db import open_database
+    from storage.dbfile import SESSION_PLACE, make_private_dir
     from storage.watchlist import live_entries, sync_config
 
-    settings.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
     with SessionLock(settings.user_session):
         own = db is None
         if db is None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.cli._signals import run_command
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -53,9 +54,11 @@ def _zone(name: str) -> Any:
             f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow or UTC") from None
 
 
-async def _render(args: argparse.Namespace, settings: Settings) -> str:
-    from datetime import UTC, datetime
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
+
+async def _render(args: argparse.Namespace, settings: Settings) -> str:
     from bot.digest.build import build_digest
     from bot.digest.period import requested_period
     from storage.channels import find_channel, list_channels
@@ -63,12 +66,12 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
     from storage.digest_queries import gather_material
 
     tz = _zone(args.tz or settings.timezone)
-    asked = requested_period(args.since, args.until, datetime.now(UTC))
+    asked = requested_period(args.since, args.until, utcnow())
     if asked.capped_from is not None:
         print(f"tgmon: note: a digest covers at most 7 days; showing "
               f"{asked.period.start:%Y-%m-%d %H:%M} to {asked.period.end:%Y-%m-%d %H:%M} UTC "
               f"(asked from {asked.capped_from:%Y-%m-%d %H:%M})", file=sys.stderr)
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         channel_ids = None
         if args.channel:
@@ -85,22 +88,49 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
                         f"unknown channel {ref!r}: it is not in the log ({hint})")
                 channel_ids.append(found.channel_id)
         material = await gather_material(db, asked.period, channel_ids)
+        if args.since is None and not any(a.posts for a in material.channels):
+            await _note_older_posts(db, asked.period.start, channel_ids)
     finally:
         await db.close()
     digest = build_digest(material)
+    year = utcnow().astimezone(tz).year       # dates of other years carry theirs
     if args.format == "text":
         from bot.digest.render_text import render_text
-        return render_text(digest, tz)
+        return render_text(digest, tz, year)
     from bot.digest.chart import render_chart
     from bot.digest.render_page import render_html_page
-    return render_html_page(digest, tz, render_chart(digest, tz))
+    return render_html_page(digest, tz, render_chart(digest, tz), year)
+
+
+async def _note_older_posts(db: Any, start: datetime, channel_ids: list[int] | None) -> None:
+    """The default period held no post: say what the log holds before it, and the
+    options that show its last week."""
+    from datetime import timedelta
+
+    from storage.search import posts_before
+
+    older = await posts_before(db, start, channel_ids)
+    if not (older.count and older.first and older.last):
+        return
+    last_day = older.last.date()
+    first_day = max(older.first.date(), last_day - timedelta(days=6))
+    print(f"tgmon: note: the period holds no posts; the log holds {older.count:,} older "
+          f"posts ({older.first:%Y-%m-%d} to {older.last:%Y-%m-%d}): "
+          f"--since {first_day:%Y-%m-%d} --until {last_day:%Y-%m-%d} shows the last week "
+          "of them", file=sys.stderr)
+
+
+def _folder(path: Path) -> Path:
+    """The folder ``--output`` writes in; refused before any work if it does not exist."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DigestCommandError(f"cannot write {path}: the folder {folder} does not exist")
+    return folder
 
 
 def _write(path: Path, text: str) -> None:
     """Write through a temporary file: an existing file is replaced whole or not at all."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DigestCommandError(f"cannot write {path}: the folder {folder} does not exist")
+    folder = _folder(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -112,7 +142,9 @@ def _write(path: Path, text: str) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    out = asyncio.run(_render(args, settings))
+    if args.output is not None:
+        _folder(args.output)
+    out = run_command(_render(args, settings))
     if args.output is None:
         sys.stdout.write(out)
     else:

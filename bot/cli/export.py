@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from storage.export import ExportFilter
 
 ORDER = 51
+PART = ".part"                           # the suffix of an export being written
 
 
 class ExportError(TgmonError):
@@ -56,8 +58,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    return asyncio.run(_run(args, settings))
+    from bot.cli._signals import run_command
+    return run_command(_run(args, settings))
 
 
 async def _resolve_channels(db: Database, refs: list[str]) -> tuple[int, ...]:
@@ -109,7 +111,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.output is not None:
         _check_output(args.output)
     build_filter(args, ())               # bad dates and searches fail before opening anything
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         flt = build_filter(args, await _resolve_channels(db, args.channel))
         if args.output is None:
@@ -132,6 +134,28 @@ async def _export(db: Database, flt: ExportFilter, fmt: str, out: BinaryIO,
                              progress=bar.update if bar is not None else (lambda _n: None))
 
 
+def _remove_stale_parts(target: Path) -> int:
+    """Remove the partial files of earlier exports to ``target`` that were killed before
+    they could (kill -9, a crash): those no running export holds locked."""
+    import glob
+
+    removed = 0
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*{PART}"):
+        try:
+            fd = os.open(part, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue                     # an export still writing it
+        finally:
+            os.close(fd)
+        part.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
                           args: argparse.Namespace) -> None:
     """Write next to the target and rename at the end: a failed or interrupted export
@@ -141,9 +165,14 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
     from storage.export import count_rows
 
     target: Path = args.output
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+    removed = _remove_stale_parts(target)
+    if removed:
+        print(f"tgmon: note: removed {removed} partial file{'s' if removed > 1 else ''} "
+              f"of an earlier export to {target} that did not finish", file=sys.stderr)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART,
                                     dir=target.parent)
     tmp = Path(tmp_name)
+    fcntl.flock(fd, fcntl.LOCK_EX)       # ours while we write: not stale to another export
     bar = None
     try:
         if sys.stderr.isatty():

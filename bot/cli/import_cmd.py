@@ -14,6 +14,7 @@ from config.settings import Settings
 if TYPE_CHECKING:
     from datetime import tzinfo
 
+    from storage.db import Database
     from storage.imports.store import FileImport
 
 ORDER = 50
@@ -64,8 +65,8 @@ def _zone(value: str | None) -> tzinfo | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    return asyncio.run(_run(args, settings))
+    from bot.cli._signals import run_command
+    return run_command(_run(args, settings))
 
 
 def _summary(result: FileImport) -> list[str]:
@@ -86,21 +87,35 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     from storage.db import open_database
     from storage.imports.desktop import channel_of
-    from storage.imports.reader import SINGLE_CHAT, probe
-    from storage.imports.store import ImportOptions, import_file
+    from storage.imports.reader import SINGLE_CHAT, chat_headers, probe
+    from storage.imports.store import AmbiguousUsernameError, ImportOptions, import_file
 
     username = _username(args.username)
     export_tz = _zone(args.export_tz)
     # Refuse bad files (missing, not JSON, not an export, not a channel) before writing.
     sizes = {}
+    channels: dict[int, tuple[str, Path]] = {}     # channel id -> (title, first file)
     for path in args.files:
         found = probe(path)
+        headers = [found.header] if found.layout == SINGLE_CHAT and found.header else []
         if found.layout == SINGLE_CHAT and found.header is not None:
             try:
                 channel_of(found.header)
             except TgmonError as e:
                 raise TgmonError(f"{path}: {e}") from None
+        elif username is not None:
+            headers = chat_headers(path)        # --username: which channels it holds
+        for header in headers:
+            if header.is_channel and header.chat_id is not None:
+                channels.setdefault(header.chat_id, (header.name or "?", path))
         sizes[path] = path.stat().st_size
+    if username is not None and len(channels) > 1:
+        held = ", ".join(f"{title!r} (id {cid}, {path})"
+                         for cid, (title, path) in channels.items())
+        raise AmbiguousUsernameError(
+            f"--username {username} names one channel, but the files hold {len(channels)} "
+            f"channels: {held}; import each channel's export on its own with its --username "
+            "(nothing was imported)")
 
     bar = _progress_bar(sum(sizes.values()))
 
@@ -117,6 +132,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     done: list[Path] = []
     noted: set[str] = set()
     try:
+        if username is not None and channels:
+            await _check_username_owner(db, username, channels)
         for path in args.files:
             try:
                 result = await import_file(db, path, opts, datetime.now(UTC))
@@ -142,6 +159,21 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             bar.close()
         await db.close()
     return 0
+
+
+async def _check_username_owner(db: Database, username: str,
+                                channels: dict[int, tuple[str, Path]]) -> None:
+    """``--username`` must not take another channel's username in the log."""
+    from storage.channels import find_channel
+
+    owner = await find_channel(db, username)
+    if owner is None or owner.username is None or owner.channel_id in channels:
+        return
+    [(cid, (title, path))] = channels.items()
+    raise ImportOptionError(
+        f"--username {username}: in the log @{owner.username} is the channel "
+        f"{owner.title!r} (id {owner.channel_id}), but {path} is {title!r} (id {cid}); "
+        "check the file and the name, or leave --username out (nothing was imported)")
 
 
 def _progress_bar(total: int) -> Any:

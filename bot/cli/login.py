@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 ORDER = 5
 ATTEMPTS = 3
+# Telethon's connection attempts before connect() gives up: connection_retries (5,
+# tgmon keeps Telethon's default) plus the first one.
+CONNECT_ATTEMPTS = 6
 
 
 class LoginError(TgmonError):
@@ -71,12 +74,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts) -> str:
     """Log the user account in (unless the session already is); returns what to tell
-    the person. Holds the session lock, so it cannot run beside ``tgmon run``."""
+    the person. Holds the session lock, so it cannot run beside ``tgmon run``. If
+    Telegram cannot be reached, one LoginError after Telethon's attempts."""
+    from bot.reconnect import UNREACHABLE
+
+    try:
+        return await _login(settings, make_client, prompts)
+    except UNREACHABLE as e:
+        raise LoginError(
+            f"cannot reach Telegram ({type(e).__name__}: {e}; the client tried "
+            f"{CONNECT_ATTEMPTS} times): check the network, or the proxy in between, "
+            "then run tgmon login again") from None
+
+
+async def _login(settings: Settings, make_client: ClientFactory, prompts: Prompts) -> str:
     from telethon import errors, utils
 
     from bot.watcher.session import SessionLock, session_file
+    from storage.dbfile import SESSION_PLACE, make_private_dir
 
-    settings.session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
     with SessionLock(settings.user_session):
         client = make_client("user", settings.user_session)
         await client.connect()

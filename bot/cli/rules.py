@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from config.dates import DateOptionError, parse_when
+from bot.cli._signals import run_command
+from config.dates import DateOptionError, earlier, parse_when
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -55,13 +55,13 @@ def run_test(args: argparse.Namespace, settings: Settings,
     now = now or datetime.now(UTC)
     until = parse_when(args.until, "--until", end=True) if args.until else now
     since = (parse_when(args.since, "--since") if args.since
-             else until - timedelta(days=30))
+             else earlier(until, timedelta(days=30)))
     if since >= until:
         raise DateOptionError(f"--since ({since:%Y-%m-%d %H:%M}) must be before --until "
                         f"({until:%Y-%m-%d %H:%M})")
     if args.limit < 0:
         raise TgmonError("--limit must be 0 or more")
-    return asyncio.run(_test(settings, rule, since, until, args))
+    return run_command(_test(settings, rule, since, until, args))
 
 
 async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
@@ -70,12 +70,14 @@ async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
     from storage.db import open_database
     from storage.timefmt import to_db
 
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         if args.json:
+            scanned = 0
             # aclosing: if stdout goes away (| head), the cursor closes before the database.
             async with aclosing(matching_posts(db, rule, since, until)) as results:
                 async for stored, m in results:
+                    scanned += 1
                     if m is None:
                         continue
                     post = stored.post
@@ -84,8 +86,12 @@ async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
                         "channel_id": post.channel_id, "message_id": post.message_id,
                         "date": to_db(post.date), "url": stored.url,
                     }, ensure_ascii=False))
+            if not scanned and args.since is None:
+                await _note_older_posts(db, since)
             return 0
         trial = await try_rule(db, rule, since, until, limit=args.limit)
+        if not trial.scanned and args.since is None:
+            await _note_older_posts(db, since)
     finally:
         await db.close()
     print(f"rule:    {rule.text}")
@@ -100,6 +106,18 @@ async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
         print(f"  {excerpt(post.text, found.match.spans)}")
         print(f"  why: {found.match.reason}")
     return 0
+
+
+async def _note_older_posts(db: Any, since: datetime) -> None:
+    """The default window held no post: say what the log holds before it."""
+    from storage.search import posts_before
+
+    older = await posts_before(db, since)
+    if older.count and older.first and older.last:
+        print(f"tgmon: note: the 30 days tested hold no posts; the log holds "
+              f"{older.count:,} older posts ({older.first:%Y-%m-%d} to "
+              f"{older.last:%Y-%m-%d}): add --since {older.first:%Y-%m-%d} to test them",
+              file=sys.stderr)
 
 
 def excerpt(text: str, spans: tuple[tuple[int, int], ...], width: int = EXCERPT) -> str:

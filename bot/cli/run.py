@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from bot.app import ClientFactory
 
 ORDER = 10
-SIMULATION_DB = Path("data/simulation.db")
+SIMULATION_DB = "simulation.db"
 BUILTIN = ""                     # --simulate without a file: the built-in day
 
 
@@ -34,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--simulate", nargs="?", const=BUILTIN, metavar="SCENARIO",
                    help="play SCENARIO (a JSON file; default: the built-in 12 March 2024 day) "
                         "against the simulated Telegram; the database defaults to "
-                        f"{SIMULATION_DB}")
+                        f"{SIMULATION_DB} beside TGMON_DB (data/{SIMULATION_DB})")
     p.add_argument("--transcript", type=Path, metavar="FILE",
                    help="with --simulate: write every message between the bot and people "
                         "to FILE as JSON Lines")
@@ -71,7 +72,9 @@ def telegram_client_factory(settings: Settings) -> ClientFactory:
 
 def _owner_only(path: Path) -> None:
     """Create the session file readable by its owner only before Telethon opens it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from storage.dbfile import SESSION_PLACE, make_private_dir
+
+    make_private_dir(path.parent, "the session files", SESSION_PLACE)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
     path.chmod(0o600)
@@ -119,17 +122,53 @@ def _production(settings: Settings) -> int:
     return 0
 
 
+def simulation_db(log: Path) -> Path:
+    """The simulation's database: beside the configured one (data/ by default, /data in
+    Docker, where tgmon may write), never the same file."""
+    path = log.with_name(SIMULATION_DB)
+    return path.with_name("simulation-run.db") if path == log else path
+
+
+def _check_transcript(path: Path | None) -> None:
+    """--transcript names a file in a directory that exists (no tree is made for it)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise TgmonError(f"--transcript {path} is a directory: give a file name")
+    if not path.parent.is_dir():
+        raise TgmonError(f"--transcript {path}: the directory {path.parent} does not exist; "
+                         "create it first or choose another place")
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import setup_logging
-    from bot.sim.player import play_file
+    from bot.sim.player import play_scenario
+    from bot.sim.scenario import load_scenario
+    from storage.dbfile import make_private_dir
 
-    db_path = args.db if args.db is not None else SIMULATION_DB
+    scenario = load_scenario(None if args.simulate == BUILTIN else Path(args.simulate))
+    db_path = args.db if args.db is not None else simulation_db(settings.db_path)
+    _check_transcript(args.transcript)
+    make_private_dir(db_path.parent, f"the simulation's database {db_path}")
     setup_logging(settings.log_level)
-    scenario = None if args.simulate == BUILTIN else Path(args.simulate)
-    report = play_file(scenario, settings.replace(db_path=db_path),
-                       transcript=args.transcript)
+    _log_times_in(scenario.start.tzinfo or UTC)
+    report = play_scenario(scenario, settings.replace(db_path=db_path),
+                           transcript=args.transcript)
     print(report.summary())
     if report.ended is not None:              # as `tgmon run` would: the reason, status 1
         from bot.account_end import AccountEndedError
         raise AccountEndedError(report.ended)
     return 0
+
+
+def _log_times_in(tz: tzinfo) -> None:
+    """Log lines of a simulated run carry the scenario's clock: the virtual time in the
+    scenario's zone, with its offset (+00:00 for a scenario in UTC)."""
+    import logging
+
+    def zoned(record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, tz).isoformat(" ", "milliseconds")
+
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_tgmon", False) and handler.formatter is not None:
+            handler.formatter.formatTime = zoned  # type: ignore[method-assign]

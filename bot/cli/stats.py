@@ -44,8 +44,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-    return asyncio.run(_run(args, settings))
+    from bot.cli._signals import run_command
+    return run_command(_run(args, settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,7 +59,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.ranges < 0:
         raise StatsError("--ranges must be 0 or more")
-    db = await open_database(settings.db_path, must_exist=True)
+    db = await open_database(settings.db_path, read_only=True)
     try:
         ids = []
         for ref in args.channel:

@@ -70,7 +70,8 @@ def post_item(stored: StoredPost, width: int, album_size: int = 1) -> PostItem:
         channel=stored.channel, message_id=p.message_id, url=stored.url, date=p.date,
         excerpt=excerpt(p.text, width, p.media.kind if p.media else None),
         views=p.views, forwards=p.forwards, deleted=stored.deleted_at is not None,
-        album_size=album_size)
+        album_size=album_size, replies=p.replies,
+        reactions=sum(r.count for r in p.reactions))
 
 
 def hour_starts(period: Period) -> tuple[datetime, ...]:
@@ -91,17 +92,30 @@ def _channels(material: DigestMaterial, style: DigestStyle) -> tuple[ChannelSumm
     out = []
     for a in material.channels:
         mine = tops.get(a.channel.channel_id, [])
-        # The most viewed, then those only among the most forwarded.
+        # The most viewed, then those only among the most forwarded; in a channel
+        # without view counts, by engagement (or time) instead.
         by_views = sorted((t for t in mine if t.views_rank is not None),
                           key=lambda t: t.views_rank or 0)
-        by_forwards = sorted((t for t in mine if t.views_rank is None),
+        by_forwards = sorted((t for t in mine if t.views_rank is None
+                              and t.forwards_rank is not None),
                              key=lambda t: t.forwards_rank or 0)
+        by_engagement = sorted((t for t in mine if t.engagement_rank is not None),
+                               key=lambda t: t.engagement_rank or 0)
         top = tuple(post_item(t.stored, style.excerpt_width, t.album_size)
-                    for t in by_views + by_forwards)
+                    for t in by_views + by_forwards + by_engagement)
+        ranked_by = "views"
+        if by_engagement:
+            ranked_by = ("engagement" if any(_engaged(t.stored) for t in by_engagement)
+                         else "time")
         out.append(ChannelSummary(a.channel, channel_url(a.channel, a.last_message_id),
-                                  a.posts, a.last_post, top))
+                                  a.posts, a.last_post, top, ranked_by))
     out.sort(key=lambda c: (-c.posts, *_channel_key(c.channel)))
     return tuple(out)
+
+
+def _engaged(stored: StoredPost) -> bool:
+    p = stored.post
+    return bool(p.forwards or p.replies or any(r.count for r in p.reactions))
 
 
 def _rules(rules: Sequence[RuleMatches], style: DigestStyle) -> tuple[RuleSection, ...]:

@@ -32,6 +32,12 @@ BULLET = "• "
 SEP = " · "
 # Labels and reasons come from people; a line stays short whatever they typed.
 LABEL_WIDTH = 200
+# Why a channel's listed posts are these, when it is not by views (imported exports
+# carry no view counts).
+RANKED_BY = {
+    "engagement": "no view counts: top posts by forwards, replies and reactions",
+    "time": "no view or engagement counts: the period's first posts, in time order",
+}
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,24 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} " + (word if n == 1 else many or f"{word}s")
 
 
-def fmt_time(dt: datetime, tz: tzinfo) -> str:
+def fmt_time(dt: datetime, tz: tzinfo, year: int | None = None) -> str:
+    """``12 Mar 08:00``; with the year (``12 Mar 2023 08:00``) when it is not ``year``,
+    the digest's current one."""
     local = dt.astimezone(tz)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local:%H:%M}"
+    shown = f" {local.year}" if year is not None and local.year != year else ""
+    return f"{local.day} {_MONTHS[local.month - 1]}{shown} {local:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Dates:
+    """How a digest's items show times: in the reader's zone, with the year when it is
+    not the digest's current year."""
+
+    tz: tzinfo
+    year: int
+
+    def at(self, dt: datetime) -> str:
+        return fmt_time(dt, self.tz, self.year)
 
 
 def fmt_date_time(dt: datetime, tz: tzinfo) -> str:
@@ -120,6 +141,11 @@ def _reach(item: PostItem) -> str:
         parts.append(f"{fmt_count(item.views)} views")
     if item.forwards:
         parts.append(f"{fmt_count(item.forwards)} fwd")
+    if item.views is None:                # imported posts: what engagement there is
+        if item.replies:
+            parts.append(plural(item.replies, "reply", "replies"))
+        if item.reactions:
+            parts.append(plural(item.reactions, "reaction"))
     if item.album_size > 1:
         parts.append(f"album of {item.album_size}")
     if item.deleted:
@@ -127,27 +153,29 @@ def _reach(item: PostItem) -> str:
     return "".join(SEP + p for p in parts)
 
 
-def _post_line(item: PostItem, tz: tzinfo, *, with_channel: bool) -> Line:
-    when = fmt_time(item.date, tz)
-    label = f"{_cap(channel_label(item.channel), 60)}{SEP}{when}" if with_channel else when
+def _post_line(item: PostItem, when: Dates, *, with_channel: bool) -> Line:
+    time = when.at(item.date)
+    label = f"{_cap(channel_label(item.channel), 60)}{SEP}{time}" if with_channel else time
     return (Span(BULLET), Span(label, url=item.url), Span(f" {item.excerpt}{_reach(item)}"))
 
 
-def _channel_block(c: ChannelSummary, tz: tzinfo) -> Block:
+def _channel_block(c: ChannelSummary, when: Dates) -> Block:
     name = Span(_cap(channel_label(c.channel), 100), "b", c.url)
     if c.posts:
         head: Line = (name, Span(f" — {plural(c.posts, 'post')}"))
     elif c.last_post is not None:
-        head = (name, Span(f" — no posts (last {fmt_time(c.last_post, tz)})"))
+        head = (name, Span(f" — no posts (last {when.at(c.last_post)})"))
     else:
         head = (name, Span(" — no posts yet"))
-    return Block((head, *(_post_line(p, tz, with_channel=False) for p in c.top)))
+    if c.top and c.ranked_by in RANKED_BY:
+        head = (*head, Span(f" ({RANKED_BY[c.ranked_by]})", "i"))
+    return Block((head, *(_post_line(p, when, with_channel=False) for p in c.top)))
 
 
-def _rule_block(r: RuleSection, tz: tzinfo) -> Block:
+def _rule_block(r: RuleSection, when: Dates) -> Block:
     head: Line = (Span(_cap(r.label), "b"),
                   Span(f" — {plural(r.matches, 'match', 'matches')}"))
-    return Block((head, *(_post_line(p, tz, with_channel=True) for p in r.top)))
+    return Block((head, *(_post_line(p, when, with_channel=True) for p in r.top)))
 
 
 def _change(c: TextChange) -> str:
@@ -158,7 +186,7 @@ def _change(c: TextChange) -> str:
     return f"«{c.before}» → «{c.after}»"
 
 
-def _edit_block(e: EditItem, tz: tzinfo) -> Block:
+def _edit_block(e: EditItem, when: Dates) -> Block:
     p = e.post
     what = [_change(c) for c in e.changes]
     if e.more_changes:
@@ -170,27 +198,27 @@ def _edit_block(e: EditItem, tz: tzinfo) -> Block:
     # A version with the same text and kind of media: the media file itself was replaced.
     text = "; ".join(what) or "media replaced"
     line: Line = (Span(BULLET),
-                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
+                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{when.at(p.date)}",
                        url=p.url),
-                  Span(f" {p.excerpt} — edited{times} (seen {fmt_time(e.seen_at, tz)}): {text}"))
+                  Span(f" {p.excerpt} — edited{times} (seen {when.at(e.seen_at)}): {text}"))
     return Block((line,))
 
 
-def _deletion_block(d: DeletionItem, tz: tzinfo) -> Block:
+def _deletion_block(d: DeletionItem, when: Dates) -> Block:
     p = d.post
     album = f", album of {p.album_size}" if p.album_size > 1 else ""
     line: Line = (Span(BULLET),
-                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{fmt_time(p.date, tz)}",
+                  Span(f"{_cap(channel_label(p.channel), 60)}{SEP}{when.at(p.date)}",
                        url=p.url),
-                  Span(f" deleted (noticed {fmt_time(d.deleted_at, tz)}{album}): "),
+                  Span(f" deleted (noticed {when.at(d.deleted_at)}{album}): "),
                   Span(p.excerpt, "i"))
     return Block((line,))
 
 
-def _silent_block(s: SilentChannel, tz: tzinfo) -> Block:
+def _silent_block(s: SilentChannel, when: Dates) -> Block:
     line: Line = (Span(BULLET), Span(_cap(channel_label(s.channel), 100), url=s.url),
                   Span(f": no posts for {fmt_span(s.silent_for)} (last "
-                       f"{fmt_time(s.last_post, tz)}); usually at most "
+                       f"{when.at(s.last_post)}); usually at most "
                        f"{fmt_span(s.usual_gap)} between posts"))
     return Block((line,))
 
@@ -220,7 +248,10 @@ def summary_line(d: Digest) -> str:
     return SEP.join(parts)
 
 
-def layout(d: Digest, tz: tzinfo) -> Layout:
+def layout(d: Digest, tz: tzinfo, year: int | None = None) -> Layout:
+    """``year``: the current year, which item dates leave out (default: the year the
+    period ends in, in ``tz``)."""
+    when = Dates(tz, year if year is not None else d.period.end.astimezone(tz).year)
     head: tuple[Line, ...] = (
         (Span("tgmon digest", "b"),),
         (Span(fmt_period(d.period, tz)),),
@@ -228,20 +259,20 @@ def layout(d: Digest, tz: tzinfo) -> Layout:
     )
     sections: list[Section] = []
     if d.channels:
-        sections.append(Section("Channels", tuple(_channel_block(c, tz) for c in d.channels)))
+        sections.append(Section("Channels", tuple(_channel_block(c, when) for c in d.channels)))
     else:
         sections.append(Section("Channels", (Block(((Span("No channels in the log yet."),),)),)))
     if d.rules:                       # a subscriber without rules gets no empty section
-        sections.append(Section("Your rules", tuple(_rule_block(r, tz) for r in d.rules)))
+        sections.append(Section("Your rules", tuple(_rule_block(r, when) for r in d.rules)))
     if d.edits_total:
-        sections.append(Section("Edited", tuple(_edit_block(e, tz) for e in d.edits)
+        sections.append(Section("Edited", tuple(_edit_block(e, when) for e in d.edits)
                                 + _more(len(d.edits), d.edits_total, "edited posts")))
     if d.deletions_total:
-        sections.append(Section("Deleted", tuple(_deletion_block(x, tz) for x in d.deletions)
+        sections.append(Section("Deleted", tuple(_deletion_block(x, when) for x in d.deletions)
                                 + _more(len(d.deletions), d.deletions_total, "deleted posts")))
     if d.silent:
         sections.append(Section("Silent for longer than usual",
-                                tuple(_silent_block(s, tz) for s in d.silent)))
+                                tuple(_silent_block(s, when) for s in d.silent)))
     if d.unreadable:
         sections.append(Section("Could not be read",
                                 tuple(_unreadable_block(u) for u in d.unreadable)))

@@ -27,6 +27,8 @@ class PostItem:
     forwards: int | None = None
     deleted: bool = False
     album_size: int = 1
+    replies: int | None = None
+    reactions: int = 0            # all reactions together
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class ChannelSummary:
     posts: int                    # posts in the period
     last_post: datetime | None    # its latest post before the period's end
     top: tuple[PostItem, ...]     # the most viewed, then the most forwarded
+    # How ``top`` was chosen: "views" (and forwards); "engagement" (no view counts, as
+    # in imported exports: by forwards, replies, reactions); "time" (no counts at all:
+    # the period's first posts)
+    ranked_by: str = "views"
 
 
 @dataclass(frozen=True)

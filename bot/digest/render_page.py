@@ -38,8 +38,9 @@ def _line(line: Line) -> str:
     return "".join(_span(s) for s in line)
 
 
-def render_html_page(digest: Digest, tz: tzinfo, chart_png: bytes | None = None) -> str:
-    lay = layout(digest, tz)
+def render_html_page(digest: Digest, tz: tzinfo, chart_png: bytes | None = None,
+                     year: int | None = None) -> str:
+    lay = layout(digest, tz, year)
     title = f"tgmon digest, {fmt_period(digest.period, tz)}"
     out = [
         "<!DOCTYPE html>",

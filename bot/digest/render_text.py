@@ -16,8 +16,9 @@ def text_line(line: Line) -> str:
     return text + ("  " + " ".join(urls) if urls else "")
 
 
-def render_text(digest: Digest, tz: tzinfo) -> str:
-    lay = layout(digest, tz)
+def render_text(digest: Digest, tz: tzinfo, year: int | None = None) -> str:
+    """``year``: the current year, left out of item dates (default: the period's)."""
+    lay = layout(digest, tz, year)
     out = [text_line(line) for line in lay.head]
     for section in lay.sections:
         out += ["", f"== {section.title} =="]

@@ -19,7 +19,7 @@ import re
 
 import re2
 
-from bot.rules.errors import RuleSyntaxError
+from bot.rules.errors import RuleSyntaxError, quoted
 from bot.rules.lexer import Kind, Token, tokenize
 from bot.rules.nodes import And, From, Node, Not, Or, Phrase, Prefix, Regex, Tag, Word
 from bot.rules.text import canonical, fold, fold_yo, word_forms
@@ -184,7 +184,7 @@ class _Parser:
                                  f"{MIN_PREFIX} letters before *", col)
             return Prefix(fold(stem), col)
         if not word_forms(text):
-            raise self.error(f"{text!r} at column {col} is not a word: separate words with "
+            raise self.error(f"{quoted(text)} at column {col} is not a word: separate words with "
                              "spaces and alternatives with OR", col)
         return Word(text, col)
 
@@ -200,7 +200,7 @@ class _Parser:
         if not value:
             raise self.error(f"from: at column {col} needs a channel right after it, with no "
                              "space: from:rybar or from:@rybar", col)
-        raise self.error(f"from: at column {col}: {value!r} is not a channel username or id; "
+        raise self.error(f"from: at column {col}: {quoted(value)} is not a channel username or id; "
                          "write one like from:rybar, from:@rybar or from:1259695380", col)
 
 

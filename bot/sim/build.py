@@ -74,6 +74,9 @@ def _fault(world: World, f: Fault) -> None:
         world.drop_updates((f.until - world.now()).total_seconds(), role=f.client)
     elif f.kind == "disconnect":
         world.disconnect(f.seconds or 5.0, role=f.client)
+    elif f.kind == "unreachable":
+        assert f.seconds is not None
+        world.unreachable(f.seconds, role=f.client)
     elif f.kind == "flood_wait":
         assert f.method is not None and f.seconds is not None
         world.flood_wait(f.method, f.seconds, role=f.client)

@@ -70,6 +70,7 @@ class Faults:
 
     flood_until: dict[tuple[int, str], float] = field(default_factory=dict)
     drop_until: dict[int, float] = field(default_factory=dict)
+    unreachable_until: dict[int, float] = field(default_factory=dict)
     resolve: dict[int, SlidingWindow] = field(default_factory=dict)
     resolve_budget: int = 200
     resolve_window: float = 24 * 3600.0
@@ -89,6 +90,9 @@ class Faults:
 
     def dropping(self, account_id: int, now: float) -> bool:
         return now < self.drop_until.get(account_id, float("-inf"))
+
+    def unreachable(self, account_id: int, now: float) -> bool:
+        return now < self.unreachable_until.get(account_id, float("-inf"))
 
 
 def check_text(text: str, *, caption: bool) -> None:

@@ -27,6 +27,7 @@ CLIENTS = ("user", "bot")
 FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "drop_updates": (("until",), ("client",)),
     "disconnect": ((), ("seconds", "client")),
+    "unreachable": (("seconds",), ("client",)),
     "flood_wait": (("method", "seconds"), ("client",)),
     "app_down": (("until",), ()),
     "block_bot": (("user",), ()),

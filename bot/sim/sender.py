@@ -43,7 +43,8 @@ class SimSender:
 
     def __init__(self, world: World, account: Account, role: str,
                  updates_queue: asyncio.Queue[Any], auth_key: AuthKey | None,
-                 on_reconnect: Any = None) -> None:
+                 on_reconnect: Any = None, *, retries: int = 5, delay: float = 1.0,
+                 logger: logging.Logger = log) -> None:
         self.world = world
         self.account = account
         self.role = role
@@ -57,12 +58,20 @@ class SimSender:
         self._disconnected_future: asyncio.Future[None] | None = None
         self._waiting: list[tuple[Any, bytes, asyncio.Future[Any]]] = []
         self._relink_handle: asyncio.TimerHandle | None = None
+        # Telethon's connection policy (connection_retries, retry_delay) and the logger
+        # its sender writes to, so that an unreachable Telegram looks as it does there.
+        self.retries = retries
+        self.delay = delay
+        self._log = logger
+        self._reconnecting: asyncio.Task[None] | None = None
 
     # ---- the MTProtoSender interface ----
 
     async def connect(self, connection: Any) -> bool:
         if self._user_connected:
             return False
+        if not await self._attempts():
+            raise ConnectionError(f"Connection to Telegram failed {self.retries} time(s)")
         self._connection = connection          # constructed by the client, never opened
         self._user_connected = self._link_up = True
         self._disconnected_future = asyncio.get_running_loop().create_future()
@@ -82,6 +91,9 @@ class SimSender:
         self._user_connected = self._link_up = False
         if self._relink_handle is not None:
             self._relink_handle.cancel()
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            self._reconnecting = None
         for _, _, future in self._waiting:
             future.cancel()
         self._waiting.clear()
@@ -124,6 +136,64 @@ class SimSender:
         self._link_up = False
         loop = asyncio.get_running_loop()
         self._relink_handle = loop.call_later(seconds, self._relink)
+
+    def lose_network(self) -> None:
+        """Telegram became unreachable: the link drops, and Telethon's sender tries to
+        reconnect as it does, giving up after its retries."""
+        if not self._transport_connected():
+            return
+        self._link_up = False
+        if self._relink_handle is not None:
+            self._relink_handle.cancel()
+            self._relink_handle = None
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _attempts(self) -> bool:
+        """``MTProtoSender._connect``'s attempts: ``retries + 1`` of them, ``delay``
+        apart, each failure logged as Telethon logs it."""
+        for attempt in range(1, self.retries + 2):
+            ok = self.world.reachable(self.account)
+            self.world.connection_attempts.append((self.role, ok))
+            if ok:
+                return True
+            self._log.warning("Attempt %d at connecting failed: %s: %s", attempt,
+                              "ConnectionError", "Telegram is unreachable (simulated)")
+            await asyncio.sleep(self.delay)
+        return False
+
+    async def _reconnect(self) -> None:
+        """``MTProtoSender._reconnect``: ``retries`` reconnections, then give up."""
+        try:
+            for attempt in range(1, self.retries + 1):
+                if not self._user_connected:
+                    return
+                if await self._attempts():
+                    self._reconnecting = None
+                    self._relink()
+                    return
+                self._log.info("Failed reconnection attempt %d with %s", attempt,
+                               "ConnectionError")
+                await asyncio.sleep(self.delay)
+            self._log.error("Automatic reconnection failed %d time(s)", self.retries)
+            self._reconnecting = None
+            self._give_up(ConnectionError(
+                f"Connection to Telegram failed {self.retries} time(s)"))
+        except asyncio.CancelledError:
+            pass
+
+    def _give_up(self, error: BaseException) -> None:
+        """The sender stops, as Telethon's does after failed reconnections: requests
+        waiting fail, and ``disconnected`` ends with ``error``."""
+        self._user_connected = self._link_up = False
+        waiting, self._waiting = self._waiting, []
+        for _, _, future in waiting:
+            if not future.done():
+                future.set_exception(ConnectionError("Cannot send requests while "
+                                                     "disconnected"))
+        if self in self.world.senders:
+            self.world.senders.remove(self)
+        if self._disconnected_future is not None and not self._disconnected_future.done():
+            self._disconnected_future.set_exception(error)
 
     def _relink(self) -> None:
         self._relink_handle = None
@@ -194,7 +264,10 @@ def attach(world: World, client: TelegramClient, role: str) -> TelegramClient:
         raise RuntimeError("attach the simulation before connecting the client")
     client._sender = SimSender(world, world.account(role), role,
                                client._updates_queue, client.session.auth_key,
-                               client._handle_auto_reconnect)
+                               client._handle_auto_reconnect,
+                               retries=client._connection_retries,
+                               delay=client._retry_delay,
+                               logger=client._log["telethon.network.mtprotosender"])
     _no_fsync(client.session)
     return client
 

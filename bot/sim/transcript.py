@@ -40,8 +40,8 @@ def transcript_entries(chat_log: Iterable[ChatMessage]) -> Iterator[dict[str, An
 
 
 def write_transcript(path: Path, chat_log: Iterable[ChatMessage]) -> int:
-    """Write the JSON Lines file (replacing it); returns the number of lines."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the JSON Lines file (replacing it) in its existing directory; returns the
+    number of lines."""
     n = 0
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as out:

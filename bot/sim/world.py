@@ -84,6 +84,7 @@ class World(Activity):
         self.uploads: dict[int, dict[int, bytes]] = {}         # file id -> part -> bytes
         self.documents: dict[int, Any] = {}                    # media the bot sent, by id
         self.answered: dict[str, int] = {}                     # method -> answers given
+        self.connection_attempts: list[tuple[str, bool]] = []  # (role, succeeded)
         self.failures: list[str] = []                          # requests it could not answer
         self.bot_commands: list[tuple[str, str]] = []
         self._ids = itertools.count(7_000_000_001)
@@ -221,6 +222,23 @@ class World(Activity):
         for sender in list(self.senders):
             if sender.account.id in accounts:
                 sender.drop_link(seconds)
+
+    def unreachable(self, seconds: float, *, role: str | None = None) -> None:
+        """Telegram cannot be reached for ``seconds`` (the network is down, or a proxy in
+        between refuses every connection): connected clients lose their link, and every
+        connection attempt fails meanwhile, as Telethon meets it: its sender retries
+        (``connection_retries``, ``retry_delay`` apart, logging each failed attempt)
+        and then gives up, ending the client's ``disconnected`` with a ConnectionError;
+        ``connect()`` raises one after its attempts."""
+        accounts = {a.id for a in self._accounts_for(role)}
+        for acc in accounts:
+            self.faults.unreachable_until[acc] = self.ts() + seconds
+        for sender in list(self.senders):
+            if sender.account.id in accounts:
+                sender.lose_network()
+
+    def reachable(self, account: Account) -> bool:
+        return not self.faults.unreachable(account.id, self.ts())
 
     def flood_wait(self, method: str, seconds: float, *, role: str | None = None) -> None:
         """``method`` (e.g. ``messages.getHistory``) answers FLOOD_WAIT for ``seconds``."""

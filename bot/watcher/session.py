@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from config.errors import TgmonError
+from storage.dbfile import SESSION_PLACE, make_private_dir
 
 
 class SessionLockedError(TgmonError):
@@ -34,7 +35,7 @@ class SessionLock:
         self._fd: int | None = None
 
     def acquire(self) -> SessionLock:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.path.parent, "the session files", SESSION_PLACE)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -123,6 +123,13 @@ def probe(path: Path) -> Probe:
     raise _not_an_export(path, "it has no \"messages\" and no \"chats\"")
 
 
+def chat_headers(path: Path) -> list[ChatHeader]:
+    """The header of every chat of the file, its messages skipped without being decoded:
+    an import checks which channels its files hold before it writes anything."""
+    with open_stream(path) as js:
+        return [chat.header for chat in ExportReader(path, js).chats()]
+
+
 # ---- reading chats -----------------------------------------------------------------
 
 @dataclass
