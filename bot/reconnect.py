@@ -41,6 +41,25 @@ def unreachable(error: BaseException | None) -> bool:
     return isinstance(error, UNREACHABLE)
 
 
+class _GivingUpIsAWarning(logging.Filter):
+    """Telethon logs its sender's giving up ("Automatic reconnection failed N time(s)")
+    at ERROR; tgmon handles exactly that (:func:`keep_trying`, with its own warning),
+    so the line is a warning: ERROR stays for what nobody handles."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and \
+                str(record.msg).startswith("Automatic reconnection failed"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def handled_by_tgmon(base_logger: str) -> None:
+    """Install that on the sender's logger of a client made with ``base_logger``."""
+    logger = logging.getLogger(f"{base_logger}.network.mtprotosender")
+    if not any(isinstance(f, _GivingUpIsAWarning) for f in logger.filters):
+        logger.addFilter(_GivingUpIsAWarning())
+
+
 def _span(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"

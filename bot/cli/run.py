@@ -52,6 +52,7 @@ def telegram_client_factory(settings: Settings) -> ClientFactory:
     and registered here, before anything else happens)."""
     from telethon import TelegramClient
 
+    from bot.reconnect import handled_by_tgmon
     from bot.servers import check_server, client_options, point_at
     from bot.watcher.client import WatchingClient
 
@@ -62,9 +63,11 @@ def telegram_client_factory(settings: Settings) -> ClientFactory:
     def make(role: str, session: Path) -> TelegramClient:
         _owner_only(session.with_name(session.name + ".session"))
         cls = WatchingClient if role == "user" else TelegramClient
+        base_logger = f"tgmon.telethon.{role}"
+        handled_by_tgmon(base_logger)
         client = cls(str(session), api_id, api_hash, catch_up=True,
                      flood_sleep_threshold=0 if role == "user" else 5,
-                     base_logger=f"tgmon.telethon.{role}", **client_options(server))
+                     base_logger=base_logger, **client_options(server))
         point_at(client, server)
         return client
     return make
