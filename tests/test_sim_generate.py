@@ -14,7 +14,7 @@ from bot.sim.generate import BOT_USERNAME, ENDINGS, FAULT_KINDS, QUIET_TAIL, gen
 from bot.sim.scenario import parse_scenario
 from bot.sim.scenario_events import FAULTS, Fault, Message, Post, Press
 
-SEEDS = range(60)
+SEEDS = range(100)
 
 
 @pytest.fixture(scope="module")

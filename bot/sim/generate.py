@@ -55,8 +55,8 @@ FAULT_METHODS = {
             "updates.getDifference", "messages.setBotCallbackAnswer"),
 }
 # The fault kinds the generator knows how to produce (a test checks this is all of them).
-FAULT_KINDS = ("drop_updates", "disconnect", "flood_wait", "app_down", "block_bot",
-               "unblock_bot", "channel_private", "username_change")
+FAULT_KINDS = ("drop_updates", "disconnect", "unreachable", "flood_wait", "app_down",
+               "block_bot", "unblock_bot", "channel_private", "username_change")
 # Faults after which tgmon stops for good: rare, and late in the day, so that most of it
 # is judged.
 ENDINGS = ("session_revoked", "account_banned")
@@ -141,6 +141,7 @@ class _Day:
     def entities(self, text: str) -> list[dict[str, Any]]:
         """A few entities inside the text (UTF-16 offsets), none overlapping."""
         units = utf16_len(text)
+        edges = _edges(text)
         out: list[dict[str, Any]] = []
         at = 0
         for _ in range(self.rng.randint(0, 3)):
@@ -148,7 +149,7 @@ class _Day:
                 break
             offset = self.rng.randrange(at, units - 1)
             length = self.rng.randint(1, min(20, units - offset))
-            if not _on_boundaries(text, offset, length):
+            if offset not in edges or offset + length not in edges:  # inside an emoji
                 continue
             kind = self.rng.choice(("bold", "italic", "text_link", "underline", "code",
                                     "spoiler", "strikethrough"))
@@ -450,6 +451,8 @@ class _Day:
             body["until"] = _iso(min(at + timedelta(minutes=rng.uniform(1, 40)), last))
         elif kind == "disconnect":
             body["seconds"] = rng.choice((5, 30, 120, 600))
+        elif kind == "unreachable":
+            body["seconds"] = rng.choice((20, 120, 900, 3600))
         elif kind == "flood_wait":
             client = client or rng.choice(("user", "bot"))
             body["method"] = rng.choice(FAULT_METHODS[client])
@@ -469,7 +472,8 @@ class _Day:
         elif kind == "username_change":
             body["channel"] = rng.choice(self.channels).username
             body["to"] = None if rng.random() < 0.2 else self.fresh_name("renamed")
-        if client is not None and kind in ("drop_updates", "disconnect", "flood_wait"):
+        if client is not None and kind in ("drop_updates", "disconnect", "unreachable",
+                                           "flood_wait"):
             body["client"] = client
         return body
 
@@ -527,15 +531,14 @@ class _Day:
                 "events": self.events}
 
 
-def _on_boundaries(text: str, offset: int, length: int) -> bool:
-    """Whether a UTF-16 range starts and ends between characters (not inside a
-    surrogate pair)."""
+def _edges(text: str) -> set[int]:
+    """The UTF-16 offsets between characters (an entity may not split a surrogate pair)."""
     units = 0
     edges = {0}
     for ch in text:
-        units += utf16_len(ch)
+        units += 2 if ord(ch) > 0xFFFF else 1
         edges.add(units)
-    return offset in edges and offset + length in edges
+    return edges
 
 
 def generate(seed: int, *, days: int | None = None, channels: int | None = None,

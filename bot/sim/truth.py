@@ -22,6 +22,10 @@ Spans = list[Span]
 NO_UPDATES = timedelta(minutes=16)      # Telethon asks for a difference after 15 quiet minutes
 RESTART = timedelta(minutes=3)          # an app start: connect, catch up, start components
 SLACK = timedelta(minutes=2)            # a command's answer, a push's handling
+# How long a client may still lag after a fault's own end: a lost push is noticed at
+# the next one or after 15 quiet minutes; an unreachable Telegram is tried again with a
+# backoff of up to 5 minutes.
+AFTER = {"drop_updates": NO_UPDATES, "unreachable": timedelta(minutes=6)}
 
 
 # ---- spans ----
@@ -159,12 +163,13 @@ def read_truth(scenario: Scenario, stopped: datetime | None = None) -> Truth:
                 truth.private_at.setdefault(action.channel, at)
             elif span is not None:
                 a, b = span
+                b += AFTER.get(action.kind, timedelta(0))
                 if _client(action, "user"):
-                    user.append((a, b + NO_UPDATES if action.kind == "drop_updates" else b))
-                waits = action.kind in ("drop_updates", "disconnect") or (
+                    user.append((a, b))
+                waits = action.kind in ("drop_updates", "disconnect", "unreachable") or (
                     action.kind == "flood_wait" and action.method == "updates.getDifference")
                 if _client(action, "bot") and waits:
-                    bot.append((a, b + NO_UPDATES if action.kind == "drop_updates" else b))
+                    bot.append((a, b))
     truth.app_down, truth.user_faults, truth.bot_faults = union(down), union(user), union(bot)
     return truth
 
