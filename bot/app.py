@@ -13,13 +13,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot.account_end import AccountEndedError, account_ended
 from bot.account_watch import EndWatch, settle
 from bot.failures import failure, log_traceback
-from bot.reconnect import keep_trying, unreachable
+from bot.reconnect import connect_afresh, keep_trying, unreachable
 from bot.watcher.session import SessionLock
 from config.errors import TgmonError
 from config.settings import Settings
@@ -285,8 +286,8 @@ class App:
                     return                      # ended for good (logged out, stopped)
                 what, client = ends[ended]
                 await client.disconnect()       # ends its loops; the session is kept
-                if not await keep_trying(client.connect, what, self._stopping,
-                                         first_error=error):
+                if not await keep_trying(partial(connect_afresh, client), what,
+                                         self._stopping, first_error=error):
                     return
                 reconnected = getattr(client, "reconnected", None)   # a WatchingClient's
                 if reconnected is not None:

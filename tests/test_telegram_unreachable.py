@@ -170,3 +170,36 @@ def test_a_scenario_can_make_telegram_unreachable(sim):
     assert report.captured == 1               # the app kept running and caught up
     failed = [ok for role, ok in report.world.connection_attempts if role == "user"]
     assert failed.count(False) > 0 and failed[-1] is True
+
+
+def test_a_client_given_up_on_during_a_difference_runs_on_after_reconnecting(sim, caplog):
+    """Found by the soak (seed 35): Telegram became unreachable as a client's 15 quiet
+    minutes ran out, with Telethon getting difference for its secret (qts) entry too,
+    an entry an earlier difference with qts 0 had added. Reconnecting reloaded the
+    update state from the session without that entry, the next difference was empty,
+    and Telethon's update loop failed ('Called reset_deadline on an entry for which we
+    do not have state'): the client stopped, and so did tgmon."""
+    from telethon._updates.messagebox import ENTRY_ACCOUNT, ENTRY_SECRET
+
+    w = sim.world
+    olga = w.add_user("Ольга", id=100)
+
+    async def body():
+        app = sim.app()
+        rt = await app.start()
+        runner = asyncio.ensure_future(app.run_until_stopped())
+        box = rt.bot._message_box
+        w.drop_updates(60, role="bot")
+        w.user_writes(olga, "/start")                 # lost: the next difference has it
+        await sim.until(lambda: ENTRY_SECRET in box.map, timeout=20 * 60)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(box.map[ENTRY_ACCOUNT].deadline - loop.time() - 0.5)
+        w.unreachable(120)                            # as the next difference is due
+        await asyncio.sleep(20 * 60)
+        assert not runner.done(), runner.exception() if runner.done() else None
+        assert rt.bot.is_connected()
+        await app.stop()
+        await runner
+
+    sim.run(body)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
