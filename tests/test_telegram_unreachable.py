@@ -203,3 +203,36 @@ def test_a_client_given_up_on_during_a_difference_runs_on_after_reconnecting(sim
 
     sim.run(body)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_messages_wait_for_telegram_however_long_it_is_unreachable(sim, caplog):
+    """Found by the soak (seed 7): with the bot unable to reach Telegram for an hour,
+    an alert was tried eight times in ten minutes, each failing with ConnectionError,
+    and given up for good. The network is no message's fault: sending pauses until the
+    bot is back, and the message keeps its attempts."""
+    from bot.delivery.sender import Sender
+    from storage import outbox
+
+    w = sim.world
+    olga = w.add_user("Ольга", id=100)
+    w.user_writes(olga, "/start")
+
+    async def body():
+        sender = Sender()
+        app = sim.app(components=lambda: [sender])
+        rt = await app.start()
+        runner = asyncio.ensure_future(app.run_until_stopped())
+        w.unreachable(3600, role="bot")
+        await asyncio.sleep(10)
+        await outbox.put(rt.db, outbox.OutMessage(100, "alert", "<b>Тёткино</b>"), rt.now())
+        sender.wake.notify()
+        await sim.until(lambda: w.sent_by_bot(100), timeout=2 * 3600)
+        row = await rt.db.fetchone("SELECT status, attempts FROM outbox")
+        await app.stop()
+        await runner
+        return row
+
+    status, attempts = sim.run(body)
+    assert (status, attempts) == ("sent", 1)
+    assert [m.text for m in w.sent_by_bot(100)] == ["Тёткино"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -24,6 +24,7 @@ from bot.commands.context import Button, Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
 from bot.failures import failure, log_traceback
+from bot.reconnect import UNREACHABLE
 from storage import outbox
 from storage.chats import mark_blocked
 
@@ -36,6 +37,7 @@ _GONE = (errors.UserIsBlockedError, errors.InputUserDeactivatedError,
 _EDIT_GONE = (errors.MessageIdInvalidError, errors.MessageEditTimeExpiredError,
               errors.MessageAuthorRequiredError)
 EDIT_RETRY = 2.0                 # seconds between looks at the message an edit waits for
+NETWORK_PAUSE = timedelta(seconds=30)   # between tries while Telegram is unreachable
 _TOO_LONG = (errors.MessageTooLongError, errors.MediaCaptionTooLongError,
              errors.EntityBoundsInvalidError)
 
@@ -55,6 +57,7 @@ class Sender:
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
+        self.unreachable = False        # the last send could not reach Telegram
         self.batch = 500                # chats looked at per round
         self._task: asyncio.Task[None] | None = None
 
@@ -165,7 +168,17 @@ class Sender:
         except _EDIT_GONE as e:
             await outbox.give_up(rt.db, item.id, type(e).__name__)
             return
-        except (errors.RPCError, ConnectionError, OSError, ValueError) as e:
+        except UNREACHABLE as e:
+            # Telegram cannot be reached (the client is reconnecting, bot.reconnect): no
+            # message's fault, and every send would fail alike. Sending pauses; the
+            # message keeps its place and its attempts, however long it lasts.
+            self.paused_until = now + NETWORK_PAUSE
+            if not self.unreachable:
+                log.info("cannot reach Telegram (%s): sending waits until it can",
+                         type(e).__name__)
+            self.unreachable = True
+            return
+        except (errors.RPCError, ValueError) as e:
             error = f"{type(e).__name__}: {e}"[:200]
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("outbox %s failed for good: %s", item.id, error)
@@ -175,6 +188,9 @@ class Sender:
                 await outbox.retry_later(rt.db, item.id, error, now + delay)
             return
         self.paused_until = None
+        if self.unreachable:
+            self.unreachable = False
+            log.info("Telegram is reachable again: sending goes on")
         self.limiter.record(item.chat_id, item.chat_kind == "group", rt.now().timestamp())
         message_id = getattr(sent, "id", None) if sent is not None else item.target_message_id
         await outbox.mark_sent(rt.db, item.id, message_id, rt.now())
