@@ -59,13 +59,18 @@ class WatchListOps:
     def _queue_resolution(self, entry: WatchEntry) -> None:
         if entry.id in self._resolving:
             return
+        if self._resolver is None:
+            # Not started yet (a /watch handled in the catch-up as the app connects):
+            # start() looks up every pending entry, this one too.
+            return
         self._resolving.add(entry.id)
         self._spawn(self._resolve(entry), f"watcher resolve {entry.username}")
 
     async def _resolve(self, entry: WatchEntry) -> None:
         rt = self.rt
-        assert rt is not None and self._resolver is not None
         try:
+            if rt is None:
+                return                  # stopped meanwhile
             outcome = await self._resolution(rt, entry)
         finally:
             self._resolving.discard(entry.id)
