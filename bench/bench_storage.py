@@ -98,6 +98,7 @@ async def _store_through_layer(path: Path, posts: list[Post], now: datetime) -> 
 def _plain_rows(posts: list[Post], now: datetime) -> list[tuple[list, list, list, list]]:
     """Per batch, the rows the triggers would write, built before the clock starts."""
     from storage.models import CapturePath
+    from storage.normalise import search_text
     from storage.posts import post_row
 
     seen = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -109,7 +110,7 @@ def _plain_rows(posts: list[Post], now: datetime) -> list[tuple[list, list, list
             rows.append((rid, *row))
             versions.append((rid, 1, row[3], row[4], row[9], row[10], row[11], row[12],
                              row[23], seen))
-            fts.append((rid, row[3].replace("ё", "е").replace("Ё", "Е")))
+            fts.append((rid, search_text(row[3])))
             changes.append((rid, "new", 1, seen, "backfill"))
         batches.append((rows, versions, fts, changes))
     return batches

@@ -24,6 +24,7 @@ from storage.dbfile import (
     tighten,
     writable,
 )
+from storage.normalise import SEARCH_FUNCTION, search_text, search_version
 
 # How long a writer waits for another process's write lock before giving up
 # (DatabaseBusyError, one line); SQLite's busy timeout.
@@ -198,6 +199,7 @@ async def open_database(path: Path, *, must_exist: bool = False,
         tighten(path)
         await _configure(db)
         await _migrate(db)
+        await _reindex_if_stale(db)
     except DatabaseError:
         await db.close()
         raise
@@ -246,6 +248,9 @@ async def _open_read_only(path: Path) -> Database | None:
             version = await _user_version(db)
         await _check_tgmon(db, version)
         latest = len(migrations())
+        if version == latest and writable(path) and await _search_index_stale(db):
+            await db.close()
+            return None         # opened for writing, which rebuilds the search index
         if version < latest:
             await db.close()
             if writable(path):
@@ -300,6 +305,10 @@ async def _configure(db: Database) -> None:
     for pragma in ("PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON",
                    "PRAGMA synchronous = NORMAL"):
         await db.conn.execute(pragma)
+    # The full-text index holds the normalised text (migration 0010): its triggers and
+    # index_pending call this function, so every connection that writes posts needs it.
+    await db.conn.create_function(SEARCH_FUNCTION, 1, search_text, deterministic=True)
+    await db.conn.create_function("tgmon_search_version", 0, search_version)
 
 
 async def _migrate(db: Database) -> None:
@@ -315,3 +324,24 @@ async def _migrate(db: Database) -> None:
             if db.conn.in_transaction:
                 await db.conn.execute("ROLLBACK")
             raise
+
+
+async def _reindex_if_stale(db: Database) -> None:
+    """Rebuild the full-text index when it was built by another normalisation (a newer
+    storage.normalise, or Python's Unicode database after an upgrade): its edit trigger
+    must find a post's old words by normalising the old text the same way."""
+    if not await _search_index_stale(db):
+        return
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('delete-all')")
+        await conn.execute(f"INSERT INTO posts_fts (rowid, text) "
+                           f"SELECT id, {SEARCH_FUNCTION}(text) FROM posts")
+        await conn.execute("DELETE FROM fts_pending")
+        await conn.execute("DELETE FROM fts_normalisation")
+        await conn.execute("INSERT INTO fts_normalisation (version) VALUES (?)",
+                           (search_version(),))
+
+
+async def _search_index_stale(db: Database) -> bool:
+    row = await db.fetchone("SELECT version FROM fts_normalisation")
+    return row is None or row[0] != search_version()

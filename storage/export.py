@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from config.errors import TgmonError
 from storage.db import Database
+from storage.normalise import search_text
 from storage.timefmt import to_db
 
 FORMATS = ("csv", "jsonl")
@@ -67,10 +68,11 @@ _WORD = re.compile(r"\S+")
 
 
 def fts_query(text: str) -> str:
-    """A safe FTS5 query from user text: every word must appear (any case, ё = е);
+    """A safe FTS5 query from user text: every word must appear (any case, ё = е, read
+    through the normalisation the index holds: :func:`storage.normalise.search_text`);
     a word ending in ``*`` matches words that start with it. Each word is quoted, so
     FTS syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
-    folded = text.replace("ё", "е").replace("Ё", "Е")
+    folded = search_text(text)
     terms = []
     for word in _WORD.findall(folded):
         prefix = word.endswith("*") and len(word) > 1

@@ -30,6 +30,7 @@ from storage.models import (
     Reaction,
     StoredPost,
 )
+from storage.normalise import SEARCH_FUNCTION
 from storage.timefmt import from_db, from_db_opt, to_db, to_db_opt
 
 _INSERT_COLUMNS = (
@@ -146,10 +147,11 @@ async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
 
 
 # New posts wait in fts_pending (insert trigger, migration 0004); one statement indexes
-# them all, so FTS5 writes one index segment per batch instead of one per post.
+# them all, so FTS5 writes one index segment per batch instead of one per post. The
+# index holds each text normalised (storage.normalise, migration 0010).
 _INDEX_PENDING = (
     "INSERT INTO posts_fts (rowid, text) "
-    "SELECT p.id, replace(replace(p.text, 'ё', 'е'), 'Ё', 'Е') "
+    f"SELECT p.id, {SEARCH_FUNCTION}(p.text) "
     "FROM fts_pending q JOIN posts p ON p.id = q.post_id"
 )
 

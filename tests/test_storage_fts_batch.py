@@ -22,15 +22,16 @@ async def search(db, query: str) -> list[int]:
 
 
 async def index_is_consistent(db) -> bool:
-    """The index holds exactly the tokens of every post's latest text, ё folded: compare
-    its token instances with a fresh index of the same texts (FTS5's own content check
-    cannot be used, since the index holds folded text, not the stored text)."""
+    """The index holds exactly the tokens of every post's latest text, normalised (ё
+    folded among others, migration 0010): compare its token instances with a fresh index
+    of the same texts (FTS5's own content check cannot be used, since the index holds
+    normalised text, not the stored text)."""
     await db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('integrity-check')")
     script = [
         "CREATE VIRTUAL TABLE temp.ref USING fts5 "
         "(text, tokenize = 'unicode61 remove_diacritics 2')",
         "INSERT INTO temp.ref (rowid, text) "
-        "SELECT id, replace(replace(text, 'ё', 'е'), 'Ё', 'Е') FROM posts",
+        "SELECT id, tgmon_search_text(text) FROM posts",
         "CREATE VIRTUAL TABLE temp.ref_terms USING fts5vocab (temp, ref, 'instance')",
         "CREATE VIRTUAL TABLE temp.log_terms USING fts5vocab (main, posts_fts, 'instance')",
     ]

@@ -4,7 +4,8 @@ Two posts are one story when
 
 * one forwards the other, or both forward the same post;
 * they come from different channels and their texts are near-duplicates: each text,
-  folded (case, ё) and without links and @mentions, is cut into overlapping runs of
+  normalised as rules read it (:mod:`storage.normalise`), folded (case, ё) and without
+  links and @mentions, is cut into overlapping runs of
   three words ("shingles"); both have at least ``MIN_SHINGLES`` of them (about ten
   words: short generic texts such as "Срочно!" or "Видео" never count), at least
   ``CONTAINMENT`` of the shorter text's shingles occur in the longer one (a repost that
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from storage.normalise import normalise
+
 SHINGLE = 3
 MIN_SHINGLES = 8
 CONTAINMENT = 0.6
@@ -39,7 +42,7 @@ _WORD = re.compile(r"\w+")
 
 def shingles(text: str) -> frozenset[int]:
     """The text's three-word shingles, hashed (an empty set for short texts)."""
-    words = _WORD.findall(_LINK.sub(" ", text).casefold().replace("ё", "е"))
+    words = _WORD.findall(_LINK.sub(" ", normalise(text)).casefold().replace("ё", "е"))
     if len(words) < SHINGLE + MIN_SHINGLES - 1:
         return frozenset()
     return frozenset(hash(" ".join(words[i:i + SHINGLE]))

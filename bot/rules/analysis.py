@@ -8,14 +8,19 @@ from functools import cached_property
 from bot.rules.keys import post_languages, text_keys_cache, text_word_keys
 from bot.rules.match import Span
 from bot.rules.text import HASHTAG, WORD, fold_text, fold_yo, word_text
+from storage.normalise import Offsets, normalise_mapped
 
 
 @dataclass(frozen=True)
 class AnalysedText:
-    """Everything rules look at in one post. Build it with :func:`analyse`."""
+    """Everything rules look at in one post. Build it with :func:`analyse`.
+
+    Rules read the text normalised (:mod:`storage.normalise`: invisible characters,
+    accents, compatibility forms and look-alike letters seen through); every span they
+    report is one of the text as given."""
 
     text: str                                 # the post text as given
-    folded: str                               # folded, same length (text.fold_text)
+    folded: str                               # normalised and folded (text.fold_text)
     forms: tuple[str, ...]                    # its words, folded, in order
     word_keys: tuple[tuple[str, ...], ...]    # keys of each word (:mod:`bot.rules.keys`)
     tags: tuple[tuple[int, int, str], ...]    # hashtags: start, end, folded tag
@@ -23,24 +28,44 @@ class AnalysedText:
     languages: tuple[str, ...]                # "ru", "uk": how its Cyrillic words were read
     channel: str | None = None                # username, lowercase, without @
     channel_id: int | None = None
+    normalised: str | None = None             # the normalised text; None: ``text`` itself
+    offsets: Offsets | None = None            # from ``normalised`` back to ``text``
 
     @cached_property
     def spans(self) -> tuple[Span, ...]:
         """Where each word of ``forms`` is in ``text`` (found again only when needed)."""
-        return tuple(m.span() for m in WORD.finditer(word_text(self.folded)))
+        found = WORD.finditer(word_text(self.folded))
+        if self.offsets is None:
+            return tuple(m.span() for m in found)
+        return tuple(self.offsets.span(*m.span()) for m in found)
 
     @cached_property
     def regex_text(self) -> str:
         """What regexes read: the text with ё as е, same length."""
         return fold_yo(self.text)
 
+    @cached_property
+    def normalised_regex_text(self) -> str | None:
+        """What regexes read too when normalising changed the text: the normalised text
+        with ё as е (its spans lead back to ``text`` through :meth:`original`). A regex
+        holds when it matches either text, so it still finds what is written, disguises
+        included, and also what the disguise stands for."""
+        return None if self.normalised is None else fold_yo(self.normalised)
+
+    def original(self, start: int, end: int) -> Span:
+        """The span of ``text`` that the span ``[start, end)`` of the normalised text
+        (or of ``folded`` or ``normalised_regex_text``: same length) was read from."""
+        return _original(self.offsets, start, end)
+
 
 def analyse(text: str, channel: str | None = None,
             channel_id: int | None = None) -> AnalysedText:
-    """Tokenise, fold, lemmatise and romanize ``text`` (the post's channel, by username
-    and/or id, is what ``from:`` rules look at)."""
-    folded = fold_text(text)
-    langs = post_languages(folded, yo="ё" in text or "Ё" in text)
+    """Normalise, tokenise, fold, lemmatise and romanize ``text`` (the post's channel, by
+    username and/or id, is what ``from:`` rules look at). Every word key of a post comes
+    from here, so whatever reads keys sees through the same disguises."""
+    normalised, offsets = normalise_mapped(text)
+    folded = fold_text(normalised)
+    langs = post_languages(folded, yo="ё" in normalised or "Ё" in normalised)
     forms = tuple(WORD.findall(word_text(folded)))
     cache = text_keys_cache(langs)
     get = cache.get
@@ -52,7 +77,8 @@ def analyse(text: str, channel: str | None = None,
     extra: set[str] = set()
     tags: tuple[tuple[int, int, str], ...] = ()
     if "#" in text:
-        tags = tuple((m.start(), m.end(), m.group(1)) for m in HASHTAG.finditer(folded))
+        tags = tuple((*_original(offsets, *m.span()), m.group(1))
+                     for m in HASHTAG.finditer(folded))
         extra.update("#:" + tag for _, _, tag in tags)
     username = channel.lstrip("@").lower() if channel else None
     if username:
@@ -61,4 +87,9 @@ def analyse(text: str, channel: str | None = None,
         extra.add(f"chid:{channel_id}")
     done: tuple[tuple[str, ...], ...] = tuple(word_keys)  # type: ignore[arg-type]
     keys = frozenset(extra).union(*done)
-    return AnalysedText(text, folded, forms, done, tags, keys, langs, username, channel_id)
+    return AnalysedText(text, folded, forms, done, tags, keys, langs, username, channel_id,
+                        None if offsets is None else normalised, offsets)
+
+
+def _original(offsets: Offsets | None, start: int, end: int) -> Span:
+    return (start, end) if offsets is None else offsets.span(start, end)

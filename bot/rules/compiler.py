@@ -161,8 +161,18 @@ class _Regex(_Term):
         self.regex = re2.compile(pattern, regex_options())
 
     def spans(self, post: AnalysedText) -> list[Span]:
+        spans = self._spans(post.regex_text)
+        normalised = post.normalised_regex_text
+        if normalised is not None and len(spans) < MAX_REGEX_SPANS:
+            found = set(spans)
+            spans += [s for s in (post.original(*span) for span in self._spans(normalised))
+                      if s not in found][:MAX_REGEX_SPANS - len(spans)]
+            spans.sort()
+        return spans
+
+    def _spans(self, text: str) -> list[Span]:
         spans = []
-        for m in self.regex.finditer(post.regex_text):
+        for m in self.regex.finditer(text):
             if m.end() > m.start():
                 spans.append(m.span())
                 if len(spans) >= MAX_REGEX_SPANS:
@@ -269,8 +279,11 @@ class CompiledRule:
         """Match one post on its own (a :class:`RuleSet` matches many rules at once)."""
         extra = {"pre:" + s for s in self.prefixes
                  if any(form.startswith(s) for form in post.forms)}
+        normalised = post.normalised_regex_text
         extra.update("re:" + p for p, r in zip(self.regexes, self._compiled_regexes,
-                                              strict=True) if r.search(post.regex_text))
+                                              strict=True)
+                     if r.search(post.regex_text)
+                     or (normalised is not None and r.search(normalised)))
         return self.match_keys(post.keys | extra if extra else post.keys, post)
 
     def match_keys(self, keys: Keys, post: AnalysedText) -> Match | None:

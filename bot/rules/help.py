@@ -13,5 +13,7 @@ from:rybar — posts of one channel (from:@rybar and from:ID work too)
 /\\d+ БПЛА/ — a regular expression (RE2, case-insensitive)
 Latin spellings find Cyrillic words: Tyotkino finds Тёткино, Kharkiv finds Харків.
 Russian, Ukrainian and English words match their forms; case and ё/е do not matter.
+Disguises do not hide a word: a Latin o in Пoкровск, stress marks (Гра́йворон),
+𝐊𝐮𝐫𝐬𝐤 or fullwidth letters, invisible characters inside a word.
 NOT binds tighter than AND, AND tighter than OR: a b OR c means (a b) OR c.
 Only uppercase OR, AND, NOT are operators."""

@@ -23,6 +23,7 @@ from bot.rules.errors import RuleSyntaxError, quoted
 from bot.rules.lexer import Kind, Token, tokenize
 from bot.rules.nodes import And, From, Node, Not, Or, Phrase, Prefix, Regex, Tag, Word
 from bot.rules.text import canonical, fold, fold_yo, word_forms
+from storage.normalise import normalise
 
 MAX_RULE_LENGTH = 1000
 MAX_REGEX_LENGTH = 300
@@ -163,7 +164,7 @@ class _Parser:
     def chunk(self, token: Token) -> Node:
         text, col = token.text, token.col
         if text.startswith("#"):
-            m = _TAG.fullmatch(text)
+            m = _TAG.fullmatch(normalise(text))
             if not m:
                 raise self.error(f"hashtag at column {col} needs letters or digits after #, "
                                  "like #Курск", col)
@@ -175,7 +176,7 @@ class _Parser:
             if star != len(text) - 1:
                 raise self.error(f"'*' at column {col + star}: a wildcard goes at the end of a "
                                  "word, like танк*", col + star)
-            stem = text[:-1]
+            stem = normalise(text[:-1])
             if not _ONE_WORD.fullmatch(stem):
                 raise self.error(f"prefix at column {col} must be one word followed by *, "
                                  "like танк*", col)

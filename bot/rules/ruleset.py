@@ -119,6 +119,8 @@ class RuleSet:
             if self._regex_scan is None:
                 self._regex_scan = _RegexScan(list(self._regexes))
             extra.update(self._regex_scan.keys(post.regex_text))
+            if post.normalised_regex_text is not None:
+                extra.update(self._regex_scan.keys(post.normalised_regex_text))
         return post.keys | extra if extra else post.keys
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:

@@ -1,14 +1,17 @@
 """Words of a text, and folding.
 
 Folding lowercases, writes ё as е and unifies the apostrophes Ukrainian words contain.
-A post is folded as a whole and keeps its length, so offsets of words found in the
-folded text are offsets into the original: Python string indices (code points).
+It comes after normalising (:mod:`storage.normalise`): a post is normalised, then folded
+as a whole keeping its length, so offsets of words found in the folded text are offsets
+into the normalised text (:class:`~storage.normalise.Offsets` leads them back to the
+original), in Python string indices (code points).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from storage.normalise import normalise
 
 # A word: letters and digits, with combining marks (a stress mark, a decomposed й) and
 # apostrophes between letters (Ukrainian м'ясо, English don't). Hyphens split words, and
@@ -18,13 +21,9 @@ WORD = re.compile(r"[\w\u0300-\u036f]+(?:'[\w\u0300-\u036f]+)*")
 HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
 _APOSTROPHES = "’ʼ`"
-_MARKS = re.compile(r"[\u0300-\u036f]")
 
 _CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґўјђћџѓќљњѕ")
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
-# Latin letters that look like Cyrillic ones: a word that mixes the two scripts
-# ("kурск" with a Latin k, a trick to dodge filters) is read as Cyrillic.
-_HOMOGLYPHS = str.maketrans("aceopxykmthbi", "асеорхукмтнві")
 RU_ONLY = frozenset("ыэъё")
 UK_ONLY = frozenset("іїєґ")
 
@@ -56,18 +55,14 @@ def word_text(folded: str) -> str:
 
 
 def fold(word: str) -> str:
-    """The folded form of a word of a rule."""
-    return _unify(unicodedata.normalize("NFC", word).lower().replace("ё", "е"))
+    """The folded form of a word of a rule (normalised as post text is)."""
+    return _unify(normalise(word).lower().replace("ё", "е"))
 
 
 def canonical(form: str) -> str:
-    """A folded word as the dictionaries expect it: composed, without stress marks, and
-    read as Cyrillic if it mixes Latin and Cyrillic letters."""
-    if not form.isascii():
-        form = _MARKS.sub("", unicodedata.normalize("NFC", form))
-        if not _CYRILLIC.isdisjoint(form) and not _LATIN.isdisjoint(form):
-            form = form.translate(_HOMOGLYPHS)
-    return form
+    """A folded word as the dictionaries expect it: normalised (composed, without stress
+    marks, in one script). Words of analysed posts and of rules already are."""
+    return form if form.isascii() else normalise(form)
 
 
 def word_forms(text: str) -> list[str]:
