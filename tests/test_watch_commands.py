@@ -178,7 +178,7 @@ def test_a_watch_handled_before_the_watcher_started_is_looked_up_when_it_starts(
         post = w.post(legion, "после")
         await sim.until(lambda: legion.id in watcher.live)
         await eventually(lambda: _has(rt.db, legion.id, post.id), timeout=600)
-        entry, outcome = await asked[0]
+        _entry, outcome = await asked[0]
         await app.stop()
         return outcome
 
