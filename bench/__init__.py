@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m bench [NAME ...] [--quick]``. See README, "Benchmarks"."""
+"""Benchmarks: ``python -m bench [NAME ...] [--quick]``. Figures: bench/README.md."""

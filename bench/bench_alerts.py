@@ -128,7 +128,7 @@ def _latency(quick: bool) -> list[Figure]:
         # spacing, so the set-up does not take minutes
         sender = Sender()
         return [Watcher(resolve_spacing=0.0), sender,
-                BotCommands(all_commands(), sender.messenger()), AlertDispatcher(sender)]
+                BotCommands(all_commands(), sender.messenger()), AlertDispatcher()]
 
     async def one(rt: Any, dispatcher: Any, channel: Any,
                   text: str) -> tuple[float, float, int] | None:

@@ -106,11 +106,11 @@ async def _one_post_saves(path: Path, n: int) -> float:
 
 
 def _backfill(quick: bool, tmp: Path) -> Figure:
-    from bot.adapter import post_from_message
     from bot.cli.backfill import backfill
     from bot.sim import render
     from bot.sim.vclock import run_simulated
     from bot.sim.world import World
+    from bot.telegram.records import post_from_message
     from bot.watcher.backfill import Goal
     from config.settings import Settings
     from storage.db import open_database

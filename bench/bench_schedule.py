@@ -86,7 +86,7 @@ async def _mark_all_sent(db: Any, scheduler: Any, now: datetime) -> None:
 def _runtime(settings: Any, db: Any, clock: list[datetime]) -> Any:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from bot.app import Runtime, Signal
+    from bot.runtime import Runtime, Signal
 
     return Runtime(settings, db, lambda: clock[0], user=None, bot=object(),  # type: ignore[arg-type]
                    scheduler=AsyncIOScheduler(timezone=UTC), log_changed=Signal())
@@ -94,7 +94,7 @@ def _runtime(settings: Any, db: Any, clock: list[datetime]) -> Any:
 
 async def measure(path: Path, fan_out: int, ruled: int) -> dict[str, float]:
     from bot.digest.scheduling.component import DigestScheduler
-    from bot.digest.scheduling.compose import compose
+    from bot.digest.scheduling.compose import DigestRequest, compose_many
     from config.settings import Settings
     from storage.db import open_database
     from storage.digest_queries import Period
@@ -128,7 +128,7 @@ async def measure(path: Path, fan_out: int, ruled: int) -> dict[str, float]:
 
         period = Period(DUE - timedelta(days=1), DUE)
         with timed() as t:
-            await compose(db, settings, 10_000, "UTC", period)
+            await compose_many(db, [DigestRequest(10_000, "UTC", period)])
         out["one"] = t.seconds
 
         # morning fan-out: chats on the defaults (UTC), their last digest a day ago

@@ -11,18 +11,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from bot.account_end import AccountEndedError, account_ended
-from bot.account_watch import EndWatch, settle
 from bot.failures import failure, log_traceback
-from bot.reconnect import connect_afresh, keep_trying, unreachable
+from bot.reconnect import keep_trying, unreachable
+from bot.runtime import (
+    Component,
+    NotAuthorizedError,
+    Runtime,
+    Signal,
+    StoppedWhileUnreachableError,
+    utcnow,
+)
+from bot.telegram.account_end import AccountEndedError, account_ended
+from bot.telegram.account_watch import EndWatch, settle
+from bot.telegram.clients import Client, ClientFactory, connect_afresh
 from bot.watcher.session import SessionLock
-from config.errors import TgmonError
 from config.settings import Settings
 from storage.account_ends import mark_resumed
 from storage.db import Database, open_database
@@ -30,77 +36,8 @@ from storage.dbfile import SESSION_PLACE, make_private_dir
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
-    from telethon import TelegramClient
 
 log = logging.getLogger(__name__)
-
-# role ("user" or "bot"), session file path without ".session" -> an unconnected client
-ClientFactory = Callable[[str, Path], "TelegramClient"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Signal:
-    """Wakes waiting tasks when something happened (e.g. the log changed). Level-
-    triggered: a notify before anyone waits is not lost."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-        self._event.clear()
-
-
-@dataclass
-class Runtime:
-    """What the components of a running app share."""
-
-    settings: Settings
-    db: Database
-    now: Callable[[], datetime]
-    user: TelegramClient
-    bot: TelegramClient | None
-    scheduler: AsyncIOScheduler
-    log_changed: Signal          # the watcher notifies after storing; alerts wait on it
-    # /alert and /unalert notify after changing the rules table; the alert dispatcher
-    # re-reads the rules then
-    rules_changed: Signal = field(default_factory=Signal)
-    # every component of the app, so one can reach another (e.g. the sender's wake-up)
-    components: list[Component] = field(default_factory=list)
-
-    def component(self, name: str) -> Component | None:
-        return next((c for c in self.components if c.name == name), None)
-
-
-class Component(Protocol):
-    """A part of the running app (watcher, alert dispatcher, bot commands, ...).
-
-    A component may also define ``attach(rt) -> None``: it is called before the
-    clients connect, to register event handlers, because Telethon delivers the
-    updates missed while tgmon was down right after connecting. ``start`` runs once
-    the clients are connected; it starts background work and returns quickly.
-    """
-
-    name: str
-
-    async def start(self, rt: Runtime) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class NotAuthorizedError(TgmonError):
-    pass
-
-
-class StoppedWhileUnreachableError(TgmonError):
-    """Stopped (SIGTERM) while waiting for Telegram to answer at start."""
-
 
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
@@ -108,13 +45,15 @@ def default_components() -> list[Component]:
     from bot.alerts.dispatcher import AlertDispatcher
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
+    from bot.commands.context import Services
     from bot.delivery.sender import Sender
     from bot.digest.scheduling.component import DigestScheduler
     from bot.watcher.component import Watcher
 
-    sender = Sender()
-    return [Watcher(), sender, BotCommands(all_commands(), sender.messenger()),
-            DigestScheduler(), AlertDispatcher(sender)]
+    watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
+    services = Services(watcher=watcher, digests=digests, delivery=sender)
+    return [watcher, sender, BotCommands(all_commands(), sender.messenger(), services),
+            digests, AlertDispatcher()]
 
 
 class App:
@@ -160,7 +99,6 @@ class App:
                 bot.parse_mode = "html"
             rt = Runtime(s, db, self.now, user, bot, scheduler, Signal())
             components = list(self._make_components())
-            rt.components.extend(components)
             for component in components:
                 attach = getattr(component, "attach", None)
                 if attach is not None:
@@ -204,7 +142,7 @@ class App:
         self.rt = rt
         return rt
 
-    async def _start_bot(self, bot: TelegramClient, token: str) -> None:
+    async def _start_bot(self, bot: Client, token: str) -> None:
         """Log the bot in; a token Telegram refuses ends the run. Watched from then on
         (before, a fresh session's first answer is AUTH_KEY_UNREGISTERED by design)."""
         try:
@@ -224,8 +162,8 @@ class App:
         await self._teardown(rt.db, rt.user, rt.bot, rt.scheduler)
         self._stopped.set()
 
-    async def _teardown(self, db: Database, user: TelegramClient | None,
-                        bot: TelegramClient | None, scheduler: AsyncIOScheduler) -> None:
+    async def _teardown(self, db: Database, user: Client | None,
+                        bot: Client | None, scheduler: AsyncIOScheduler) -> None:
         while self.components:
             component = self.components.pop()
             try:
@@ -255,7 +193,7 @@ class App:
         """Start, then run until :meth:`stop` is called or a client ends for good. A
         client that gave up because Telegram could not be reached is connected again,
         with backoff, for as long as it takes. Raises
-        :class:`~bot.account_end.AccountEndedError` if Telegram ended an account (after
+        :class:`~bot.telegram.account_end.AccountEndedError` if Telegram ended an account (after
         logging and recording it, and telling the admins if the bot still works)."""
         rt = self.rt or await self.start()
         clients = [("the watching account", rt.user)]

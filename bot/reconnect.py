@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -40,42 +39,6 @@ class Backoff:
 
 def unreachable(error: BaseException | None) -> bool:
     return isinstance(error, UNREACHABLE)
-
-
-async def connect_afresh(client: Any) -> None:
-    """``client.connect()`` for a Telethon client that gave up on its connection.
-
-    Telethon 1.45 reloads its update state from the session on connect
-    (``MessageBox.load``) but keeps the set of entries it was getting a difference
-    for. The secret (qts) entry can be among them (a difference with qts 0 adds it;
-    a session with qts 0 does not bring it back), and then the next difference, if
-    empty, fails in Telethon's update loop ("Called reset_deadline on an entry for
-    which we do not have state") and the client stops for good. Forgetting the
-    differences in progress is safe: the loop asks afresh from the reloaded state."""
-    box = getattr(client, "_message_box", None)
-    if box is not None:
-        box.getting_diff_for.clear()
-        box.possible_gaps.clear()
-    await client.connect()
-
-
-class _GivingUpIsAWarning(logging.Filter):
-    """Telethon logs its sender's giving up ("Automatic reconnection failed N time(s)")
-    at ERROR; tgmon handles exactly that (:func:`keep_trying`, with its own warning),
-    so the line is a warning: ERROR stays for what nobody handles."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and \
-                str(record.msg).startswith("Automatic reconnection failed"):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-def handled_by_tgmon(base_logger: str) -> None:
-    """Install that on the sender's logger of a client made with ``base_logger``."""
-    logger = logging.getLogger(f"{base_logger}.network.mtprotosender")
-    if not any(isinstance(f, _GivingUpIsAWarning) for f in logger.filters):
-        logger.addFilter(_GivingUpIsAWarning())
 
 
 def _span(seconds: float) -> str:

@@ -2,7 +2,8 @@
 
 Nothing else in tgmon reads the environment. Every setting is described once, in
 ``SPECS``: its field, its environment variable, how it is parsed, its default and
-one line of help. ``.env.example`` and the README list exactly these.
+one line of help. ``.env.example`` and the README's settings table list exactly these
+(tests check both).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from config.durations import format_duration, parse_duration
 from config.errors import TgmonError
+from config.zones import UnknownZoneError, parse_zone
 
 ACCESS_MODES = ("open", "allowlist", "admins")
 
@@ -157,8 +158,8 @@ def _access(v: Any) -> str:
 def _timezone(v: Any) -> str:
     s = _str(v)
     try:
-        ZoneInfo(s)
-    except (ZoneInfoNotFoundError, ValueError):
+        parse_zone(s)
+    except UnknownZoneError:
         raise ValueError(
             f"unknown time zone {v!r} (use an IANA name such as Europe/Kyiv)") from None
     return s

@@ -10,6 +10,7 @@ changes finds every alert already there (unique keys) and adds nothing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -96,11 +97,6 @@ async def changes_after(db: Database, seq: int, limit: int) -> list[LogChange]:
         "SELECT seq, kind, version, at, captured_via, post_id FROM post_changes "
         "WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
     return [LogChange(r[0], r[1], r[2], from_db(r[3]), CapturePath(r[4]), r[5]) for r in rows]
-
-
-async def last_change(db: Database) -> int:
-    row = await db.fetchone("SELECT coalesce(max(seq), 0) FROM post_changes")
-    return int(row[0]) if row else 0
 
 
 # ---- posts ----
@@ -292,15 +288,13 @@ async def _targets(conn: aiosqlite.Connection, keys: Sequence[tuple[int, int]]
                    ) -> dict[tuple[int, int], int]:
     """(chat, post) -> the outbox id of that new-post alert's message."""
     out: dict[tuple[int, int], int] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        values = ",".join("(?, ?)" for _ in chunk)
-        params = [x for key in chunk for x in key]
-        async with conn.execute(
-                "SELECT chat_id, post_id, outbox_id FROM alerts WHERE kind = 'new' AND "
-                f"outbox_id IS NOT NULL AND (chat_id, post_id) IN (VALUES {values})",
-                params) as cur:
-            for chat_id, post_id, outbox_id in await cur.fetchall():
-                out[(chat_id, post_id)] = outbox_id
+    pairs = json.dumps(sorted(set(keys)))
+    async with conn.execute(
+            "SELECT chat_id, post_id, outbox_id FROM alerts WHERE kind = 'new' AND "
+            "outbox_id IS NOT NULL AND (chat_id, post_id) IN (SELECT json_extract(value, "
+            "'$[0]'), json_extract(value, '$[1]') FROM json_each(?))", (pairs,)) as cur:
+        for chat_id, post_id, outbox_id in await cur.fetchall():
+            out[(chat_id, post_id)] = outbox_id
     return out
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.db import Database
+from storage.ids import ids_json
 from storage.models import Channel, StoredPost
 from storage.posts import POST_SELECT, stored_post_from_row
 from storage.timefmt import from_db, from_db_opt, to_db
@@ -130,12 +131,8 @@ class DigestMaterial:
     deletions_total: int
 
 
-def _ids_json(channel_ids: Iterable[int]) -> str:
-    return json.dumps(sorted(set(int(i) for i in channel_ids)))
-
-
 # Every query below restricts posts to the chosen channels with this clause and the
-# parameter from _ids_json: one parameter whatever the number of channels.
+# parameter from ids_json (storage.ids): one parameter whatever the number of channels.
 _IN_CHANNELS = "channel_id IN (SELECT value FROM json_each(:channels))"
 
 
@@ -156,7 +153,7 @@ async def resolve_channels(db: Database, channel_ids: Sequence[int] | None) -> l
     else:
         rows = await db.fetchall(
             f"SELECT channel_id, username, title FROM channels WHERE {_IN_CHANNELS} "
-            "ORDER BY channel_id", {"channels": _ids_json(channel_ids)})
+            "ORDER BY channel_id", {"channels": ids_json(channel_ids)})
     return [Channel(r["channel_id"], r["username"], r["title"]) for r in rows]
 
 
@@ -354,7 +351,7 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
     channels = await resolve_channels(db, channel_ids)
     by_id = {c.channel_id: c for c in channels}
     params = {
-        "channels": _ids_json(by_id), "start": to_db(period.start), "end": to_db(period.end),
+        "channels": ids_json(by_id), "start": to_db(period.start), "end": to_db(period.end),
         "lookback": to_db(period.start - limits.lookback), "top": limits.top_posts,
         "edits": limits.edits, "deletions": limits.deletions,
     }
@@ -388,7 +385,7 @@ async def stream_period_posts(db: Database, period: Period,
     params: dict[str, Any] = {"start": to_db(period.start), "end": to_db(period.end)}
     if channel_ids is not None:
         where += f" AND p.{_IN_CHANNELS}"
-        params["channels"] = _ids_json(channel_ids)
+        params["channels"] = ids_json(channel_ids)
     async for row in db.stream(f"{POST_SELECT} WHERE {where} "
                                "ORDER BY p.date, p.channel_id, p.message_id", params):
         yield stored_post_from_row(row)

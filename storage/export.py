@@ -29,7 +29,7 @@ from storage.timefmt import to_db
 
 FORMATS = ("csv", "jsonl")
 
-# The documented, stable column order (README, "Export columns"). New columns are
+# The documented, stable column order (docs/export.md, "Export columns"). New columns are
 # only ever added at the end.
 COLUMNS: tuple[str, ...] = (
     "channel", "channel_id", "message_id", "date", "text", "views", "forwards",

@@ -117,6 +117,14 @@ class PostVersion:
     seen_at: datetime
 
 
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's limits and entity offsets
+    (astral characters, most emoji, count 2)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
 def channel_url(username: str | None, channel_id: int) -> str:
     """Public link when the username is known, else the members-only ``t.me/c/`` link."""
     return f"https://t.me/{username}" if username else f"https://t.me/c/{channel_id}"

@@ -19,6 +19,7 @@ import aiosqlite
 
 from storage.channels import record_channel
 from storage.db import Database
+from storage.ids import IN_IDS, ids_json
 from storage.models import (
     CapturePath,
     Channel,
@@ -26,7 +27,6 @@ from storage.models import (
     ForwardOrigin,
     Media,
     Post,
-    PostVersion,
     Reaction,
     StoredPost,
 )
@@ -209,17 +209,15 @@ async def mark_deleted(conn: aiosqlite.Connection, channel_id: int,
         return StoreResult()
     before = await _last_seq(conn)
     when = to_db(at)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        marks = ",".join("?" * len(chunk))
-        await conn.execute(
-            f"UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id IN ({marks}) "
-            "AND deleted_at IS NULL", (when, channel_id, *chunk))
-        await conn.execute(
-            "INSERT OR IGNORE INTO absent_messages (channel_id, message_id, reason, noted_at) "
-            f"SELECT ?, value, 'deleted', ? FROM json_each(?) WHERE value NOT IN "
-            f"(SELECT message_id FROM posts WHERE channel_id = ? AND message_id IN ({marks}))",
-            (channel_id, when, json.dumps(chunk), channel_id, *chunk))
+    listed = ids_json(ids)
+    await conn.execute(
+        f"UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id {IN_IDS} "
+        "AND deleted_at IS NULL", (when, channel_id, listed))
+    await conn.execute(
+        "INSERT OR IGNORE INTO absent_messages (channel_id, message_id, reason, noted_at) "
+        f"SELECT ?, value, 'deleted', ? FROM json_each(?) WHERE value NOT IN "
+        f"(SELECT message_id FROM posts WHERE channel_id = ? AND message_id {IN_IDS})",
+        (channel_id, when, listed, channel_id, listed))
     return await _changes_since(conn, before)
 
 
@@ -280,21 +278,6 @@ def stored_post_from_row(row: sqlite3.Row) -> StoredPost:
         captured_via=CapturePath(row["captured_via"]), first_seen=from_db(row["first_seen"]),
         last_seen=from_db(row["last_seen"]), deleted_at=from_db_opt(row["deleted_at"]),
         version=row["version"])
-
-
-async def get_post(db: Database, channel_id: int, message_id: int) -> StoredPost | None:
-    row = await db.fetchone(f"{POST_SELECT} WHERE p.channel_id = ? AND p.message_id = ?",
-                            (channel_id, message_id))
-    return stored_post_from_row(row) if row else None
-
-
-async def get_versions(db: Database, channel_id: int, message_id: int) -> list[PostVersion]:
-    rows = await db.fetchall(
-        "SELECT v.* FROM post_versions v JOIN posts p ON p.id = v.post_id "
-        "WHERE p.channel_id = ? AND p.message_id = ? ORDER BY v.version",
-        (channel_id, message_id))
-    return [PostVersion(channel_id, message_id, r["version"], r["text"], _media(r, full=False),
-                        from_db_opt(r["edit_date"]), from_db(r["seen_at"])) for r in rows]
 
 
 async def last_message_id(db: Database, channel_id: int) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
@@ -11,6 +10,7 @@ from datetime import datetime
 from typing import cast
 
 from storage.db import Database
+from storage.ids import IN_IDS, ids_json
 from storage.models import StoredPost
 from storage.posts import POST_SELECT, stored_post_from_row
 from storage.timefmt import from_db_opt, to_db
@@ -46,8 +46,8 @@ async def posts_before(db: Database, before: datetime,
     sql = "SELECT count(*), min(date), max(date) FROM posts WHERE date < ?"
     params: list[object] = [to_db(before)]
     if channel_ids is not None:
-        sql += " AND channel_id IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(sorted(set(channel_ids))))
+        sql += f" AND channel_id {IN_IDS}"
+        params.append(ids_json(channel_ids))
     row = await db.fetchone(sql, params)
     if row is None or not row[0]:
         return OlderPosts(0, None, None)

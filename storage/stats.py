@@ -9,7 +9,7 @@ by one. The computation returns frozen records; formatting lives with the comman
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,13 +77,6 @@ class HoleTally:
 
     def holes(self) -> Holes:
         return Holes(self._count, self._runs, tuple(self._kept))
-
-
-def summarise_holes(ranges: Iterable[IdRange], keep: int = 5) -> Holes:
-    tally = HoleTally(keep)
-    for r in ranges:
-        tally.add(r)
-    return tally.holes()
 
 
 _SUMMARY_SQL = (

@@ -3,14 +3,15 @@ posts stored as the watcher stores them, and waiting until everything was sent."
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
+from storekit import last_change
+
 from bot.alerts.dispatcher import AlertDispatcher
-from bot.app import App, Component, Runtime, default_components
+from bot.app import App, default_components
+from bot.runtime import Component, Runtime
 from storage import outbox
-from storage.alerts import last_change
 from storage.channels import save_channel
 from storage.db import Database, open_database
 from storage.models import CapturePath, Channel, Post
@@ -100,9 +101,4 @@ async def quiet(sim, app: App, timeout: float = 120.0) -> None:
     """Wait (virtual time) until every change was dispatched and every message sent."""
     assert app.rt is not None
     db = app.rt.db
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await settled(db, app):
-        if loop.time() > deadline:
-            raise AssertionError("alerts did not settle")
-        await asyncio.sleep(0.5)
+    await sim.until(lambda: settled(db, app), timeout=timeout, step=0.5)

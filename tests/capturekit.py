@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from simkit import eventually as eventually  # re-exported for the capture tests
+from simkit import until as until  # re-exported for the capture tests
 
 from storage.db import Database
 from storage.watchlist import find_entry

@@ -34,6 +34,7 @@ def assert_one_line_error(code: int, out: str, err: str, *needles: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("tgmon: error: "), err
+    assert "Traceback" not in err
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
@@ -44,11 +45,23 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TGMON_")}
 
 
+def _child_env() -> dict[str, str]:
+    return {**clean_environ(), "PYTHONPATH": str(ROOT)}
+
+
 def tgmon_process(argv: Sequence[str], cwd: Path, **kw: Any) -> subprocess.Popen[bytes]:
     """``tgmon ARGV`` as a child process (``python -m bot``), pipes on its outputs."""
-    env = {**clean_environ(), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "bot", *argv], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "bot", *argv], cwd=cwd, env=_child_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def tgmon_run(argv: Sequence[str], cwd: Path, *, prefix: Sequence[str] = (),
+              timeout: float = 300) -> tuple[int, str, str]:
+    """``tgmon ARGV`` run to its end as a child process (after ``prefix``, e.g. a
+    command that drops privileges): its status, standard output and error."""
+    done = subprocess.run([*prefix, sys.executable, "-m", "bot", *argv], cwd=cwd,
+                          env=_child_env(), capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
 
 
 def hourly(channel: Channel, start: datetime, count: int, text: str = "Пост {n} о Курске",

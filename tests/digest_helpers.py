@@ -4,14 +4,22 @@ posts, people, and ways to wait on the simulated Telegram."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.app import default_components
+from bot.digest.build import DigestStyle, build_digest
+from bot.digest.model import Digest
+from bot.digest.render_telegram import chart_caption, render_telegram
+from bot.digest.rule_matches import TOP_MATCHES, RuleMatches, RuleTally
+from bot.digest.scheduling.compose import Composed, DigestCache, DigestRequest, compose_many
 from bot.sim.vclock import sleep_until
+from config.settings import Settings
 from storage.channels import save_channel
-from storage.db import open_database
-from storage.models import CapturePath, Channel, Post
+from storage.db import Database, open_database
+from storage.digest_queries import DigestLimits, Period, gather_material, stream_period_posts
+from storage.models import CapturePath, Channel, Post, StoredPost
 from storage.posts import save_posts
 from storage.watchlist import find_entry, set_resolved, sync_config
 
@@ -96,3 +104,78 @@ def heads(sim, chat_id):
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+# ---- one digest, built alone from the pure parts ------------------------------------
+# The reference the app's pipeline (bot.digest.scheduling.compose) is checked against.
+
+@dataclass(frozen=True)
+class DigestRule:
+    """A subscriber's rule as the digest needs it: its text and a predicate."""
+
+    label: str
+    matches: Callable[[StoredPost], bool]
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    digest: Digest
+    messages: tuple[str, ...]        # HTML for parse_mode="html", in order
+    chart_png: bytes | None          # send as a photo with chart_caption
+    chart_caption: str
+
+
+async def match_rules(db: Database, period: Period, channel_ids: Sequence[int] | None,
+                      rules: Sequence[DigestRule]) -> tuple[RuleMatches, ...]:
+    """Stream the period's posts once and tally what each rule matched."""
+    tally = RuleTally([r.label for r in rules])
+    if rules:
+        async for post in stream_period_posts(db, period, channel_ids):
+            for i, rule in enumerate(rules):
+                if rule.matches(post):
+                    tally.add(i, post)
+    return tally.result()
+
+
+async def prepare_digest(db: Database, period: Period, tz: tzinfo, *,
+                         channel_ids: Sequence[int] | None = None,
+                         rules: Sequence[DigestRule] | None = None,
+                         unreadable: Sequence[tuple[Channel, str]] = (),
+                         limits: DigestLimits | None = None, style: DigestStyle | None = None,
+                         chart: bool = True) -> PreparedDigest:
+    """Gather, build and render one subscriber's digest.
+
+    ``channel_ids``: the subscriber's channels (None: every channel in the log).
+    ``rules``: the subscriber's rules (None: no rules section). ``unreadable``: channels
+    the watcher could not read, with the reason. The chart is drawn in this thread
+    (a few hundred milliseconds); pass ``chart=False`` and call
+    ``bot.digest.chart.render_chart`` elsewhere to draw it off the event loop.
+    """
+    material = await gather_material(db, period, channel_ids, limits)
+    hits = None if rules is None else await match_rules(db, period, channel_ids, rules)
+    digest = build_digest(material, rules=hits, unreadable=unreadable, style=style)
+    png = None
+    if chart:
+        from bot.digest.chart import render_chart
+        png = render_chart(digest, tz)
+    return PreparedDigest(digest, tuple(render_telegram(digest, tz)), png,
+                          chart_caption(digest, tz))
+
+
+def tally_rules(rules: Sequence[tuple[str, Callable[[StoredPost], bool]]],
+                posts: Iterable[StoredPost], top: int = TOP_MATCHES) -> tuple[RuleMatches, ...]:
+    """Match every post against every ``(label, predicate)`` rule (posts already in memory)."""
+    tally = RuleTally([label for label, _ in rules], top)
+    for post in posts:
+        for i, (_, matches) in enumerate(rules):
+            if matches(post):
+                tally.add(i, post)
+    return tally.result()
+
+
+async def compose(db: Database, settings: Settings, chat_id: int, tz_name: str | None,
+                  period: Period, *, cache: DigestCache | None = None,
+                  now: datetime | None = None) -> Composed:
+    """One chat's digest of ``period`` (see :func:`compose_many`)."""
+    request = DigestRequest(chat_id, tz_name or settings.timezone, period)
+    return (await compose_many(db, [request], cache=cache, now=now))[chat_id]

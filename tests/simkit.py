@@ -13,14 +13,15 @@ virtual clock, so waits of minutes or hours cost nothing::
             await sim.until(lambda: seen)            # polls on virtual time; fails after 60 s
         sim.run(body)
 
-The real application::
+The real application, started and stopped around a block::
 
     async def body():
-        app = sim.app(components=lambda: [MyComponent()])    # App on sim.settings()
-        rt = await app.start()
-        sim.world.user_writes(alice, "/start")               # a person writes to the bot
-        await sim.until(lambda: sim.world.sent_by_bot(alice.id))
-        await app.stop()
+        async with sim.running(lambda: [MyComponent()]) as (app, rt):  # on sim.settings()
+            sim.world.user_writes(alice, "/start")           # a person writes to the bot
+            await sim.until(lambda: sim.world.sent_by_bot(alice.id))
+
+``sim.until(condition)`` is the one way to wait: ``condition`` is a plain or an async
+function (``lambda: pending(rt.db)``), polled on the virtual clock until it is true.
 
 A scenario: ``sim.play({...scenario JSON...}, components=...)`` returns the PlayReport.
 
@@ -37,16 +38,19 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import io
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from telethon import Button, TelegramClient, events
 
-from bot.app import App, Component, Runtime
+from bot.app import App
+from bot.runtime import Component, Runtime
 from bot.sim.player import Player, PlayReport
 from bot.sim.scenario import Scenario, parse_scenario
 from bot.sim.sender import SIM_API_HASH, SIM_API_ID
@@ -58,12 +62,17 @@ T = TypeVar("T")
 T0 = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 300.0,
-                     step: float = 1.0) -> None:
-    """Wait (virtual seconds) until an async ``check()`` is true; fail after ``timeout``."""
+async def until(condition: Callable[[], Any], timeout: float = 60.0, step: float = 0.1) -> None:
+    """Wait (virtual time) until ``condition()`` is true, awaiting it if it returns an
+    awaitable (an async check of the database); fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not await check():
+    while True:
+        met = condition()
+        if inspect.isawaitable(met):
+            met = await met
+        if met:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} virtual seconds")
         await asyncio.sleep(step)
@@ -120,6 +129,19 @@ class Sim:
         self.apps.append(app)
         return app
 
+    @asynccontextmanager
+    async def running(self, components: Callable[[], Sequence[Component]] = lambda: [],
+                      settings: Settings | None = None) -> AsyncIterator[tuple[App, Runtime]]:
+        """The app (on ``settings``, default :meth:`settings`) started for the block and
+        stopped after it, also when the block fails: ``async with sim.running(...) as
+        (app, rt)``."""
+        app = self.app(components, settings)
+        rt = await app.start()
+        try:
+            yield app, rt
+        finally:
+            await app.stop()
+
     async def client(self, role: str = "user", session: str | None = None,
                      **kwargs: Any) -> TelegramClient:
         """A connected client (the bot one logged in with the world's token). ``session``
@@ -141,13 +163,8 @@ class Sim:
 
     async def until(self, condition: Callable[[], Any], timeout: float = 60.0,
                     step: float = 0.1) -> None:
-        """Wait (virtual time) until ``condition()`` is true; fail after ``timeout``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition():
-            if loop.time() > deadline:
-                raise AssertionError(f"condition not met within {timeout} virtual seconds")
-            await asyncio.sleep(step)
+        """:func:`until`: wait on the virtual clock until ``condition()`` is true."""
+        await until(condition, timeout, step)
 
     async def ask(self, who: Any, text: str, *, group: Any = None, chat_id: int | None = None,
                   timeout: float = 60.0) -> Any:

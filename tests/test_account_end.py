@@ -16,12 +16,13 @@ from telethon import errors
 from telethon.errors import rpc_message_to_error
 from telethon.tl import types
 
-from bot.account_end import AccountEndedError, account_ended
-from bot.app import App, NotAuthorizedError, default_components
+from bot.app import App, default_components
 from bot.cli import main
+from bot.runtime import NotAuthorizedError
 from bot.sim.jsonread import ScenarioError
 from bot.sim.scenario import parse_scenario
 from bot.sim.vclock import run_simulated
+from bot.telegram.account_end import AccountEndedError, account_ended
 from storage.account_ends import recent_ends
 from storage.db import open_database
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from telethon.extensions import BinaryReader
 from telethon.tl import types
 
-from bot.adapter import channel_from_entity, is_post, post_from_message
+from bot.telegram.records import channel_from_entity, is_post, post_from_message
 from storage.models import Entity, ForwardOrigin, Media, Reaction
 
 T = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_photo_takes_the_largest_size():
     assert p.media == Media("photo", size=120_000, width=1280, height=960)
 
 
-def test_documents_by_kind():
+def test_documents_are_classed_by_their_attributes_animation_and_sticker_first():
     def doc(*attrs, mime="video/mp4"):
         d = types.Document(id=1, access_hash=2, file_reference=b"", date=T, mime_type=mime,
                            size=2048, dc_id=2, attributes=list(attrs))

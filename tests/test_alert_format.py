@@ -23,9 +23,9 @@ from bot.alerts.format import (
     with_story,
 )
 from bot.alerts.plan import audiences, found_words
-from bot.delivery.fit import TEXT_LIMIT, telegram_length, utf16_len
+from bot.delivery.fit import TEXT_LIMIT, telegram_length
 from bot.rules import RuleSet, analyse, compile_rule
-from storage.models import Channel, ForwardOrigin, Media, Post
+from storage.models import Channel, ForwardOrigin, Media, Post, utf16_len
 
 T = datetime(2024, 3, 12, 5, 17, tzinfo=UTC)
 LEGION = Channel(1001, "legionoffreedom", "Легион «Свобода России»")
@@ -128,7 +128,7 @@ def test_late_label_forward_origin_and_media():
     assert "Forwarded from Скрытый <автор>" in parsed(hidden)[0]
 
 
-def test_media_notes():
+def test_media_and_durations_are_noted_in_words_people_read():
     assert media_note(Media("photo")) == "📷 photo"
     assert media_note(Media("voice", duration=75)) == "🎤 voice message 1:15"
     assert media_note(Media("document", "отчёт.pdf", 1_300_000)) == "📎 file отчёт.pdf (1.2 MB)"

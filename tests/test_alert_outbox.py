@@ -3,7 +3,6 @@ simulated Telegram."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from alertkit import ANNA, people, settings
@@ -30,37 +29,36 @@ def test_edits_and_replies_name_the_sent_message_and_wait_for_it(sim):
     sender = Sender()
 
     async def body():
-        app = sim.app(components=lambda: [sender], settings=settings(sim))
-        rt = await app.start()
-        sim.world.user_writes(anna, "/start")           # the bot learns who she is
-        await sim.until(lambda: sim.world.received_by_bot(ANNA))
-        now = sim.now()
-        base = outbox.OutMessage(ANNA, "alert", "<b>first</b> version")
-        first = await put(rt.db, now, base)
-        # queued behind it: an edit of it and an answer to it
-        edit = await put(rt.db, now, dataclasses.replace(base, html="<b>second</b> version",
-                                                         edit_of=first))
-        answer = await put(rt.db, now, dataclasses.replace(base, html="about it",
-                                                           reply_to_of=first))
-        sender.wake.notify()
-        await sim.until(lambda: len(sim.world.sent_by_bot(ANNA)) == 3)
-        original, edited, reply = sim.world.sent_by_bot(ANNA)
-        assert edited.id == original.id and edited.edited and edited.text == "second version"
-        assert reply.reply_to == original.id
-        assert (await status(rt.db, edit))[:2] == ("sent", original.id)
-        assert (await status(rt.db, answer))[0] == "sent"
-        # an edit of a message that was never sent is given up, without asking Telegram
-        await rt.db.execute("UPDATE outbox SET status = 'failed', message_id = NULL "
-                            "WHERE id = ?", (first,))
-        orphan = await put(rt.db, sim.now(), dataclasses.replace(base, html="x", edit_of=first))
-        sender.wake.notify()
-        for _ in range(50):
-            if (await status(rt.db, orphan))[0] != "pending":
-                break
-            await asyncio.sleep(0.2)
-        assert await status(rt.db, orphan) == ("failed", None,
-                                               "the message it edits was not sent")
-        assert len(sim.world.requests_of("messages.editMessage", role="bot")) == 1
-        await app.stop()
+        async with sim.running(components=lambda: [sender], settings=settings(sim)) as (_app, rt):
+            sim.world.user_writes(anna, "/start")           # the bot learns who she is
+            await sim.until(lambda: sim.world.received_by_bot(ANNA))
+            now = sim.now()
+            base = outbox.OutMessage(ANNA, "alert", "<b>first</b> version")
+            first = await put(rt.db, now, base)
+            # queued behind it: an edit of it and an answer to it
+            edit = await put(rt.db, now, dataclasses.replace(base, html="<b>second</b> version",
+                                                             edit_of=first))
+            answer = await put(rt.db, now, dataclasses.replace(base, html="about it",
+                                                               reply_to_of=first))
+            rt.outbox_changed.notify()
+            await sim.until(lambda: len(sim.world.sent_by_bot(ANNA)) == 3)
+            original, edited, reply = sim.world.sent_by_bot(ANNA)
+            assert edited.id == original.id and edited.edited and edited.text == "second version"
+            assert reply.reply_to == original.id
+            assert (await status(rt.db, edit))[:2] == ("sent", original.id)
+            assert (await status(rt.db, answer))[0] == "sent"
+            # an edit of a message that was never sent is given up, without asking Telegram
+            await rt.db.execute("UPDATE outbox SET status = 'failed', message_id = NULL "
+                                "WHERE id = ?", (first,))
+            orphan = await put(rt.db, sim.now(), dataclasses.replace(base, html="x", edit_of=first))
+            rt.outbox_changed.notify()
+
+            async def settled():
+                return (await status(rt.db, orphan))[0] != "pending"
+
+            await sim.until(settled, timeout=10, step=0.2)
+            assert await status(rt.db, orphan) == ("failed", None,
+                                                   "the message it edits was not sent")
+            assert len(sim.world.requests_of("messages.editMessage", role="bot")) == 1
 
     sim.run(body)

@@ -8,7 +8,7 @@ import os
 from datetime import timedelta
 
 import pytest
-from capturekit import absent, eventually, resolved, rows
+from capturekit import absent, resolved, rows, until
 from simkit import T0
 
 from bot.cli import main
@@ -116,11 +116,9 @@ def test_backfill_since_a_date_continues_below_what_the_watcher_captured(sim):
 
     async def body():
         watcher = Watcher()
-        app = sim.app(components=lambda: [watcher], settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        await eventually(lambda: _count(rt.db, legion.id, 10))
-        await app.stop()
+        async with sim.running(components=lambda: [watcher], settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            await until(lambda: _count(rt.db, legion.id, 10), timeout=300, step=1.0)
         since = T0 - timedelta(hours=40)
         outcome = (await backfill(s, sim.world.client_factory(), [], Goal(since=since),
                                   progress=bars, wait_time=0))[0]
@@ -168,11 +166,9 @@ def test_backfill_refuses_unknown_channels_and_a_busy_session(sim):
     async def body():
         with pytest.raises(BackfillError, match="rybar is not a watched channel"):
             await backfill(s, sim.world.client_factory(), ["rybar"], Goal(limit=1))
-        app = sim.app(components=lambda: [], settings=s)
-        await app.start()
-        with pytest.raises(SessionLockedError):
-            await backfill(s, sim.world.client_factory(), [], Goal(limit=1))
-        await app.stop()
+        async with sim.running(components=lambda: [], settings=s) as (_app, _):
+            with pytest.raises(SessionLockedError):
+                await backfill(s, sim.world.client_factory(), [], Goal(limit=1))
 
     sim.run(body)
 

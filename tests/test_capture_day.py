@@ -54,36 +54,34 @@ def test_a_day_of_faults_loses_nothing(sim):
         await sleep_until(T0 + timedelta(minutes=minutes))
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        await app.start()
-        await at(10)
-        chatter(6)
-        # 1. pushes to the watching account are lost for ten minutes
-        await at(60)
-        w.drop_updates(600, role="user")
-        await at(62)
-        chatter(3)
-        edit_and_delete("пропуск")
-        await at(75)
-        chatter(3)
-        # 2. the first disconnect
-        await at(120)
-        w.disconnect(30, role="user")
-        await at(120.2)
-        chatter(2)
-        edit_and_delete("обрыв 1")
-        await at(125)
-        chatter(2)
-        # 3. history answers a ten-minute flood wait while pushes are lost too
-        await at(180)
-        w.flood_wait("messages.getHistory", 600, role="user")
-        w.drop_updates(180, role="user")
-        await at(181)
-        chatter(3)
-        edit_and_delete("флуд")
-        # 4. tgmon is down for an hour; 150 posts meanwhile
-        await at(240)
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, _):
+            await at(10)
+            chatter(6)
+            # 1. pushes to the watching account are lost for ten minutes
+            await at(60)
+            w.drop_updates(600, role="user")
+            await at(62)
+            chatter(3)
+            edit_and_delete("пропуск")
+            await at(75)
+            chatter(3)
+            # 2. the first disconnect
+            await at(120)
+            w.disconnect(30, role="user")
+            await at(120.2)
+            chatter(2)
+            edit_and_delete("обрыв 1")
+            await at(125)
+            chatter(2)
+            # 3. history answers a ten-minute flood wait while pushes are lost too
+            await at(180)
+            w.flood_wait("messages.getHistory", 600, role="user")
+            w.drop_updates(180, role="user")
+            await at(181)
+            chatter(3)
+            edit_and_delete("флуд")
+            # 4. tgmon is down for an hour; 150 posts meanwhile
+            await at(240)
         for i in range(150):
             await at(241 + i * 0.35)
             ch = legion if i < 100 else rdk
@@ -94,27 +92,25 @@ def test_a_day_of_faults_loses_nothing(sim):
         pub.unseeable.add((gub.id, gone))
         unseeable.append(gone)
         await at(300)
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        # 5. the second disconnect
-        await at(360)
-        w.disconnect(60, role="user")
-        await at(360.5)
-        chatter(2)
-        edit_and_delete("обрыв 2")
-        await at(400)
-        viewed.append(spare[legion.id][-1])
-        w.set_views(legion, viewed[0], views=123456, reactions={"🔥": 77})
-        chatter(3)
-        await at(480)                  # one re-check interval and more after the last fault
-        result = {}
-        for ch in channels:
-            result[ch.id] = (await rows(rt.db, ch.id), await versions(rt.db, ch.id),
-                             await absent(rt.db, ch.id))
-        result["reconnects"] = len(await events(rt.db, "reconnect"))
-        result["floods"] = await events(rt.db, "flood_wait")
-        result["total"] = (await rt.db.fetchone("SELECT count(*) FROM posts"))[0]
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            # 5. the second disconnect
+            await at(360)
+            w.disconnect(60, role="user")
+            await at(360.5)
+            chatter(2)
+            edit_and_delete("обрыв 2")
+            await at(400)
+            viewed.append(spare[legion.id][-1])
+            w.set_views(legion, viewed[0], views=123456, reactions={"🔥": 77})
+            chatter(3)
+            await at(480)                  # one re-check interval and more after the last fault
+            result = {}
+            for ch in channels:
+                result[ch.id] = (await rows(rt.db, ch.id), await versions(rt.db, ch.id),
+                                 await absent(rt.db, ch.id))
+            result["reconnects"] = len(await events(rt.db, "reconnect"))
+            result["floods"] = await events(rt.db, "flood_wait")
+            result["total"] = (await rt.db.fetchone("SELECT count(*) FROM posts"))[0]
         return result
 
     result = sim.run(body)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from capturekit import absent, events, eventually, resolved, rows, versions
+from capturekit import absent, events, resolved, rows, until, versions
 from simkit import T0
 
 from bot.app import default_components
@@ -40,21 +40,19 @@ def test_a_flood_wait_holds_back_history_only_for_as_long_as_telegram_says(sim):
     watcher = Watcher()
 
     async def body():
-        app = sim.app(components=lambda: [watcher], settings=s)
-        rt = await app.start()
-        await eventually(lambda: swept(watcher))
-        await sleep_until(T0 + timedelta(minutes=10))
-        w.flood_wait("messages.getHistory", 600, role="user")
-        w.drop_updates(5, role="user")
-        missed = w.post(legion, "пропущенный пуш")          # only history can find it now
-        await sleep_until(T0 + timedelta(minutes=11))
-        pushed = w.post(rdk, "живой пуш во время ожидания")
-        await eventually(lambda: _has(rt.db, rdk.id, pushed.id))
-        live_at = T0 + timedelta(minutes=11)
-        await eventually(lambda: _has(rt.db, legion.id, missed.id), timeout=900)
-        got = await rows(rt.db, legion.id)
-        floods = await events(rt.db, "flood_wait")
-        await app.stop()
+        async with sim.running(components=lambda: [watcher], settings=s) as (_app, rt):
+            await until(lambda: swept(watcher), timeout=300, step=1.0)
+            await sleep_until(T0 + timedelta(minutes=10))
+            w.flood_wait("messages.getHistory", 600, role="user")
+            w.drop_updates(5, role="user")
+            missed = w.post(legion, "пропущенный пуш")          # only history can find it now
+            await sleep_until(T0 + timedelta(minutes=11))
+            pushed = w.post(rdk, "живой пуш во время ожидания")
+            await until(lambda: _has(rt.db, rdk.id, pushed.id), timeout=300, step=1.0)
+            live_at = T0 + timedelta(minutes=11)
+            await until(lambda: _has(rt.db, legion.id, missed.id), timeout=900, step=1.0)
+            got = await rows(rt.db, legion.id)
+            floods = await events(rt.db, "flood_wait")
         return got[missed.id], floods, live_at
 
     missed_row, floods, live_at = sim.run(body)
@@ -86,18 +84,16 @@ def test_a_disconnect_is_counted_and_followed_by_a_catch_up(sim):
     watcher = Watcher()
 
     async def body():
-        app = sim.app(components=lambda: [watcher], settings=s)
-        rt = await app.start()
-        await eventually(lambda: swept(watcher))
-        await sleep_until(T0 + timedelta(minutes=30))
-        w.disconnect(20, role="user")
-        lost = w.post(legion, "во время обрыва")
-        w.edit(legion, first.id, "до обрыва (исправлено)")
-        await sleep_until(T0 + timedelta(minutes=31))
-        got = await rows(rt.db, legion.id)
-        texts = await versions(rt.db, legion.id)
-        reconnects = await events(rt.db, "reconnect")
-        await app.stop()
+        async with sim.running(components=lambda: [watcher], settings=s) as (_app, rt):
+            await until(lambda: swept(watcher), timeout=300, step=1.0)
+            await sleep_until(T0 + timedelta(minutes=30))
+            w.disconnect(20, role="user")
+            lost = w.post(legion, "во время обрыва")
+            w.edit(legion, first.id, "до обрыва (исправлено)")
+            await sleep_until(T0 + timedelta(minutes=31))
+            got = await rows(rt.db, legion.id)
+            texts = await versions(rt.db, legion.id)
+            reconnects = await events(rt.db, "reconnect")
         return got, texts, reconnects, lost.id
 
     got, texts, reconnects, lost = sim.run(body)
@@ -115,17 +111,15 @@ def test_a_channel_gone_private_is_reported_once_and_the_others_go_on(sim, caplo
     s = sim.settings(admins=frozenset({ADMIN}))
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        w.user_writes(admin, "/start")
-        await eventually(lambda: resolved(rt.db, "rybar"))
-        w.make_private(rybar)
-        await sleep_until(T0 + timedelta(minutes=30))        # several reconcile rounds
-        w.drop_updates(10, role="user")
-        after = w.post(legion, "после того как Рыбарь закрылся")
-        await eventually(lambda: _has(rt.db, legion.id, after.id))
-        entry = await find_entry(rt.db, str(rybar.id))
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            w.user_writes(admin, "/start")
+            await until(lambda: resolved(rt.db, "rybar"), timeout=300, step=1.0)
+            w.make_private(rybar)
+            await sleep_until(T0 + timedelta(minutes=30))        # several reconcile rounds
+            w.drop_updates(10, role="user")
+            after = w.post(legion, "после того как Рыбарь закрылся")
+            await until(lambda: _has(rt.db, legion.id, after.id), timeout=300, step=1.0)
+            entry = await find_entry(rt.db, str(rybar.id))
         return entry
 
     entry = sim.run(body)
@@ -147,15 +141,13 @@ def test_an_unknown_username_is_reported_and_the_others_are_watched(sim):
     s = sim.settings(admins=frozenset({ADMIN}), watch=("no_such_channel", "legionoffreedom"))
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        w.user_writes(admin, "/start")
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        post = w.post(legion, "пост")
-        await eventually(lambda: _has(rt.db, legion.id, post.id))
-        await sim.until(lambda: any("no_such_channel" in m.text for m in w.sent_by_bot(ADMIN)))
-        entry = await find_entry(rt.db, "no_such_channel")
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            w.user_writes(admin, "/start")
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            post = w.post(legion, "пост")
+            await until(lambda: _has(rt.db, legion.id, post.id), timeout=300, step=1.0)
+            await sim.until(lambda: any("no_such_channel" in m.text for m in w.sent_by_bot(ADMIN)))
+            entry = await find_entry(rt.db, "no_such_channel")
         return entry
 
     entry = sim.run(body)
@@ -172,14 +164,15 @@ def test_channels_are_resolved_once_and_joined_once(sim):
 
     async def body():
         for restart in range(2):
-            app = sim.app(components=watcher_only, settings=s)
-            db = (await app.start()).db
-            await eventually(lambda db=db: resolved(db, "legionoffreedom"))
-            await eventually(lambda db=db: _joined(db, legion.id))
-            pushed = w.post(legion, f"пуш после вступления {restart}")
-            await eventually(lambda db=db, p=pushed: _has(db, legion.id, p.id))
-            got = await rows(db, legion.id)
-            await app.stop()
+            async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+                db = rt.db
+                await until(lambda db=db: resolved(db, "legionoffreedom"), timeout=300,
+                            step=1.0)
+                await until(lambda db=db: _joined(db, legion.id), timeout=300, step=1.0)
+                pushed = w.post(legion, f"пуш после вступления {restart}")
+                await until(lambda db=db, p=pushed: _has(db, legion.id, p.id), timeout=300,
+                            step=1.0)
+                got = await rows(db, legion.id)
         return got, await _state_after(sim, s, rdk.id)
 
     got, rdk_state = sim.run(body)
@@ -220,17 +213,15 @@ def test_a_new_channel_is_read_back_over_the_initial_window_only(sim):
     watcher = Watcher()
 
     async def body():
-        app = sim.app(components=lambda: [watcher], settings=s)
-        rt = await app.start()
-        await eventually(lambda: _has(rt.db, legion.id, 3))
-        await eventually(lambda: _synced(rt.db, rdk.id))
-        quiet = await get_state(rt.db, rdk.id)
-        w.drop_updates(5, role="user")
-        later = w.post(rdk, "новое в тихом канале")          # the push is lost
-        await eventually(lambda: _has(rt.db, rdk.id, later.id), timeout=900)
-        got = await rows(rt.db, legion.id)
-        quiet_rows = await rows(rt.db, rdk.id)
-        await app.stop()
+        async with sim.running(components=lambda: [watcher], settings=s) as (_app, rt):
+            await until(lambda: _has(rt.db, legion.id, 3), timeout=300, step=1.0)
+            await until(lambda: _synced(rt.db, rdk.id), timeout=300, step=1.0)
+            quiet = await get_state(rt.db, rdk.id)
+            w.drop_updates(5, role="user")
+            later = w.post(rdk, "новое в тихом канале")          # the push is lost
+            await until(lambda: _has(rt.db, rdk.id, later.id), timeout=900, step=1.0)
+            got = await rows(rt.db, legion.id)
+            quiet_rows = await rows(rt.db, rdk.id)
         return got, quiet, quiet_rows
 
     got, quiet, quiet_rows = sim.run(body)
@@ -249,23 +240,19 @@ def test_posts_published_while_down_are_all_caught_up_even_with_a_push_at_start(
     w.latency = 0.2                     # requests take time: the push lands mid-catch-up
 
     async def body():
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        first = w.post(legion, "до остановки")
-        await eventually(lambda: _has(rt.db, legion.id, first.id))
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            first = w.post(legion, "до остановки")
+            await until(lambda: _has(rt.db, legion.id, first.id), timeout=300, step=1.0)
         for i in range(150):
             w.post(legion, f"пока tgmon лежал {i}")
         gone = w.post(legion, "удалён до возвращения")
         w.delete(legion, [gone.id])
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        pushed = w.post(legion, "сразу после старта")
-        await eventually(lambda: _count(rt.db, legion.id, 152), timeout=600)
-        got = await rows(rt.db, legion.id)
-        holes = await absent(rt.db, legion.id)
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            pushed = w.post(legion, "сразу после старта")
+            await until(lambda: _count(rt.db, legion.id, 152), timeout=600, step=1.0)
+            got = await rows(rt.db, legion.id)
+            holes = await absent(rt.db, legion.id)
         return got, holes, pushed.id, gone.id
 
     got, holes, pushed, gone = sim.run(body)
@@ -286,24 +273,20 @@ def test_a_channel_that_comes_back_is_watched_again_even_after_a_restart(sim):
     s = sim.settings(admins=frozenset({ADMIN}))
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        w.user_writes(admin, "/start")
-        await eventually(lambda: resolved(rt.db, "rybar"))
-        w.make_private(rybar)
-        await sleep_until(T0 + timedelta(minutes=20))
-        private = await find_entry(rt.db, str(rybar.id))
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            w.user_writes(admin, "/start")
+            await until(lambda: resolved(rt.db, "rybar"), timeout=300, step=1.0)
+            w.make_private(rybar)
+            await sleep_until(T0 + timedelta(minutes=20))
+            private = await find_entry(rt.db, str(rybar.id))
         rybar.banned.clear()                       # readable again, while tgmon is down
         w.join(w.user, rybar)
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        after = w.post(rybar, "снова доступен")
-        await eventually(lambda: _has(rt.db, rybar.id, after.id))
-        await sim.until(lambda: any("works again" in m.text for m in w.sent_by_bot(ADMIN)))
-        entry = await find_entry(rt.db, str(rybar.id))
-        recovered = await events(rt.db, "recovered")
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            after = w.post(rybar, "снова доступен")
+            await until(lambda: _has(rt.db, rybar.id, after.id), timeout=300, step=1.0)
+            await sim.until(lambda: any("works again" in m.text for m in w.sent_by_bot(ADMIN)))
+            entry = await find_entry(rt.db, str(rybar.id))
+            recovered = await events(rt.db, "recovered")
         return private, entry, recovered
 
     private, entry, recovered = sim.run(body)
@@ -318,16 +301,14 @@ def test_a_deleted_channel_is_marked_gone_and_the_others_go_on(sim):
     s = sim.settings()
 
     async def body():
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "doomed_channel"))
-        del w.channels[doomed.id]                      # Telegram no longer knows it
-        await sleep_until(T0 + timedelta(minutes=15))
-        w.drop_updates(5, role="user")
-        post = w.post(legion, "жизнь продолжается")
-        await eventually(lambda: _has(rt.db, legion.id, post.id))
-        entry = await find_entry(rt.db, str(doomed.id))
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "doomed_channel"), timeout=300, step=1.0)
+            del w.channels[doomed.id]                      # Telegram no longer knows it
+            await sleep_until(T0 + timedelta(minutes=15))
+            w.drop_updates(5, role="user")
+            post = w.post(legion, "жизнь продолжается")
+            await until(lambda: _has(rt.db, legion.id, post.id), timeout=300, step=1.0)
+            entry = await find_entry(rt.db, str(doomed.id))
         return entry
 
     entry = sim.run(body)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from storekit import get_post
 from telethon.tl import types
 
+from bot.telegram.history import backward_batch, forward_batch
 from bot.watcher.health import FloodGate, backoff
-from bot.watcher.reading import backward_batch, forward_batch
 from storage.capture import (
     Batch,
     add_event,
@@ -22,7 +23,6 @@ from storage.capture import (
 )
 from storage.channels import save_channel
 from storage.models import CapturePath, Channel, Post
-from storage.posts import get_post
 
 T0 = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
 LEGION = Channel(1598551001, "legionoffreedom", "Легион")

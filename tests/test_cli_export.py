@@ -10,6 +10,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from clikit import assert_one_line_error
 
 from bot.cli import main
 from tests.exportkit import CHANNEL, CHANNEL_MORE, CID, USERNAME, shared_export, texts_of
@@ -36,14 +37,6 @@ def log_db(tmp_path) -> Path:
 
 def fixture_texts() -> dict[int, str]:
     return texts_of([CHANNEL, CHANNEL_MORE])
-
-
-def assert_one_line_error(code: int, out: str, err: str, needle: str) -> None:
-    assert code == 1
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tgmon: error: "), err
-    assert needle in lines[0]
 
 
 def test_fixtures_export_to_csv_with_every_text_intact(capsysbinary, log_db):
@@ -97,7 +90,8 @@ def test_filters_through_the_command_line(capsysbinary, log_db):
 
 @pytest.mark.parametrize(("options", "needle"), [
     (["--format", "xml"], "unknown export format 'xml': use csv or jsonl"),
-    (["--channel", "rybar"], "unknown channel 'rybar' (known: tgmon_fixture)"),
+    (["--channel", "rybar"], "unknown channel 'rybar': it is not in the log "
+                             "(known channels: @tgmon_fixture)"),
     (["--since", "12/03/2024"], "--since '12/03/2024' is not a date"),
     (["--until", "2024-02-30"], "--until '2024-02-30' is not a date"),
     (["--since", "2024-03-13", "--until", "2024-03-12"], "is after --until"),
@@ -121,7 +115,8 @@ def test_failed_export_keeps_the_previous_file(capsys, log_db, tmp_path):
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "directory"])
-def test_bad_output_path(capsys, log_db, tmp_path, where):
+def test_an_output_in_a_missing_folder_or_a_folder_is_refused_by_name(capsys, log_db, tmp_path,
+                                                                      where):
     target = tmp_path / "nowhere" / "x.csv" if where == "missing-dir" else tmp_path
     code = main(["export", "--db", str(log_db), "--output", str(target)])
     out, err = capsys.readouterr()
@@ -137,7 +132,7 @@ def test_missing_database_is_not_created(capsys, tmp_path):
         assert not db.exists()
 
 
-def test_stats_command(capsys, log_db):
+def test_stats_prints_a_row_per_channel_with_its_holes_and_json_too(capsys, log_db):
     assert main(["stats", "--db", str(log_db)]) == 0
     out, _ = capsys.readouterr()
     lines = out.splitlines()
@@ -151,7 +146,7 @@ def test_stats_command(capsys, log_db):
     assert data[0]["first_hole_ranges"] == ["13-14"] and data[0]["absent"] == 3
 
 
-def test_stats_unknown_channel(capsys, log_db):
+def test_stats_of_an_unknown_channel_is_one_line_naming_it(capsys, log_db):
     code = main(["stats", "--channel", "rybar", "--db", str(log_db)])
     out, err = capsys.readouterr()
     assert_one_line_error(code, out, err, "unknown channel 'rybar'")

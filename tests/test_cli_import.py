@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from clikit import assert_one_line_error, cli
 
-from bot.cli import main
 from tests.exportkit import CHANNEL, CHANNEL_MORE, PERSONAL, shared_export
 
 TABLES = ("channels", "channel_names", "posts", "post_versions", "post_changes",
@@ -25,26 +25,9 @@ def clean_env(monkeypatch, tmp_path):
             monkeypatch.delenv(name)
 
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-
-
-def assert_one_line_error(code: int, out: str, err: str, *needles: str) -> None:
-    assert code == 1
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("tgmon: error: ")
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def test_import_fixtures_then_reimport(capsys, tmp_path):
@@ -186,7 +169,8 @@ def test_older_export_with_time_zone(capsys, tmp_path):
     ("--username", "ab", "not a Telegram username"),
     ("--export-tz", "Mars/Olympus", "not a known time zone"),
 ])
-def test_bad_options(capsys, tmp_path, option, value, needle):
+def test_bad_import_options_are_refused_before_a_database_is_made(capsys, tmp_path, option,
+                                                                   value, needle):
     db = tmp_path / "log.db"
     code, out, err = cli(capsys, "import", str(CHANNEL_MORE), option, value, "--db", str(db))
     assert_one_line_error(code, out, err, needle)

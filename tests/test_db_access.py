@@ -9,14 +9,12 @@ import os
 import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from clikit import ROOT, RYBAR, assert_one_line_error, clean_environ, cli, hourly, make_log
+from clikit import RYBAR, assert_one_line_error, cli, hourly, make_log, tgmon_run
 
 from tests.exportkit import CHANNEL
 
@@ -144,10 +142,7 @@ def unprivileged() -> list[str]:
 
 
 def tgmon(cwd: Path, *argv: str) -> tuple[int, str, str]:
-    done = subprocess.run([*unprivileged(), sys.executable, "-m", "bot", *argv], cwd=cwd,
-                          env={**clean_environ(), "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=300)
-    return done.returncode, done.stdout, done.stderr
+    return tgmon_run(argv, cwd, prefix=unprivileged())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from digest_helpers import tally_rules
 
 from bot.digest.build import DigestStyle, build_digest, channel_label, hour_starts
 from bot.digest.excerpt import excerpt, one_line, shorten, word_changes
@@ -14,7 +15,7 @@ from bot.digest.layout import fmt_count, fmt_span, fmt_time
 from bot.digest.period import MAX_PERIOD, period_since, requested_period
 from bot.digest.render_telegram import render_telegram
 from bot.digest.render_text import render_text
-from bot.digest.rule_matches import RuleTally, tally_rules
+from bot.digest.rule_matches import RuleTally
 from bot.digest.silence import silence
 from config.dates import parse_when
 from config.errors import TgmonError
@@ -283,7 +284,7 @@ async def test_same_log_and_period_give_the_same_digest(db):
 
 
 async def test_prepare_digest_gathers_matches_rules_and_renders(db):
-    from bot.digest.service import DigestRule, prepare_digest
+    from digest_helpers import DigestRule, prepare_digest
 
     await fill_log(db)
     rules = [DigestRule("Тёткино", lambda sp: "Тёткино" in sp.post.text),

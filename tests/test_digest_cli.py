@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clikit import cli
 
-from bot.cli import main
 from storage.db import open_database
 from storage.models import CapturePath, Channel, Post
 from storage.posts import mark_deleted, save_posts
@@ -46,9 +46,7 @@ def log(tmp_path: Path) -> Path:
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(["digest", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli(capsys, "digest", *args)
 
 
 def test_text_digest_of_a_day(log, capsys):

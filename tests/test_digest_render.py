@@ -8,6 +8,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from digest_helpers import tally_rules
 from telethon.extensions import html as telethon_html
 
 from bot.digest.build import DigestStyle, build_digest
@@ -22,7 +23,6 @@ from bot.digest.render_telegram import (
     utf16_len,
 )
 from bot.digest.render_text import render_text
-from bot.digest.rule_matches import tally_rules
 from storage.digest_queries import (
     ChannelActivity,
     DeletedPost,

@@ -37,14 +37,12 @@ def test_digests_arrive_at_each_chats_local_time(sim):
 
     async def body():
         await seed(s, sim.now())
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        await sim.ask(who[ANNA], "/timezone Europe/Moscow")
-        await sim.ask(who[BORIS], "/timezone Asia/Vladivostok")
-        answer = await sim.ask(who[CARL], "/digest 07:30 mon,wed")
-        assert "at 07:30 on Mon, Wed" in answer.text and "13 Mar 2024 07:30 UTC" in answer.text
-        await until(utc(2024, 3, 13, 8))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            await sim.ask(who[ANNA], "/timezone Europe/Moscow")
+            await sim.ask(who[BORIS], "/timezone Asia/Vladivostok")
+            answer = await sim.ask(who[CARL], "/digest 07:30 mon,wed")
+            assert "at 07:30 on Mon, Wed" in answer.text and "13 Mar 2024 07:30 UTC" in answer.text
+            await until(utc(2024, 3, 13, 8))
 
     sim.run(body)
     # Moscow is UTC+3: 08:00 there is 05:00 UTC (today's 05:00 came before she wrote)
@@ -65,20 +63,16 @@ def test_a_missed_digest_is_sent_once_after_downtime_within_the_grace(sim):
     s = settings(sim, digest_grace=timedelta(hours=6))
 
     async def run_until(moment):
-        app = sim.app(components=without_watcher, settings=s)
-        rt = await app.start()
-        await until(moment)
-        mark = await get_chat_schedule(rt.db, ANNA)
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, rt):
+            await until(moment)
+            mark = await get_chat_schedule(rt.db, ANNA)
         return mark.schedule
 
     async def body():
         await seed(s, sim.now())
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        await sim.ask(who[ANNA], "/start")                  # UTC, daily at 08:00
-        await until(utc(2024, 3, 12, 9))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            await sim.ask(who[ANNA], "/start")                  # UTC, daily at 08:00
+            await until(utc(2024, 3, 12, 9))
         # down across 13 March 08:00; back at 09:30, within the 6 h grace
         await until(utc(2024, 3, 13, 9, 30))
         mark = await run_until(utc(2024, 3, 13, 10))
@@ -105,24 +99,23 @@ def test_digest_off_on_now_and_the_schedule_shown(sim):
 
     async def body():
         await seed(s, sim.now(), posts=hourly_posts(LEGION, utc(2024, 3, 11, 12), 10))
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        shown = (await sim.ask(anna, "/digest")).text
-        assert "Digest: daily at 08:00 (UTC, the default). Next: 12 Mar 2024 08:00 UTC." in shown
-        assert "every watched channel (2)" in shown
-        assert "stopped" in (await sim.ask(anna, "/digest off")).text
-        assert "Digests are off here" in (await sim.ask(anna, "/digest")).text
-        await until(utc(2024, 3, 12, 9))
-        assert heads(sim, ANNA) == []
-        # on request: the last 24 hours the first time (no digest before)
-        await sim.ask(anna, "/digest now")
-        await until(utc(2024, 3, 12, 9, 1))
-        assert period_line(heads(sim, ANNA)[-1]) == \
-            "11 Mar 2024 09:00 – 12 Mar 2024 09:00 (UTC)"
-        on = (await sim.ask(anna, "/digest on")).text
-        assert "Next: 13 Mar 2024 08:00 UTC" in on and "up to 12 Mar 2024 09:00 UTC" in on
-        await until(utc(2024, 3, 13, 8, 1))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            shown = (await sim.ask(anna, "/digest")).text
+            assert "Digest: daily at 08:00 (UTC, the default). Next: 12 Mar 2024 08:00 UTC." \
+                in shown
+            assert "every watched channel (2)" in shown
+            assert "stopped" in (await sim.ask(anna, "/digest off")).text
+            assert "Digests are off here" in (await sim.ask(anna, "/digest")).text
+            await until(utc(2024, 3, 12, 9))
+            assert heads(sim, ANNA) == []
+            # on request: the last 24 hours the first time (no digest before)
+            await sim.ask(anna, "/digest now")
+            await until(utc(2024, 3, 12, 9, 1))
+            assert period_line(heads(sim, ANNA)[-1]) == \
+                "11 Mar 2024 09:00 – 12 Mar 2024 09:00 (UTC)"
+            on = (await sim.ask(anna, "/digest on")).text
+            assert "Next: 13 Mar 2024 08:00 UTC" in on and "up to 12 Mar 2024 09:00 UTC" in on
+            await until(utc(2024, 3, 13, 8, 1))
 
     sim.run(body)
     sent = heads(sim, ANNA)
@@ -137,15 +130,13 @@ def test_a_time_zone_change_moves_the_schedule_at_once(sim):
 
     async def body():
         await seed(s, sim.now())
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        await sim.ask(who[ANNA], "/digest 08:03")              # UTC: 08:03 UTC
-        await sim.ask(who[ANNA], "/timezone Europe/Moscow")    # UTC+3: in 3 minutes
-        shown = (await sim.ask(who[ANNA], "/digest")).text
-        assert "daily at 08:03 (Europe/Moscow)" in shown
-        assert "Next: 12 Mar 2024 08:03 MSK" in shown
-        await until(utc(2024, 3, 12, 5, 10))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            await sim.ask(who[ANNA], "/digest 08:03")              # UTC: 08:03 UTC
+            await sim.ask(who[ANNA], "/timezone Europe/Moscow")    # UTC+3: in 3 minutes
+            shown = (await sim.ask(who[ANNA], "/digest")).text
+            assert "daily at 08:03 (Europe/Moscow)" in shown
+            assert "Next: 12 Mar 2024 08:03 MSK" in shown
+            await until(utc(2024, 3, 12, 5, 10))
 
     sim.run(body)
     assert [m.at for m in heads(sim, ANNA)] == [utc(2024, 3, 12, 5, 3)]
@@ -157,21 +148,19 @@ def test_bad_schedules_are_refused_with_the_fix(sim):
     anna = who[ANNA]
 
     async def body():
-        app = sim.app(components=without_watcher, settings=s)
-        rt = await app.start()
-        assert "'25:00' is not a time of day" in (await sim.ask(anna, "/digest 25:00")).text
-        bad_day = (await sim.ask(anna, "/digest 07:30 mon,funday")).text
-        assert "'funday' is not a weekday" in bad_day and "mon-fri" in bad_day
-        assert "expected HH:MM [weekdays], off, on or now" in \
-            (await sim.ask(anna, "/digest soon")).text
-        assert "expected HH:MM" in (await sim.ask(anna, "/digest now please")).text
-        # nothing was changed by the refused ones
-        assert (await get_chat_schedule(rt.db, ANNA)).schedule.at is None
-        weekdays = (await sim.ask(anna, "/digest 7.05 mon-fri")).text
-        assert "at 07:05 on Mon, Tue, Wed, Thu, Fri" in weekdays
-        daily = (await sim.ask(anna, "/digest 07:05 daily")).text
-        assert "daily at 07:05" in daily
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, rt):
+            assert "'25:00' is not a time of day" in (await sim.ask(anna, "/digest 25:00")).text
+            bad_day = (await sim.ask(anna, "/digest 07:30 mon,funday")).text
+            assert "'funday' is not a weekday" in bad_day and "mon-fri" in bad_day
+            assert "expected HH:MM [weekdays], off, on or now" in \
+                (await sim.ask(anna, "/digest soon")).text
+            assert "expected HH:MM" in (await sim.ask(anna, "/digest now please")).text
+            # nothing was changed by the refused ones
+            assert (await get_chat_schedule(rt.db, ANNA)).schedule.at is None
+            weekdays = (await sim.ask(anna, "/digest 7.05 mon-fri")).text
+            assert "at 07:05 on Mon, Tue, Wed, Thu, Fri" in weekdays
+            daily = (await sim.ask(anna, "/digest 07:05 daily")).text
+            assert "daily at 07:05" in daily
 
     sim.run(body)
 
@@ -184,18 +173,16 @@ def test_only_chats_allowed_when_due_get_digests(sim):
 
     async def body():
         await seed(s, sim.now())
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        await sim.ask(who[BORIS], "/start")
-        await sim.ask(who[IVAN], "/start")                  # not on the allowlist
-        await sim.ask(who[ANNA], "/subscribe legionoffreedom", group=desk, chat_id=-desk.id)
-        shown = await sim.ask(who[IVAN], "/digest", group=lobby, chat_id=-lobby.id)
-        assert "allowlist" in shown.text                     # refused
-        await sim.ask(who[ADMIN], "/deny 300")              # Борис, before his digest
-        await until(utc(2024, 3, 12, 8, 5))
-        await sim.ask(who[ADMIN], "/deny 200")              # Анна: her group loses it too
-        await until(utc(2024, 3, 13, 8, 5))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            await sim.ask(who[BORIS], "/start")
+            await sim.ask(who[IVAN], "/start")                  # not on the allowlist
+            await sim.ask(who[ANNA], "/subscribe legionoffreedom", group=desk, chat_id=-desk.id)
+            shown = await sim.ask(who[IVAN], "/digest", group=lobby, chat_id=-lobby.id)
+            assert "allowlist" in shown.text                     # refused
+            await sim.ask(who[ADMIN], "/deny 300")              # Борис, before his digest
+            await until(utc(2024, 3, 12, 8, 5))
+            await sim.ask(who[ADMIN], "/deny 200")              # Анна: her group loses it too
+            await until(utc(2024, 3, 13, 8, 5))
 
     sim.run(body)
     assert heads(sim, BORIS) == [] and heads(sim, IVAN) == [] and heads(sim, -lobby.id) == []

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose, compose_many
+from digest_helpers import DigestRule, compose, prepare_digest
+
+from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_many
 from bot.digest.scheduling.coverage import compiled_rules, coverage
 from bot.digest.scheduling.enqueue import enqueue_digest
-from bot.digest.service import DigestRule, prepare_digest
 from bot.rules import analyse, compile_rule
 from config.settings import Settings
 from storage import outbox

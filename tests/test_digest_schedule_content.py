@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digest_helpers import ANNA, people, seed, settings, without_watcher
+from digest_helpers import ANNA, compose, people, seed, settings, without_watcher
 from telethon import types
 from telethon.extensions import html as telethon_html
 
-from bot.delivery.fit import utf16_len
 from bot.digest.layout import BULLET
-from bot.digest.scheduling.compose import compose
 from storage.digest_queries import Period
-from storage.models import Channel, Post
+from storage.models import Channel, Post, utf16_len
 from storage.subscriptions import add_rule
 
 T0 = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
@@ -39,17 +37,15 @@ def test_a_busy_day_is_split_escaped_linked_and_charted(sim):
 
     async def body():
         await seed(s, sim.now(), channels=CHANNELS, posts=busy_day())
-        app = sim.app(components=without_watcher, settings=s)
-        rt = await app.start()
-        await sim.ask(who[ANNA], "/start")
-        await add_rule(rt.db, ANNA, "Тёткино", ANNA, sim.now())
-        sim.world.user_writes(who[ANNA], "/digest now")
-        await sim.until(lambda: any(m.file for m in sim.world.sent_by_bot(ANNA)), timeout=600)
-        asked_at = sim.now().replace(second=0, microsecond=0)
-        # the same log and period give the same digest: rebuild it to compare
-        rebuilt = await compose(rt.db, s, ANNA, None, Period(asked_at - timedelta(hours=24),
-                                                             asked_at))
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, rt):
+            await sim.ask(who[ANNA], "/start")
+            await add_rule(rt.db, ANNA, "Тёткино", ANNA, sim.now())
+            sim.world.user_writes(who[ANNA], "/digest now")
+            await sim.until(lambda: any(m.file for m in sim.world.sent_by_bot(ANNA)), timeout=600)
+            asked_at = sim.now().replace(second=0, microsecond=0)
+            # the same log and period give the same digest: rebuild it to compare
+            rebuilt = await compose(rt.db, s, ANNA, None, Period(asked_at - timedelta(hours=24),
+                                                                 asked_at))
         return rebuilt
 
     rebuilt = sim.run(body)

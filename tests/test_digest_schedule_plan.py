@@ -27,7 +27,7 @@ def utc(*args: int) -> datetime:
 @pytest.mark.parametrize(("text", "expected"), [
     ("07:30", time(7, 30)), ("7:05", time(7, 5)), ("00:00", time(0, 0)), ("23.59", time(23, 59)),
 ])
-def test_clock_times(text, expected):
+def test_clock_times_people_type_become_times(text, expected):
     assert parse_clock(text) == expected
 
 
@@ -43,7 +43,7 @@ def test_bad_clock_times_say_the_format(text):
     ("fri-mon", ("mon", "fri", "sat", "sun")), ("daily", ()), ("mon-sun", ()),
     ("tues,thurs", ("tue", "thu")),
 ])
-def test_weekdays(text, expected):
+def test_weekday_names_lists_and_ranges_become_days(text, expected):
     assert parse_days(text) == expected
 
 
@@ -53,7 +53,7 @@ def test_bad_weekdays_name_the_word(text):
         parse_days(text)
 
 
-def test_describe():
+def test_a_plan_is_described_as_people_say_it():
     assert Plan(time(8, 0), (), "UTC").describe() == "daily at 08:00"
     assert Plan(time(7, 30), ("mon", "wed"), "UTC").describe() == "at 07:30 on Mon, Wed"
 

@@ -163,18 +163,16 @@ def test_alerts_bold_the_disguised_words_as_written(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=log_fed, settings=settings(sim))
-        rt = await app.start()
-        await sim.ask(anna, "/alert Kursk OR Шебекино OR Грайворон")
-        await publish(rt, LEGION, 1, f"⚡️ Атака на 𝐊𝐮𝐫𝐬𝐤 и Шебе{SHY}кино")
-        await publish(rt, LEGION, 2, f"Гра{ACUTE}йворон: обстрел")
-        await publish(rt, LEGION, 3, "Погода в Белгороде")
-        await quiet(sim, app)
-        got = alerts(sim, ANNA)
-        assert [bold(m)[1:] for m in got] == [["𝐊𝐮𝐫𝐬𝐤", f"Шебе{SHY}кино"],
-                                              [f"Гра{ACUTE}йворон"]]
-        assert f"⚡️ Атака на 𝐊𝐮𝐫𝐬𝐤 и Шебе{SHY}кино" in got[0].text  # the text as written
-        await app.stop()
+        async with sim.running(components=log_fed, settings=settings(sim)) as (app, rt):
+            await sim.ask(anna, "/alert Kursk OR Шебекино OR Грайворон")
+            await publish(rt, LEGION, 1, f"⚡️ Атака на 𝐊𝐮𝐫𝐬𝐤 и Шебе{SHY}кино")
+            await publish(rt, LEGION, 2, f"Гра{ACUTE}йворон: обстрел")
+            await publish(rt, LEGION, 3, "Погода в Белгороде")
+            await quiet(sim, app)
+            got = alerts(sim, ANNA)
+            assert [bold(m)[1:] for m in got] == [["𝐊𝐮𝐫𝐬𝐤", f"Шебе{SHY}кино"],
+                                                  [f"Гра{ACUTE}йворон"]]
+            assert f"⚡️ Атака на 𝐊𝐮𝐫𝐬𝐤 и Шебе{SHY}кино" in got[0].text  # the text as written
 
     sim.run(body)
 
@@ -183,22 +181,20 @@ def test_bot_test_finds_disguised_posts_and_bolds_them(sim):
     _admin, anna, _ivan, _olga = people(sim)
 
     async def body():
-        app = sim.app(components=log_fed, settings=settings(sim))
-        rt = await app.start()
-        now = sim.now()
-        for i, (_, _, text) in enumerate(FOUND, start=1):
-            await publish(rt, LEGION, i, text, via=CapturePath.IMPORT,
-                          date=now - timedelta(hours=i))
-        answer = await sim.ask(anna, "/test Покровск OR Шебекино")
-        assert "would have matched 6 of 13 stored posts" in answer.text
-        assert bold(answer)[1:] == ["Пoкровском", "ПОКРOВСКА", f"Шебе{SHY}кино",
-                                    f"Шеб{ZWSP}екино", f"Ше{ZWNJ}бе{ZWJ}кино"]  # latest 5
-        assert f"Обстрел Шебе{SHY}кино" in answer.text
-        for rule, _, text in FOUND:
-            answer = await sim.ask(anna, f"/test {rule}")
-            n = len(written_like(rule))
-            assert f"would have matched {n} of 13 stored posts" in answer.text, (rule, text)
-        await app.stop()
+        async with sim.running(components=log_fed, settings=settings(sim)) as (_app, rt):
+            now = sim.now()
+            for i, (_, _, text) in enumerate(FOUND, start=1):
+                await publish(rt, LEGION, i, text, via=CapturePath.IMPORT,
+                              date=now - timedelta(hours=i))
+            answer = await sim.ask(anna, "/test Покровск OR Шебекино")
+            assert "would have matched 6 of 13 stored posts" in answer.text
+            assert bold(answer)[1:] == ["Пoкровском", "ПОКРOВСКА", f"Шебе{SHY}кино",
+                                        f"Шеб{ZWSP}екино", f"Ше{ZWNJ}бе{ZWJ}кино"]  # latest 5
+            assert f"Обстрел Шебе{SHY}кино" in answer.text
+            for rule, _, text in FOUND:
+                answer = await sim.ask(anna, f"/test {rule}")
+                n = len(written_like(rule))
+                assert f"would have matched {n} of 13 stored posts" in answer.text, (rule, text)
 
     sim.run(body)
 

@@ -179,7 +179,7 @@ async def test_versions_give_one_row_per_version(db):
     assert len(rows) == len(TRICKY) - 1 + 1 + 1     # posts but the deleted one, + version 2
 
 
-async def test_channel_filter(db):
+async def test_the_channel_filter_keeps_only_that_channels_posts(db):
     await populate(db)
     rows = jsonl_rows(await export(db, ExportFilter(channel_ids=(2002,)), fmt="jsonl"))
     assert [(r["channel_id"], r["message_id"]) for r in rows] == [(2002, 7)]
@@ -234,7 +234,7 @@ def test_fts_query_quotes_words():
     ("2024-03-12 08:17:00+03:00", False, datetime(2024, 3, 12, 5, 17, tzinfo=UTC)),
     ("2024-03-12T05:17:00.5", False, datetime(2024, 3, 12, 5, 17, 1, tzinfo=UTC)),
 ])
-def test_parse_when(text, end, expected):
+def test_dates_and_times_people_type_become_moments(text, end, expected):
     assert parse_when(text, "--since", end=end) == expected
 
 
@@ -244,6 +244,6 @@ def test_parse_when_names_the_option_and_the_forms(text):
         parse_when(text, "--until")
 
 
-def test_unknown_format():
+def test_an_unknown_export_format_is_refused_by_name():
     with pytest.raises(ExportOptionError, match="unknown export format 'xml'"):
         make_writer("xml", io.BytesIO())

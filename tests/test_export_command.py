@@ -74,13 +74,11 @@ def test_csv_and_jsonl_exports_arrive_as_tgmon_export_writes_them(sim):
     async def body():
         await seed(s, NOW, posts=log_posts())
         await delete_one(s, LEGION.channel_id, 230)
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        anna = who[ANNA]
-        default = await sim.ask(anna, "/export")
-        jsonl = await sim.ask(anna, "/export @RybaR jsonl 30d")
-        deleted = await sim.ask(anna, "/export since 2024-03-11 deleted t.me/legionoffreedom")
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            anna = who[ANNA]
+            default = await sim.ask(anna, "/export")
+            jsonl = await sim.ask(anna, "/export @RybaR jsonl 30d")
+            deleted = await sim.ask(anna, "/export since 2024-03-11 deleted t.me/legionoffreedom")
         asked = [m.at.replace(microsecond=0) for m in sim.world.received_by_bot(ANNA)]
         results["csv"] = await cli_export(s.db_path, ExportFilter(
             since=asked[0] - timedelta(days=7), before=asked[0]), "csv")
@@ -119,10 +117,8 @@ def test_a_large_export_comes_gzipped(sim):
 
     async def body():
         await seed(s, NOW, posts=posts)
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        answer = await sim.ask(who[ANNA], "/export legionoffreedom")
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            answer = await sim.ask(who[ANNA], "/export legionoffreedom")
         at = sim.world.received_by_bot(ANNA)[0].at.replace(microsecond=0)
         plain["csv"] = await cli_export(s.db_path, ExportFilter(
             channel_ids=(LEGION.channel_id,), since=at - timedelta(days=7), before=at), "csv")
@@ -143,17 +139,13 @@ def test_export_is_for_people_the_access_rules_allow(sim):
 
     async def body():
         await seed(settings(sim), NOW, posts=log_posts())
-        app = sim.app(components=without_watcher, settings=settings(sim))
-        await app.start()
-        refused = await sim.ask(who[IVAN], "/export csv")
-        assert "not on this bot's allowlist" in refused.text and refused.file is None
-        await app.stop()
-        admins_only = sim.app(components=without_watcher,
-                              settings=settings(sim, access="admins"))
-        await admins_only.start()
-        assert "for its admins only" in (await sim.ask(who[ANNA], "/export")).text
-        assert (await sim.ask(who[ADMIN], "/export rybar")).file is not None
-        await admins_only.stop()
+        async with sim.running(components=without_watcher, settings=settings(sim)) as (_app, _):
+            refused = await sim.ask(who[IVAN], "/export csv")
+            assert "not on this bot's allowlist" in refused.text and refused.file is None
+        async with sim.running(components=without_watcher,
+                               settings=settings(sim, access="admins")) as (_admins_only, _):
+            assert "for its admins only" in (await sim.ask(who[ANNA], "/export")).text
+            assert (await sim.ask(who[ADMIN], "/export rybar")).file is not None
 
     sim.run(body)
     assert [m.file for m in sim.world.sent_by_bot(IVAN) + sim.world.sent_by_bot(ANNA)] == \
@@ -176,21 +168,19 @@ def test_bad_export_arguments_say_what_to_write(sim, monkeypatch):
 
     async def body():
         await seed(s, NOW, posts=log_posts())
-        app = sim.app(components=without_watcher, settings=s)
-        await app.start()
-        for command, problem in refusals.items():
-            answer = await sim.ask(who[ANNA], command)
-            assert problem in answer.text, (command, answer.text)
-            assert answer.file is None
-        assert "Usage: /export [csv|jsonl]" in (await sim.ask(who[ANNA], "/export 0d")).text
-        empty = await sim.ask(who[ANNA], "/export rybar since 2024-03-12T04:30")
-        assert empty.text.startswith("No posts of @rybar from 12 Mar 2024 04:30 UTC")
-        # over Telegram's upload limit (made small here): refused with what to do instead
-        monkeypatch.setattr(digest_commands, "MAX_FILE", 2000)
-        monkeypatch.setattr(digest_commands, "GZIP_OVER", 1000)
-        big = await sim.ask(who[ANNA], "/export 30d")
-        assert "too large to send" in big.text and "shorter period" in big.text
-        await app.stop()
+        async with sim.running(components=without_watcher, settings=s) as (_app, _):
+            for command, problem in refusals.items():
+                answer = await sim.ask(who[ANNA], command)
+                assert problem in answer.text, (command, answer.text)
+                assert answer.file is None
+            assert "Usage: /export [csv|jsonl]" in (await sim.ask(who[ANNA], "/export 0d")).text
+            empty = await sim.ask(who[ANNA], "/export rybar since 2024-03-12T04:30")
+            assert empty.text.startswith("No posts of @rybar from 12 Mar 2024 04:30 UTC")
+            # over Telegram's upload limit (made small here): refused with what to do instead
+            monkeypatch.setattr(digest_commands, "MAX_FILE", 2000)
+            monkeypatch.setattr(digest_commands, "GZIP_OVER", 1000)
+            big = await sim.ask(who[ANNA], "/export 30d")
+            assert "too large to send" in big.text and "shorter period" in big.text
 
     sim.run(body)
     assert all(m.file is None for m in sim.world.sent_by_bot(ANNA))

@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from capturekit import eventually, resolved, rows
+from capturekit import resolved, rows, until
 from simkit import T0
 
 from bot.failures import failure
@@ -58,16 +58,15 @@ def test_a_failing_recheck_logs_message_place_and_at_debug_the_traceback(sim, ca
     async def broken(*args, **kwargs):
         broken_zip()
         yield
-    monkeypatch.setattr(recheck, "read_by_ids", broken)
+    monkeypatch.setattr(recheck, "read_again", broken)
     w = sim.world
     legion = w.add_channel("legionoffreedom", "Легион")
     w.post(legion, "пост", push=False)
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()], settings=sim.settings())
-        await app.start()
-        await sleep_until(T0 + timedelta(minutes=2))
-        await app.stop()
+        async with sim.running(
+                components=lambda: [Watcher()], settings=sim.settings()) as (_app, _):
+            await sleep_until(T0 + timedelta(minutes=2))
 
     with caplog.at_level(logging.DEBUG):
         sim.run(body)
@@ -88,16 +87,14 @@ def test_debug_shows_telethons_update_handling_without_post_text(sim, capsys, ou
     setup_logging("DEBUG", [s.api_hash, s.bot_token])
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()], settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        w.post(legion, f"{secret} 1")
-        w.drop_updates(5, role="user")
-        w.post(legion, f"{secret} 2")                  # lost: a gap at the next push
-        await sleep_until(T0 + timedelta(minutes=5))
-        w.post(legion, f"{secret} 3")
-        await eventually(lambda: _count(rt.db, legion.id, 3))
-        await app.stop()
+        async with sim.running(components=lambda: [Watcher()], settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            w.post(legion, f"{secret} 1")
+            w.drop_updates(5, role="user")
+            w.post(legion, f"{secret} 2")                  # lost: a gap at the next push
+            await sleep_until(T0 + timedelta(minutes=5))
+            w.post(legion, f"{secret} 3")
+            await until(lambda: _count(rt.db, legion.id, 3), timeout=300, step=1.0)
 
     sim.run(body)
     err = capsys.readouterr().err

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from storekit import get_post, get_versions
 
 from config.errors import TgmonError
 from storage.channels import get_channel, save_channel
@@ -16,7 +17,7 @@ from storage.imports.desktop import ExportFormatError, NotAChannelError
 from storage.imports.reader import FULL_ACCOUNT, SINGLE_CHAT, ExportFileError, probe
 from storage.imports.store import AmbiguousUsernameError, ImportOptions, import_file
 from storage.models import CapturePath, Channel, Post
-from storage.posts import get_post, get_versions, mark_deleted, save_posts
+from storage.posts import mark_deleted, save_posts
 from tests.exportkit import CHANNEL, CHANNEL_MORE, CID, PERSONAL, plain_text, shared_export
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)

@@ -19,9 +19,8 @@ from storage.imports.desktop import (
     chat_header,
     parse_message,
     text_and_entities,
-    utf16_len,
 )
-from storage.models import Entity, ForwardOrigin, Media, Post, Reaction
+from storage.models import Entity, ForwardOrigin, Media, Post, Reaction, utf16_len
 from tests.exportkit import CHANNEL, CHANNEL_MORE, load, plain_text, shared_export
 
 CID = 2447843635
@@ -98,7 +97,7 @@ def test_every_fixture_message_text_and_offsets_are_exact(which):
                 assert utf16_slice(post.text, entity.offset, entity.length) == part["text"]
 
 
-def test_a_full_message():
+def test_a_message_with_every_field_becomes_the_same_post_as_captured():
     raw = msg(id=3858, edited="2026-06-19T15:26:54", edited_unixtime="1781868414",
               author="Редактор", photo="(File not included.)", photo_file_size=178051,
               width=896, height=1200, reply_to_message_id=3850,
@@ -139,7 +138,7 @@ def test_a_full_message():
     ({"paid_stars_amount": 10}, Media("other")),
     ({}, None),
 ])
-def test_media_kinds(fields, media):
+def test_each_kind_of_media_in_an_export_becomes_its_media_record(fields, media):
     post = parse_message(CID, msg(**fields))
     assert isinstance(post, Post)
     assert post.media == media
@@ -202,7 +201,7 @@ def test_messages_that_cannot_be_read(raw, problem):
         parse_message(CID, raw)
 
 
-def test_channel_header():
+def test_the_export_header_names_the_channel_public_or_private():
     header = chat_header({"name": "ГУЗЕЛЬСКИЕ ПЕРЕЗАЛИВЫ", "type": "public_channel", "id": CID})
     channel = channel_of(header)
     assert (channel.channel_id, channel.username, channel.title) == \

@@ -10,9 +10,9 @@ from itertools import chain, repeat
 
 import pytest
 
-from bot.app import NotAuthorizedError
 from bot.cli import main
 from bot.cli.login import LoginError, Prompts, login
+from bot.runtime import NotAuthorizedError
 from bot.watcher.session import SessionLock, SessionLockedError, has_auth_key
 
 PHONE = "+15550000001"
@@ -50,10 +50,9 @@ def test_login_with_code_and_two_step_password_then_run_starts(fresh):
         assert "Logged in as Monitor" in message and "tgmon run" in message
         again = await login(s, sim.world.client_factory(), prompts())
         assert again.startswith("Already logged in as Monitor")
-        app = sim.app(components=lambda: [], settings=s)
-        rt = await app.start()                     # authorised: no NotAuthorizedError
-        assert (await rt.user.get_me()).id == sim.world.user.id
-        await app.stop()
+        # authorised: no NotAuthorizedError
+        async with sim.running(components=lambda: [], settings=s) as (_app, rt):
+            assert (await rt.user.get_me()).id == sim.world.user.id
 
     sim.run(body)
     assert said == ["That code is wrong; try again (2 left).",
@@ -100,15 +99,13 @@ def test_two_apps_on_one_session_the_second_is_refused(sim):
     s = sim.settings()
 
     async def body():
-        first = sim.app(components=lambda: [], settings=s)
-        await first.start()
-        second = sim.app(components=lambda: [], settings=s)
-        with pytest.raises(SessionLockedError) as refused:
-            await second.start()
-        message = str(refused.value)
-        assert "\n" not in message and f"pid {os.getpid()}" in message
-        assert "user.session" in message
-        await first.stop()
+        async with sim.running(components=lambda: [], settings=s) as (_first, _):
+            second = sim.app(components=lambda: [], settings=s)
+            with pytest.raises(SessionLockedError) as refused:
+                await second.start()
+            message = str(refused.value)
+            assert "\n" not in message and f"pid {os.getpid()}" in message
+            assert "user.session" in message
         third = sim.app(components=lambda: [], settings=s)   # free again after a stop
         await third.start()
         await third.stop()

@@ -34,10 +34,12 @@ def test_no_post_text_reaches_the_log_at_debug(tmp_path, capsys):
     import io
     from datetime import UTC, datetime
 
+    from storekit import get_post
+
     from storage.db import open_database
     from storage.export import ExportFilter, export_rows, make_writer
     from storage.models import CapturePath, Channel, Post
-    from storage.posts import get_post, save_posts
+    from storage.posts import save_posts
 
     secret = "ТАЙНЫЙТЕКСТПОСТА"
     setup_logging("DEBUG")

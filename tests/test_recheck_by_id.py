@@ -9,12 +9,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from capturekit import eventually, rows
+from capturekit import rows, until
 from simkit import T0
 
 from bot.sim.vclock import sleep_until
+from bot.telegram.history import peer_of, read_by_ids
 from bot.watcher.component import Watcher
-from bot.watcher.reading import peer_of, read_by_ids
 
 
 def getmessages_asked(sim) -> list[list[int]]:
@@ -33,15 +33,14 @@ def test_the_recheck_records_a_deletion_no_push_announced(sim, omit):
     watcher = Watcher()
 
     async def body():
-        app = sim.app(components=lambda: [watcher], settings=settings)
-        rt = await app.start()
-        await eventually(lambda: _stored(rt.db, legion.id, {p.id for p in before}))
-        w.drop_updates(60, role="user")             # the deletion is never pushed
-        w.delete(legion, [before[1].id])
-        w.edit(legion, before[2].id, "пост 2, исправлено")   # nor is the edit
-        await sleep_until(T0 + timedelta(minutes=12))
-        got = await rows(rt.db, legion.id)
-        await app.stop()
+        async with sim.running(components=lambda: [watcher], settings=settings) as (_app, rt):
+            await until(lambda: _stored(rt.db, legion.id, {p.id for p in before}), timeout=300,
+                        step=1.0)
+            w.drop_updates(60, role="user")             # the deletion is never pushed
+            w.delete(legion, [before[1].id])
+            w.edit(legion, before[2].id, "пост 2, исправлено")   # nor is the edit
+            await sleep_until(T0 + timedelta(minutes=12))
+            got = await rows(rt.db, legion.id)
         return got
 
     got = sim.run(body)

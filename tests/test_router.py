@@ -31,7 +31,7 @@ def make_router() -> Router:
     ("/", None),
     ("/mute\n2h", ("mute", "2h")),
 ])
-def test_split_command(text, expected):
+def test_a_message_splits_into_command_and_rest_for_this_bot_only(text, expected):
     assert split_command(text, "tgmonbot") == expected
 
 
@@ -74,6 +74,6 @@ def test_commands_are_unique_across_modules():
     ("admins", 6, True, Access.EVERYONE),
     ("admins", 1, False, Access.ADMIN),            # admins are never denied
 ])
-def test_access_levels(mode, user, grant, expected):
+def test_each_access_mode_gives_people_their_level(mode, user, grant, expected):
     s = Settings(access=mode, admins=frozenset({1}), allowlist=frozenset({6}))
     assert level_of(user, s, grant) == expected

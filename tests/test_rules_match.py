@@ -123,7 +123,7 @@ def test_a_pathological_regex_returns_promptly_with_the_right_answer():
     ("бій OR обстріл Курщина", "Обстріл на Курщині", True),
     ("бій OR обстріл Курщина", "Обстріл Харкова", False),
 ])
-def test_and_or_not(rule, text, expected):
+def test_and_or_and_not_combine_as_written(rule, text, expected):
     assert (match(rule, text) is not None) is expected
 
 
@@ -231,12 +231,12 @@ def assert_finds(text: str, rule: str, found: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("rule", "found"), POST_RULES)
-def test_news_post(rule, found):
+def test_rules_find_their_words_in_a_news_post(rule, found):
     assert_finds(OWN_KURSK, rule, found)
 
 
 @pytest.mark.parametrize(("rule", "found"), POST_RULES)
-def test_real_post(news, rule, found):
+def test_rules_find_their_words_in_a_real_post(news, rule, found):
     assert_finds(news[MASH_KURSK], rule, found)
 
 

@@ -14,9 +14,9 @@ from test_login import prompts
 
 from bot.cli import main
 from bot.cli.login import login
-from bot.cli.run import telegram_client_factory
-from bot.servers import register_key
 from bot.sim.sender import SIM_API_HASH, SIM_API_ID
+from bot.telegram.clients import telegram_client_factory
+from bot.telegram.servers import register_key
 from config.settings import TEST_SERVER, Server, SettingsError, load_settings
 
 
@@ -67,7 +67,7 @@ def settings(tmp_path, **env):
     ("4@mtproto.example.org:443", Server(4, "mtproto.example.org", 443)),
     ("1@[::1]:8443", Server(1, "::1", 8443)),
 ])
-def test_server_values(tmp_path, value, server):
+def test_tgmon_server_reads_test_and_dc_at_host_and_port(tmp_path, value, server):
     assert settings(tmp_path, TGMON_SERVER=value).server == server
 
 

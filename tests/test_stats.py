@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from storekit import summarise_holes
+
 from bot.cli.stats import format_stats, stats_json
 from storage.channels import save_channel
 from storage.models import CapturePath, Channel, Post
 from storage.posts import mark_deleted, note_absent, save_posts
-from storage.stats import ChannelStats, Holes, IdRange, channel_stats, log_stats, summarise_holes
+from storage.stats import ChannelStats, Holes, IdRange, channel_stats, log_stats
 
 RYBAR = Channel(1001, "rybar", "Рыбарь")
 PRIVATE = Channel(2002, None, "Закрытый")

@@ -8,11 +8,12 @@ import stat
 from datetime import timedelta
 
 import pytest
+from storekit import get_post, get_versions
 
 from storage.channels import channel_names, find_channel, save_channel
 from storage.db import DatabaseError, migrations, open_database
 from storage.models import CapturePath, Channel, Entity, Media, Post
-from storage.posts import get_post, get_versions, mark_deleted, save_posts
+from storage.posts import mark_deleted, save_posts
 
 LEGION = Channel(1001, "legionoffreedom", "Легион «Свобода России»")
 

@@ -50,7 +50,7 @@ async def test_resolution_and_lookup_by_username_or_id(db, t0):
     assert again.id != entry.id
 
 
-async def test_chats_users_grants(db, t0):
+async def test_chats_remember_blocks_until_written_again_and_people_by_username(db, t0):
     await touch(db, chat_id=42, kind="private", title="Анна", user_id=42, first_name="Анна",
                 username="anna_osint", now=t0)
     await mark_blocked(db, 42, t0)
@@ -66,7 +66,7 @@ async def test_chats_users_grants(db, t0):
     assert await grant_of(db, 42) is False
 
 
-async def test_subscriptions_and_rules(db, t0):
+async def test_subscriptions_and_rules_are_added_once_and_removed(db, t0):
     await touch(db, chat_id=-100500, kind="group", title="Desk", user_id=42, first_name="Анна",
                 username=None, now=t0)
     await save_channel(db, Channel(777, "rybar", "Рыбарь"), t0)

@@ -16,7 +16,7 @@ def bare_clone(tmp_path: Path) -> Path:
     """The project's code and tests under ``tmp_path/clone``, with no ``../shared``."""
     clone = tmp_path / "clone"
     clone.mkdir()
-    for name in ("bot", "config", "storage"):
+    for name in ("bot", "config", "storage", "bench", "docs", "README.md", ".ci"):
         (clone / name).symlink_to(ROOT / name)
     shutil.copytree(ROOT / "tests", clone / "tests",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -11,13 +11,13 @@ import logging
 from itertools import chain, repeat
 
 import pytest
-from simkit import eventually
+from simkit import until
+from storekit import get_post
 
-from bot.app import StoppedWhileUnreachableError
 from bot.cli.login import CONNECT_ATTEMPTS, LoginError, Prompts, login
 from bot.logs import setup_logging
+from bot.runtime import StoppedWhileUnreachableError
 from bot.watcher.component import Watcher
-from storage.posts import get_post
 
 
 def prompts():
@@ -64,20 +64,18 @@ def test_run_keeps_going_while_telegram_is_unreachable_and_catches_up(sim, logs)
     w.post(legion, "до обрыва", push=False)
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()])
-        rt = await app.start()
-        runner = asyncio.ensure_future(app.run_until_stopped())
-        await eventually(lambda: _stored(rt.db, legion.id, 1))
-        mark = len(logs.records)
-        w.unreachable(20 * 60, role="user")           # twenty minutes without Telegram
-        await asyncio.sleep(60)
-        missed = [w.post(legion, f"во время обрыва {i}") for i in range(3)]
-        await asyncio.sleep(25 * 60)
-        assert not runner.done()                      # tgmon run is still running
-        lines = shown(logs, mark)
-        for m in missed:                              # caught up after the outage
-            await eventually(lambda m=m: _stored(rt.db, legion.id, m.id), timeout=600)
-        await app.stop()
+        async with sim.running(components=lambda: [Watcher()]) as (app, rt):
+            runner = asyncio.ensure_future(app.run_until_stopped())
+            await until(lambda: _stored(rt.db, legion.id, 1), timeout=300, step=1.0)
+            mark = len(logs.records)
+            w.unreachable(20 * 60, role="user")           # twenty minutes without Telegram
+            await asyncio.sleep(60)
+            missed = [w.post(legion, f"во время обрыва {i}") for i in range(3)]
+            await asyncio.sleep(25 * 60)
+            assert not runner.done()                      # tgmon run is still running
+            lines = shown(logs, mark)
+            for m in missed:                              # caught up after the outage
+                await until(lambda m=m: _stored(rt.db, legion.id, m.id), timeout=600, step=1.0)
         await runner
         return lines
 
@@ -103,10 +101,9 @@ def test_unreachable_at_start_waits_and_starts(sim, logs):
     w.unreachable(10 * 60)
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()])
-        rt = await app.start()                         # waits out the outage
-        await eventually(lambda: _stored(rt.db, legion.id, 1))
-        await app.stop()
+        # the start waits out the outage
+        async with sim.running(components=lambda: [Watcher()]) as (_app, rt):
+            await until(lambda: _stored(rt.db, legion.id, 1), timeout=300, step=1.0)
 
     sim.run(body)
     lines = shown(logs)
@@ -134,18 +131,16 @@ def test_a_link_that_keeps_dropping_is_reported_once_not_on_every_reconnect(sim,
     w.post(legion, "пост", push=False)
 
     async def body():
-        app = sim.app(components=lambda: [Watcher()])
-        rt = await app.start()
-        await eventually(lambda: _stored(rt.db, legion.id, 1))
-        await asyncio.sleep(60)
-        mark = len(logs.records)
-        for _ in range(120):                          # a proxy cutting the link every 0.5 s
-            w.disconnect(0.1, role="user")
-            await asyncio.sleep(0.5)
-        late = w.post(legion, "после")
-        await asyncio.sleep(180)
-        await eventually(lambda: _stored(rt.db, legion.id, late.id))
-        await app.stop()
+        async with sim.running(components=lambda: [Watcher()]) as (_app, rt):
+            await until(lambda: _stored(rt.db, legion.id, 1), timeout=300, step=1.0)
+            await asyncio.sleep(60)
+            mark = len(logs.records)
+            for _ in range(120):                          # a proxy cutting the link every 0.5 s
+                w.disconnect(0.1, role="user")
+                await asyncio.sleep(0.5)
+            late = w.post(legion, "после")
+            await asyncio.sleep(180)
+            await until(lambda: _stored(rt.db, legion.id, late.id), timeout=300, step=1.0)
         return shown(logs, mark)
 
     lines = sim.run(body)
@@ -219,16 +214,15 @@ def test_messages_wait_for_telegram_however_long_it_is_unreachable(sim, caplog):
 
     async def body():
         sender = Sender()
-        app = sim.app(components=lambda: [sender])
-        rt = await app.start()
-        runner = asyncio.ensure_future(app.run_until_stopped())
-        w.unreachable(3600, role="bot")
-        await asyncio.sleep(10)
-        await outbox.put(rt.db, outbox.OutMessage(100, "alert", "<b>Тёткино</b>"), rt.now())
-        sender.wake.notify()
-        await sim.until(lambda: w.sent_by_bot(100), timeout=2 * 3600)
-        row = await rt.db.fetchone("SELECT status, attempts FROM outbox")
-        await app.stop()
+        async with sim.running(components=lambda: [sender]) as (app, rt):
+            runner = asyncio.ensure_future(app.run_until_stopped())
+            w.unreachable(3600, role="bot")
+            await asyncio.sleep(10)
+            await outbox.put(rt.db, outbox.OutMessage(100, "alert", "<b>Тёткино</b>"),
+                             rt.now())
+            rt.outbox_changed.notify()
+            await sim.until(lambda: w.sent_by_bot(100), timeout=2 * 3600)
+            row = await rt.db.fetchone("SELECT status, attempts FROM outbox")
         await runner
         return row
 

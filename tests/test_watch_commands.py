@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from capturekit import eventually, resolved, rows
+from capturekit import resolved, rows, until
 
 from bot.app import default_components
 from bot.sim.vclock import sleep_until
@@ -31,22 +31,20 @@ def test_watch_and_unwatch_a_channel_at_run_time(sim):
     admin, member, s = setup(sim, watch=())
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        refused = await sim.ask(member, "/watch rybar", timeout=120)
-        added = await sim.ask(admin, "/watch https://t.me/rybar", timeout=120)
-        again = await sim.ask(admin, "/watch @Rybar", timeout=120)
-        bad = await sim.ask(admin, "/watch no", timeout=120)
-        unknown = await sim.ask(admin, "/watch no_such_channel", timeout=120)
-        await eventually(lambda: _has(rt.db, rybar.id, 1))
-        live = w.post(rybar, "после /watch")
-        await eventually(lambda: _has(rt.db, rybar.id, live.id))
-        stopped = await sim.ask(admin, "/unwatch rybar", timeout=120)
-        after = w.post(rybar, "после /unwatch")
-        await sleep_until(sim.now() + timedelta(minutes=20))
-        got = await rows(rt.db, rybar.id)
-        entry = await find_entry(rt.db, "rybar")
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            refused = await sim.ask(member, "/watch rybar", timeout=120)
+            added = await sim.ask(admin, "/watch https://t.me/rybar", timeout=120)
+            again = await sim.ask(admin, "/watch @Rybar", timeout=120)
+            bad = await sim.ask(admin, "/watch no", timeout=120)
+            unknown = await sim.ask(admin, "/watch no_such_channel", timeout=120)
+            await until(lambda: _has(rt.db, rybar.id, 1), timeout=300, step=1.0)
+            live = w.post(rybar, "после /watch")
+            await until(lambda: _has(rt.db, rybar.id, live.id), timeout=300, step=1.0)
+            stopped = await sim.ask(admin, "/unwatch rybar", timeout=120)
+            after = w.post(rybar, "после /unwatch")
+            await sleep_until(sim.now() + timedelta(minutes=20))
+            got = await rows(rt.db, rybar.id)
+            entry = await find_entry(rt.db, "rybar")
         return refused, added, again, bad, unknown, stopped, got, entry, after.id
 
     refused, added, again, bad, unknown, stopped, got, entry, after = sim.run(body)
@@ -74,22 +72,20 @@ def test_find_lists_channels_with_buttons_and_the_button_watches_without_a_looku
     admin, member, s = setup(sim, watch=("rybar",))
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "rybar"))
-        resolves = len(w.requests_of("contacts.resolveUsername"))
-        found = await sim.ask(admin, "/find legion", timeout=120)
-        none = await sim.ask(admin, "/find zzzzzz", timeout=120)
-        before = len(w.sent_by_bot(ADMIN))
-        w.press(admin, b"watch:" + str(w.channel("legionoffreedom").id).encode()
-                + b":legionoffreedom")
-        await sim.until(lambda: len(w.sent_by_bot(ADMIN)) > before)
-        picked = w.sent_by_bot(ADMIN)[before]
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        await sim.until(lambda: _joined(w, "legionoffreedom"), timeout=120)
-        later = len(w.requests_of("contacts.resolveUsername"))
-        refused = await sim.ask(member, "/find legion", timeout=120)
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "rybar"), timeout=300, step=1.0)
+            resolves = len(w.requests_of("contacts.resolveUsername"))
+            found = await sim.ask(admin, "/find legion", timeout=120)
+            none = await sim.ask(admin, "/find zzzzzz", timeout=120)
+            before = len(w.sent_by_bot(ADMIN))
+            w.press(admin, b"watch:" + str(w.channel("legionoffreedom").id).encode()
+                    + b":legionoffreedom")
+            await sim.until(lambda: len(w.sent_by_bot(ADMIN)) > before)
+            picked = w.sent_by_bot(ADMIN)[before]
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            await sim.until(lambda: _joined(w, "legionoffreedom"), timeout=120)
+            later = len(w.requests_of("contacts.resolveUsername"))
+            refused = await sim.ask(member, "/find legion", timeout=120)
         return found, none, picked, resolves, later, refused
 
     found, none, picked, resolves, later, refused = sim.run(body)
@@ -115,18 +111,16 @@ def test_status_shows_each_channel_and_the_delivery_queue(sim):
     admin, member, s = setup(sim, timezone="Europe/Moscow")
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        await sim.ask(admin, "/start", timeout=120)
-        await eventually(lambda: resolved(rt.db, "no_longer_here"))
-        w.post(legion, "пост")
-        w.flood_wait("messages.getHistory", 30, role="user")
-        w.make_private("no_longer_here")
-        w.disconnect(5, role="user")
-        await sleep_until(sim.now() + timedelta(minutes=15))
-        status = await sim.ask(admin, "/status", timeout=120)
-        refused = await sim.ask(member, "/status", timeout=120)
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            await sim.ask(admin, "/start", timeout=120)
+            await until(lambda: resolved(rt.db, "no_longer_here"), timeout=300, step=1.0)
+            w.post(legion, "пост")
+            w.flood_wait("messages.getHistory", 30, role="user")
+            w.make_private("no_longer_here")
+            w.disconnect(5, role="user")
+            await sleep_until(sim.now() + timedelta(minutes=15))
+            status = await sim.ask(admin, "/status", timeout=120)
+            refused = await sim.ask(member, "/status", timeout=120)
         return status, refused
 
     status, refused = sim.run(body)
@@ -171,22 +165,15 @@ def test_a_watch_handled_before_the_watcher_started_is_looked_up_when_it_starts(
             pass
 
     async def body():
-        app = sim.app(components=lambda: [EarlyWatch(), watcher],
-                      settings=sim.settings(watch=("someone_else",)))
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"), timeout=60, step=0.5)
-        post = w.post(legion, "после")
-        await sim.until(lambda: legion.id in watcher.live)
-        await eventually(lambda: _has(rt.db, legion.id, post.id), timeout=600)
-        _entry, outcome = await asked[0]
-        await app.stop()
+        async with sim.running(components=lambda: [EarlyWatch(), watcher],
+                               settings=sim.settings(watch=("someone_else",))) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=60, step=0.5)
+            post = w.post(legion, "после")
+            await sim.until(lambda: legion.id in watcher.live)
+            await until(lambda: _has(rt.db, legion.id, post.id), timeout=600)
+            _entry, outcome = await asked[0]
         return outcome
 
     outcome = sim.run(body)
     assert outcome is None or outcome.status == "ok"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
-
-
-async def _has(db, channel_id, message_id):
-    return (await db.fetchone("SELECT 1 FROM posts WHERE channel_id = ? AND message_id = ?",
-                              (channel_id, message_id))) is not None

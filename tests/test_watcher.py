@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from capturekit import eventually, resolved, rows, versions
+from capturekit import resolved, rows, until, versions
 
 from bot.sim.model import MediaSpec
 from bot.watcher.component import Watcher
@@ -24,22 +24,20 @@ def test_pushed_posts_edits_deletions_and_albums_are_captured_live(sim):
     s = sim.settings(watch=("legionoffreedom",))
 
     async def body():
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        first = w.post(legion, "Началось. Бои в районе Тёткино.")
-        photo = MediaSpec("photo", size=184320, width=1280, height=960)
-        a1 = w.post(legion, "Колонна у Глотово", media=photo, grouped_id=31040001)
-        a2 = w.post(legion, "", media=photo, grouped_id=31040001)
-        w.post(other, "это не должно попасть в журнал")
-        await eventually(lambda: _count(rt.db, legion.id, 3))
-        w.edit(legion, first.id, "Началось. Бои в районе Тёткино и Козинки.")
-        w.delete(legion, [a2.id])
-        await eventually(lambda: _deleted(rt.db, legion.id, a2.id))
-        got = await rows(rt.db, legion.id)
-        texts = await versions(rt.db, legion.id)
-        nothing = await rows(rt.db, other.id)
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            first = w.post(legion, "Началось. Бои в районе Тёткино.")
+            photo = MediaSpec("photo", size=184320, width=1280, height=960)
+            a1 = w.post(legion, "Колонна у Глотово", media=photo, grouped_id=31040001)
+            a2 = w.post(legion, "", media=photo, grouped_id=31040001)
+            w.post(other, "это не должно попасть в журнал")
+            await until(lambda: _count(rt.db, legion.id, 3), timeout=300, step=1.0)
+            w.edit(legion, first.id, "Началось. Бои в районе Тёткино и Козинки.")
+            w.delete(legion, [a2.id])
+            await until(lambda: _deleted(rt.db, legion.id, a2.id), timeout=300, step=1.0)
+            got = await rows(rt.db, legion.id)
+            texts = await versions(rt.db, legion.id)
+            nothing = await rows(rt.db, other.id)
         return got, texts, nothing, first.id, a1.id, a2.id
 
     got, texts, nothing, first, a1, a2 = sim.run(body)
@@ -67,15 +65,13 @@ def test_username_and_title_changes_are_recorded(sim):
     s = sim.settings()
 
     async def body():
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        w.change_username(legion, "legion_new")
-        legion.title = "Легион «Свобода России»"
-        w.post(legion, "после переименования")
-        await eventually(lambda: _count(rt.db, legion.id, 1))
-        names = await channel_names(rt.db, legion.id)
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            w.change_username(legion, "legion_new")
+            legion.title = "Легион «Свобода России»"
+            w.post(legion, "после переименования")
+            await until(lambda: _count(rt.db, legion.id, 1), timeout=300, step=1.0)
+            names = await channel_names(rt.db, legion.id)
         return names
 
     names = sim.run(body)
@@ -85,7 +81,7 @@ def test_username_and_title_changes_are_recorded(sim):
 
 def test_a_failing_handler_is_logged_without_text_and_capture_goes_on(sim, caplog,
                                                                        monkeypatch):
-    import bot.watcher.live as live
+    import bot.telegram.live as live
 
     w = sim.world
     legion = w.add_channel("legionoffreedom", "Легион")
@@ -99,17 +95,15 @@ def test_a_failing_handler_is_logged_without_text_and_capture_goes_on(sim, caplo
     s = sim.settings()
 
     async def body():
-        app = sim.app(components=watcher_only, settings=s)
-        rt = await app.start()
-        await eventually(lambda: resolved(rt.db, "legionoffreedom"))
-        broken = w.post(legion, "СЛОМАЙ обработчик")
-        fine = w.post(legion, "следующий пост")
-        await eventually(lambda: _count(rt.db, legion.id, 1))
-        early = await rows(rt.db, legion.id)
-        # the reconcile poll finds what the handler dropped
-        await eventually(lambda: _count(rt.db, legion.id, 2), timeout=600)
-        got = await rows(rt.db, legion.id)
-        await app.stop()
+        async with sim.running(components=watcher_only, settings=s) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=300, step=1.0)
+            broken = w.post(legion, "СЛОМАЙ обработчик")
+            fine = w.post(legion, "следующий пост")
+            await until(lambda: _count(rt.db, legion.id, 1), timeout=300, step=1.0)
+            early = await rows(rt.db, legion.id)
+            # the reconcile poll finds what the handler dropped
+            await until(lambda: _count(rt.db, legion.id, 2), timeout=600, step=1.0)
+            got = await rows(rt.db, legion.id)
         return early, got, broken.id, fine.id
 
     with caplog.at_level(logging.INFO):
@@ -137,20 +131,18 @@ def test_logs_hold_no_post_text_and_no_secrets(sim, caplog):
     setup_logging("DEBUG", [s.api_hash, s.bot_token])
 
     async def body():
-        app = sim.app(components=default_components, settings=s)
-        rt = await app.start()
-        w.user_writes(admin, "/start")
-        await eventually(lambda: resolved(rt.db, "rybar"))
-        w.post(legion, f"{secret} живьём")
-        w.flood_wait("messages.getHistory", 60, role="user")
-        w.drop_updates(30, role="user")
-        w.post(legion, f"{secret} пропущен")
-        w.edit(legion, 1, f"{secret} правка")
-        w.make_private(secret_channel)
-        await eventually(lambda: _count(rt.db, legion.id, 3), timeout=900)
-        w.user_writes(admin, "/status")
-        await sim.until(lambda: any("Capture" in m.text for m in w.sent_by_bot(100)))
-        await app.stop()
+        async with sim.running(components=default_components, settings=s) as (_app, rt):
+            w.user_writes(admin, "/start")
+            await until(lambda: resolved(rt.db, "rybar"), timeout=300, step=1.0)
+            w.post(legion, f"{secret} живьём")
+            w.flood_wait("messages.getHistory", 60, role="user")
+            w.drop_updates(30, role="user")
+            w.post(legion, f"{secret} пропущен")
+            w.edit(legion, 1, f"{secret} правка")
+            w.make_private(secret_channel)
+            await until(lambda: _count(rt.db, legion.id, 3), timeout=900, step=1.0)
+            w.user_writes(admin, "/status")
+            await sim.until(lambda: any("Capture" in m.text for m in w.sent_by_bot(100)))
 
     with caplog.at_level(logging.DEBUG):
         sim.run(body)

@@ -1,6 +1,7 @@
 """The alert dispatcher: reads the log's journal (``post_changes``) after its own durable
-cursor, decides who each change alerts, and records the alerts with their outbox
-messages and the advanced cursor in one transaction; then wakes the sender.
+cursor, and for each batch loads what the decisions need, decides who each change
+alerts (:func:`bot.alerts.decide.decide`, a pure function) and records the alerts with
+their outbox messages and the advanced cursor in one transaction; then wakes the sender.
 
 It wakes when the watcher stores something (``rt.log_changed``) and polls on a slow
 interval too. The rules of every chat live in one in-memory :class:`RuleSet`, synced
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sqlite3
 from collections import defaultdict
@@ -24,30 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.alerts import plan
-from bot.alerts.diff import word_diff
-from bot.alerts.format import (
-    AlertView,
-    StoryMember,
-    format_alert,
-    format_delete,
-    format_edit,
-    with_story,
-)
-from bot.alerts.plan import Alerted, Audience, RuleInfo
+from bot.alerts.decide import Found, Loaded, decide
+from bot.alerts.plan import Alerted, RuleInfo
 from bot.alerts.stories import StoryIndex, StoryPost, shingles
-from bot.app import Runtime, Signal
-from bot.delivery.sender import Sender
 from bot.failures import failure, log_traceback
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
+from bot.runtime import Runtime, Signal
+from bot.tasks import stop_tasks
 from storage import alerts as store
-from storage.chats import Chat
 from storage.db import Database
-from storage.models import CapturePath, Channel, StoredPost
-from storage.outbox import OutMessage
+from storage.models import CapturePath, StoredPost
 
 log = logging.getLogger(__name__)
-
-PLANNED = 1 << 62           # order of alerts decided in this batch: after every recorded one
 
 
 def story_post(post_id: int, stored: StoredPost) -> StoryPost:
@@ -57,26 +45,6 @@ def story_post(post_id: int, stored: StoredPost) -> StoryPost:
         else None
     return StoryPost(post_id, p.channel_id, p.message_id, p.date, origin, p.grouped_id,
                      shingles(p.text), bool(p.text.strip()))
-
-
-@dataclass(frozen=True)
-class _Found:
-    """A new post and the chats it alerts."""
-
-    change: store.LogChange
-    stored: StoredPost
-    audience: list[Audience]
-    related: dict[int, str]             # other posts of its story: post id -> how
-
-
-@dataclass(frozen=True)
-class _Fold:
-    """A folded alert whose record (at ``index``) may edit its story's first alert."""
-
-    index: int
-    record: store.AlertRecord
-    root: Alerted
-    stored: StoredPost
 
 
 @dataclass
@@ -110,9 +78,7 @@ class _Known:
 class AlertDispatcher:
     name = "alerts"
 
-    def __init__(self, sender: Sender | None = None, *, batch: int = 200,
-                 poll: float = 30.0) -> None:
-        self.sender = sender
+    def __init__(self, *, batch: int = 200, poll: float = 30.0) -> None:
         self.batch = batch
         self.poll = poll
         self.rt: Runtime | None = None
@@ -137,11 +103,7 @@ class AlertDispatcher:
                        asyncio.create_task(self._forward(rt.rules_changed, True))]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks, self.rt = [], None
 
     async def _forward(self, signal: Signal, rules: bool) -> None:
@@ -226,8 +188,8 @@ class AlertDispatcher:
             await store.record(rt.db, records, changes[-1].seq, now)
             self.cursor = changes[-1].seq
             self.handled += len(changes)
-            if self.sender is not None and any(r.message for r in records):
-                self.sender.wake.notify()
+            if any(r.message for r in records):
+                rt.outbox_changed.notify()
             await asyncio.sleep(0)
 
     async def _plan_safely(self, changes: Sequence[store.LogChange],
@@ -251,6 +213,15 @@ class AlertDispatcher:
 
     async def _plan(self, changes: Sequence[store.LogChange],
                     now: datetime) -> list[store.AlertRecord]:
+        batch = await self._load(changes, now)
+        return [] if batch is None else decide(batch, now)
+
+    async def _load(self, changes: Sequence[store.LogChange],
+                    now: datetime) -> Loaded | None:
+        """What :func:`~bot.alerts.decide.decide` needs of these changes: the posts at
+        their versions, who each new post alerts (the rules and the story index, in
+        memory), the alerts chats already have, the chats, the channels forwarded from,
+        and the first alerts of stories that may be edited. None: nothing to decide."""
         rt = self.rt
         assert rt is not None
         db = rt.db
@@ -259,7 +230,7 @@ class AlertDispatcher:
         wanted = {(c.post_id, c.version) for c in (*news, *follows)}
         wanted |= {(c.post_id, c.version - 1) for c in follows if c.kind == "edit"}
         if not wanted:
-            return []
+            return None
         posts = await store.posts_at_versions(db, wanted)
         news = [c for c in news if (c.post_id, c.version) in posts]
         since = await store.watched_since(
@@ -274,22 +245,30 @@ class AlertDispatcher:
         news = [c for c in news if alerting(c)]
         found = await self._audiences(news, posts, now)
         follow_ids = {c.post_id for c in follows}
-        known = await _Known.load(db, {p for f in found for p in f.related} | follow_ids)
+        related = {p for f in found for p in f.related}
+        known = await _Known.load(db, related | follow_ids)
         chats = await store.chats_by_id(
             db, {a.chat_id for f in found for a in f.audience}
             | {k[0] for k in known.alerted if k[1] in follow_ids})
         origins = await store.channels_by_id(
             db, {f.stored.post.forward.channel_id for f in found
                  if f.stored.post.forward and f.stored.post.forward.channel_id})
-        records, folds, planned_html = self._decide(found, chats, origins, known, now)
-        if folds:
-            records = await self._story_edits(records, folds, chats, known, planned_html)
-        records += self._follow_ups(follows, posts, known.alerted, chats, now)
-        return records
+        # A folded post edits its story's first alert: one of the related posts' alerts,
+        # or the one such an alert was folded into.
+        firsts = {k for k in known.alerted if k[1] in related}
+        firsts |= {a.root for k, a in known.alerted.items() if k in firsts and a.root}
+        roots = {k for k in firsts if known.alerted.get(k) is not None
+                 and known.alerted[k].status == "queued"}
+        members = await store.story_members(
+            db, {known.alert_id[k] for k in roots if k in known.alert_id}) if roots else {}
+        html_of = await store.outbox_html(
+            db, {known.outbox_of[k] for k in roots if k in known.outbox_of}) if roots else {}
+        return Loaded(found, follows, posts, known.alerted, known.alert_id, known.outbox_of,
+                      chats, origins, members, html_of, rt.settings.timezone)
 
     async def _audiences(self, news: Sequence[store.LogChange],
                          posts: dict[tuple[int, int], StoredPost],
-                         now: datetime) -> list[_Found]:
+                         now: datetime) -> list[Found]:
         """Who each new post alerts, and which recent posts tell the same story (every
         post joins the story index, alerting or not)."""
         assert self.rt is not None and self.stories is not None
@@ -307,131 +286,5 @@ class AlertDispatcher:
             related = self.stories.related(sp)
             self.stories.add(sp)
             if audience:
-                found.append(_Found(c, stored, audience, related))
+                found.append(Found(c, stored, audience, related))
         return found
-
-    def _decide(self, found: Sequence[_Found], chats: dict[int, Chat],
-                origins: dict[int, Channel], known: _Known, now: datetime
-                ) -> tuple[list[store.AlertRecord], list[_Fold], dict[tuple[int, int], str]]:
-        """The new-post alerts: one per chat and post, held for muted chats, folded into
-        the chat's first alert of the same story; none for chats that blocked the bot."""
-        records: list[store.AlertRecord] = []
-        folds: list[_Fold] = []
-        planned_html: dict[tuple[int, int], str] = {}
-        for f in found:
-            c, post = f.change, f.stored.post
-            late = plan.lateness(c.captured_via, post.date, now)
-            album_member = bool(f.related) and all(h == "album" for h in f.related.values())
-            origin = origins.get(post.forward.channel_id or 0) if post.forward else None
-            rendered: dict[tuple[object, ...], str] = {}     # chats that see the same alert
-            for a in f.audience:
-                chat = chats.get(a.chat_id)
-                if chat is None or chat.blocked_at is not None:
-                    continue
-                key = (a.chat_id, c.post_id)
-                root = plan.story_root(a.chat_id, f.related, known.alerted)
-                base = store.AlertRecord(a.chat_id, c.post_id, "new", c.version, c.seq,
-                                         "queued", a.describe(), a.rule_ids, a.subscribed)
-                if root is not None:
-                    record = dataclasses.replace(base, status="folded", story_root=root.key)
-                    if not album_member:         # an album's photos fold silently
-                        folds.append(_Fold(len(records), record, root, f.stored))
-                    records.append(record)
-                    known.alerted[key] = Alerted(*key, "folded", PLANNED + len(records),
-                                                 root.key)
-                    continue
-                status, message = "held" if chat.muted(now) else "queued", None
-                if status == "queued":
-                    tz = self._tz(chat)
-                    html = rendered.get((tz, a.reasons, a.spans))
-                    if html is None:
-                        view = AlertView(post, f.stored.channel, a.reasons, a.spans, origin,
-                                         late, c.captured_via == CapturePath.CATCH_UP)
-                        html = rendered[(tz, a.reasons, a.spans)] = format_alert(view, tz)
-                    planned_html[key] = html
-                    message = OutMessage(
-                        a.chat_id, "alert", html,
-                        dedup_key=f"alert:{a.chat_id}:{post.channel_id}:{post.message_id}")
-                records.append(dataclasses.replace(base, status=status, message=message))
-                known.alerted[key] = Alerted(*key, status, PLANNED + len(records))
-        return records, folds, planned_html
-
-    def _tz(self, chat: Chat) -> str:
-        assert self.rt is not None
-        return chat.timezone or self.rt.settings.timezone
-
-    async def _story_edits(self, records: list[store.AlertRecord], folds: list[_Fold],
-                           chats: dict[int, Chat], known: _Known,
-                           planned_html: dict[tuple[int, int], str]
-                           ) -> list[store.AlertRecord]:
-        """A folded post's record edits its story's first alert to name it (when that
-        alert was sent or is queued): the first alert's text plus "Also posted by"."""
-        assert self.rt is not None
-        db = self.rt.db
-        roots = {f.root.key for f in folds if f.root.status == "queued"}
-        members = await store.story_members(
-            db, {known.alert_id[k] for k in roots if k in known.alert_id})
-        html_of = await store.outbox_html(
-            db, {known.outbox_of[k] for k in roots if k in known.outbox_of})
-        so_far = {k: [StoryMember(ch, mid, date) for ch, mid, date in members.get(i, [])]
-                  for k, i in known.alert_id.items() if k in roots}
-        out = list(records)
-        for f in folds:
-            base = planned_html.get(f.root.key) or html_of.get(known.outbox_of.get(f.root.key, 0))
-            if f.root.status != "queued" or base is None:
-                continue
-            line = so_far.setdefault(f.root.key, [])
-            post = f.stored.post
-            line.append(StoryMember(f.stored.channel, post.message_id, post.date))
-            html = with_story(base, line, self._tz(chats[f.record.chat_id]), post.date)
-            message = OutMessage(
-                f.record.chat_id, "alert", html,
-                dedup_key=f"story:{f.record.chat_id}:{post.channel_id}:{post.message_id}")
-            out[f.index] = dataclasses.replace(f.record, message=message, target=f.root.key,
-                                               edits_target=True)
-        return out
-
-    def _follow_ups(self, follows: Sequence[store.LogChange],
-                    posts: dict[tuple[int, int], StoredPost],
-                    known: dict[tuple[int, int], Alerted], chats: dict[int, Chat],
-                    now: datetime) -> list[store.AlertRecord]:
-        """Edit and deletion alerts, for chats with /edits on that were sent the post."""
-        by_post: dict[int, list[Alerted]] = defaultdict(list)
-        for a in known.values():
-            if a.status == "queued":
-                by_post[a.post_id].append(a)
-        out = []
-        for c in follows:
-            current = posts.get((c.post_id, c.version))
-            if current is None or not by_post.get(c.post_id):
-                continue
-            previous = posts.get((c.post_id, c.version - 1))
-            if c.kind == "edit" and (previous is None or not plan.edit_alerts(
-                    previous.post.text, previous.post.media, current.post.text,
-                    current.post.media)):
-                continue
-            post, channel = current.post, current.channel
-            for a in sorted(by_post[c.post_id], key=lambda a: a.chat_id):
-                chat = chats.get(a.chat_id)
-                if chat is None or not chat.edit_alerts or chat.blocked_at is not None:
-                    continue
-                held = chat.muted(now)
-                message = None
-                if not held:
-                    tz = self._tz(chat)
-                    if c.kind == "edit":
-                        assert previous is not None
-                        html = format_edit(channel, post, word_diff(previous.post.text, post.text),
-                                           previous.post.media, c.at, tz)
-                        key = f"edit:{a.chat_id}:{post.channel_id}:{post.message_id}:{c.version}"
-                    else:
-                        html = format_delete(channel, post, c.at, tz)
-                        key = f"delete:{a.chat_id}:{post.channel_id}:{post.message_id}"
-                    message = OutMessage(a.chat_id, "alert", html, dedup_key=key)
-                out.append(store.AlertRecord(
-                    a.chat_id, c.post_id, c.kind, c.version, c.seq,
-                    "held" if held else "queued",
-                    "edited" if c.kind == "edit" else "deleted",
-                    message=message, target=a.key))
-        return out
-

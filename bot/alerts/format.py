@@ -16,10 +16,10 @@ from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from bot.alerts.diff import Piece, with_context
-from bot.delivery.fit import TEXT_LIMIT, telegram_length, utf16_len
+from bot.delivery.fit import TEXT_LIMIT, telegram_length
 from bot.rules.match import Span
 from bot.timefmt import local
-from storage.models import Channel, Media, Post, post_url
+from storage.models import Channel, Media, Post, post_url, utf16_len
 
 ELLIPSIS = "…"
 # Kept free in every alert for a story's "Also posted by" line, added later by an edit.

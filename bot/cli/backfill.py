@@ -12,10 +12,9 @@ from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from telethon import TelegramClient
-
-    from bot.app import ClientFactory
-    from bot.watcher.backfill import Goal, Outcome, Progress, ProgressBar
+    from bot.progress import ProgressBar
+    from bot.telegram.clients import Client, ClientFactory
+    from bot.watcher.backfill import Goal, Outcome, Progress
     from storage.db import Database
     from storage.watchlist import WatchEntry
 
@@ -54,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.cli._signals import run_command
-    from bot.cli.run import MissingCredentialsError, telegram_client_factory
+    from bot.cli.run import MissingCredentialsError
     from bot.logs import setup_logging
+    from bot.telegram.clients import telegram_client_factory
     from bot.watcher.backfill import Goal
     from bot.watcher.session import require_login
     from config.dates import parse_when
@@ -77,10 +77,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def terminal_progress(name: str, total: int | None) -> ProgressBar:
-    from tqdm import tqdm
+    from bot.progress import progress_bar
 
-    # disable=None: a bar on a terminal, nothing when the output is a file or a pipe
-    return tqdm(total=total, desc=name, unit=" msg", disable=None, leave=True)
+    return progress_bar(total, name, " msg", leave=True)
 
 
 async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequence[str],
@@ -90,8 +89,9 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
     """Backfill the watched channels named in ``refs`` (all if empty) with the user
     client ``make_client`` builds, into ``db`` (default: the settings' database).
     Holds the session lock throughout."""
-    from bot.app import NotAuthorizedError
-    from bot.watcher.backfill import backfill_channel, no_progress
+    from bot.progress import no_progress
+    from bot.runtime import NotAuthorizedError
+    from bot.watcher.backfill import backfill_channel
     from bot.watcher.component import config_channels
     from bot.watcher.session import SessionLock
     from storage.db import open_database
@@ -147,13 +147,12 @@ async def _chosen(db: Database, refs: Sequence[str],
     return chosen
 
 
-async def _resolved(client: TelegramClient, db: Database, entry: WatchEntry,
+async def _resolved(client: Client, db: Database, entry: WatchEntry,
                     now: Callable[[], datetime]) -> WatchEntry:
     """The entry with its channel id and access hash, looking the username up once if
     tgmon never did."""
-    from telethon import errors
-
-    from bot.watcher.resolver import resolve_once
+    from bot.telegram.errors import wait_seconds
+    from bot.telegram.requests import resolve_once
     from storage.channels import save_channel
     from storage.watchlist import find_entry, set_resolved
 
@@ -161,8 +160,11 @@ async def _resolved(client: TelegramClient, db: Database, entry: WatchEntry,
         return entry
     try:
         found = await resolve_once(client, entry.username)
-    except errors.FloodWaitError as e:
-        raise BackfillError(f"Telegram asks to wait {e.seconds} s before looking up "
+    except Exception as e:
+        seconds = wait_seconds(e)
+        if seconds is None:
+            raise
+        raise BackfillError(f"Telegram asks to wait {seconds} s before looking up "
                             f"@{entry.username}; try again later") from None
     if found.status != "ok" or found.access is None:
         raise BackfillError(f"cannot backfill @{entry.username}: {found.detail}")

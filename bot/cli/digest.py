@@ -45,11 +45,11 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from config.zones import UnknownZoneError, parse_zone
 
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(name)
+    except UnknownZoneError:
         raise DigestCommandError(
             f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow or UTC") from None
 
@@ -59,9 +59,9 @@ def utcnow() -> datetime:
 
 
 async def _render(args: argparse.Namespace, settings: Settings) -> str:
+    from bot.cli._channels import channel_ids as chosen
     from bot.digest.build import build_digest
     from bot.digest.period import requested_period
-    from storage.channels import find_channel, list_channels
     from storage.db import open_database
     from storage.digest_queries import gather_material
 
@@ -73,20 +73,7 @@ async def _render(args: argparse.Namespace, settings: Settings) -> str:
               f"(asked from {asked.capped_from:%Y-%m-%d %H:%M})", file=sys.stderr)
     db = await open_database(settings.db_path, read_only=True)
     try:
-        channel_ids = None
-        if args.channel:
-            channel_ids = []
-            for ref in args.channel:
-                found = await find_channel(db, ref)
-                if found is None:
-                    known = [f"@{c.username}" if c.username else str(c.channel_id)
-                             for c in await list_channels(db)]
-                    hint = (f"known channels: {', '.join(known[:10])}"
-                            + (", ..." if len(known) > 10 else "")) if known else \
-                        "the log has no channels yet"
-                    raise DigestCommandError(
-                        f"unknown channel {ref!r}: it is not in the log ({hint})")
-                channel_ids.append(found.channel_id)
+        channel_ids = list(await chosen(db, args.channel)) if args.channel else None
         material = await gather_material(db, asked.period, channel_ids)
         if args.since is None and not any(a.posts for a in material.channels):
             await _note_older_posts(db, asked.period.start, channel_ids)

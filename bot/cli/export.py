@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from bot.progress import SILENT, ProgressBar, progress_bar
 from config.errors import TgmonError
 from config.settings import Settings
 
@@ -29,7 +30,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "export", parents=[common],
         help="export the captured posts as CSV or JSON Lines",
         description="Export the captured-post log, oldest post first. Columns and keys are "
-                    "listed in the README (\"Export columns\"). Deleted posts are left out "
+                    "listed in docs/export.md (\"Export columns\"). Deleted posts are left out "
                     "unless --include-deleted or --only-deleted is given.")
     p.add_argument("--format", default="csv", metavar="FORMAT",
                    help="csv (default) or jsonl")
@@ -62,21 +63,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return run_command(_run(args, settings))
 
 
-async def _resolve_channels(db: Database, refs: list[str]) -> tuple[int, ...]:
-    from storage.channels import find_channel, list_channels
-
-    ids = []
-    for ref in refs:
-        found = await find_channel(db, ref)
-        if found is None:
-            known = [c.username or str(c.channel_id) for c in await list_channels(db)]
-            hint = f"known: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "") \
-                if known else "the log holds no channel yet"
-            raise ExportError(f"unknown channel {ref!r} ({hint})")
-        ids.append(found.channel_id)
-    return tuple(dict.fromkeys(ids))
-
-
 def _check_output(path: Path) -> None:
     if path.is_dir():
         raise ExportError(f"--output {path} is a directory: give a file name")
@@ -101,6 +87,7 @@ def build_filter(args: argparse.Namespace, channel_ids: tuple[int, ...]) -> Expo
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli._channels import channel_ids
     from storage.db import open_database
     from storage.export import FORMATS, ExportOptionError
 
@@ -113,10 +100,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     build_filter(args, ())               # bad dates and searches fail before opening anything
     db = await open_database(settings.db_path, read_only=True)
     try:
-        flt = build_filter(args, await _resolve_channels(db, args.channel))
+        flt = build_filter(args, await channel_ids(db, args.channel))
         if args.output is None:
             sys.stdout.flush()
-            await _export(db, flt, fmt, sys.stdout.buffer, args, bar=None)
+            await _export(db, flt, fmt, sys.stdout.buffer, args, SILENT)
             sys.stdout.buffer.flush()
         else:
             await _export_to_file(db, flt, fmt, args)
@@ -126,12 +113,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _export(db: Database, flt: ExportFilter, fmt: str, out: BinaryIO,
-                  args: argparse.Namespace, bar: Any) -> int:
+                  args: argparse.Namespace, bar: ProgressBar) -> int:
     from storage.export import export_rows, make_writer
 
     writer = make_writer(fmt, out, bom=not args.no_bom)
     return await export_rows(db, flt, writer,
-                             progress=bar.update if bar is not None else (lambda _n: None))
+                             progress=bar.update)
 
 
 def _remove_stale_parts(target: Path) -> int:
@@ -173,12 +160,10 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
                                     dir=target.parent)
     tmp = Path(tmp_name)
     fcntl.flock(fd, fcntl.LOCK_EX)       # ours while we write: not stale to another export
-    bar = None
+    bar = SILENT
     try:
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            bar = tqdm(total=await count_rows(db, flt), unit=" rows", unit_scale=True,
-                       desc="export", file=sys.stderr, leave=False)
+        if sys.stderr.isatty():          # counting the rows costs a scan: only for a bar
+            bar = progress_bar(await count_rows(db, flt), "export", " rows", scale=True)
         with open(fd, "wb") as out:
             rows = await _export(db, flt, fmt, out, args, bar)
         umask = os.umask(0)
@@ -189,6 +174,5 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     print(f"tgmon: wrote {rows} rows to {target}", file=sys.stderr)

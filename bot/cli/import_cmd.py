@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +54,10 @@ def _username(value: str | None) -> str | None:
 def _zone(value: str | None) -> tzinfo | None:
     if value is None:
         return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from config.zones import UnknownZoneError, parse_zone
     try:
-        return ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_zone(value.strip())
+    except UnknownZoneError:
         raise ImportOptionError(
             f"--export-tz {value!r} is not a known time zone (use an IANA name such as "
             "Europe/Moscow, or UTC)") from None
@@ -117,17 +116,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"channels: {held}; import each channel's export on its own with its --username "
             "(nothing was imported)")
 
-    bar = _progress_bar(sum(sizes.values()))
+    from bot.progress import progress_bar
+    bar = progress_bar(sum(sizes.values()), "import", "B", scale=True)
 
     def note(message: str) -> None:
-        line = f"tgmon: note: {message}"
-        if bar is not None:
-            bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
+        bar.write(f"tgmon: note: {message}")
 
     opts = ImportOptions(username=username, export_tz=export_tz,
-                         progress=bar.update if bar is not None else (lambda _n: None))
+                         progress=bar.update)
     db = await open_database(settings.db_path)
     done: list[Path] = []
     noted: set[str] = set()
@@ -149,14 +145,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 if text not in noted:
                     noted.add(text)
                     note(text)
-            if bar is not None:
-                bar.clear()
+            bar.clear()
             for line in _summary(result):
                 print(line)
             done.append(path)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         await db.close()
     return 0
 
@@ -176,9 +170,4 @@ async def _check_username_owner(db: Database, username: str,
         "check the file and the name, or leave --username out (nothing was imported)")
 
 
-def _progress_bar(total: int) -> Any:
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-    return tqdm(total=total, unit="B", unit_scale=True, desc="import", file=sys.stderr,
-                leave=False)
+

@@ -5,37 +5,21 @@ session file readable by its owner only; ``tgmon run`` then starts without quest
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from config.errors import TgmonError
+from bot.telegram.login import LoginError, Prompts
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from telethon import TelegramClient
-
-    from bot.app import ClientFactory
+    from bot.telegram.clients import ClientFactory
 
 ORDER = 5
-ATTEMPTS = 3
 # Telethon's connection attempts before connect() gives up: connection_retries (5,
 # tgmon keeps Telethon's default) plus the first one.
 CONNECT_ATTEMPTS = 6
 
 
-class LoginError(TgmonError):
-    pass
-
-
-@dataclass(frozen=True)
-class Prompts:
-    """How the login asks (a terminal in ``tgmon login``; canned answers in tests)."""
-
-    phone: Callable[[], str]
-    code: Callable[[], str]
-    password: Callable[[], str]
-    say: Callable[[str], None] = print
+__all__ = ["LoginError", "Prompts", "login"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -55,7 +39,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import getpass
 
-    from bot.cli.run import MissingCredentialsError, telegram_client_factory
+    from bot.cli.run import MissingCredentialsError
+    from bot.telegram.clients import telegram_client_factory
 
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
@@ -88,68 +73,17 @@ async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts
 
 
 async def _login(settings: Settings, make_client: ClientFactory, prompts: Prompts) -> str:
-    from telethon import errors, utils
-
+    from bot.telegram.login import sign_in
     from bot.watcher.session import SessionLock, session_file
     from storage.dbfile import SESSION_PLACE, make_private_dir
 
     make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
     with SessionLock(settings.user_session):
         client = make_client("user", settings.user_session)
-        await client.connect()
-        try:
-            if await client.is_user_authorized():
-                me = await client.get_me()
-                return (f"Already logged in as {utils.get_display_name(me)}; nothing to do. "
-                        "Run `tgmon run`.")
-            phone = prompts.phone().strip()
-            if ":" in phone:
-                raise LoginError("that looks like a bot token: tgmon login logs in the user "
-                                 "account that watches channels; the bot's token goes in "
-                                 "TGMON_BOT_TOKEN")
-            try:
-                await client.send_code_request(phone)
-            except errors.PhoneNumberInvalidError:
-                raise LoginError(f"Telegram does not accept the phone number {phone!r}: give "
-                                 "it in international format, e.g. +447700900123") from None
-            except errors.PhoneNumberBannedError:
-                raise LoginError(f"Telegram has banned the number {phone}") from None
-            except errors.FloodWaitError as e:
-                raise LoginError(f"Telegram asks to wait {e.seconds} s before sending another "
-                                 "code; try again later") from None
-            me = await _sign_in(client, phone, prompts)
-        finally:
-            await client.disconnect()
+        name, already = await sign_in(client, prompts)
+    if already:
+        return f"Already logged in as {name}; nothing to do. Run `tgmon run`."
     path = session_file(settings.user_session)
     path.chmod(0o600)
-    return (f"Logged in as {utils.get_display_name(me)}. The session is {path} (readable "
+    return (f"Logged in as {name}. The session is {path} (readable "
             "by you only: it gives full access to the account). Now run `tgmon run`.")
-
-
-async def _sign_in(client: TelegramClient, phone: str, prompts: Prompts) -> Any:
-    """The code (three tries), then the two-step password if Telegram asks (three)."""
-    from telethon import errors
-
-    for left in range(ATTEMPTS - 1, -1, -1):
-        code = prompts.code().strip().replace(" ", "")
-        try:
-            return await client.sign_in(phone, code=code)
-        except errors.SessionPasswordNeededError:
-            break
-        except (errors.PhoneCodeInvalidError, errors.PhoneCodeEmptyError):
-            if not left:
-                raise LoginError("the code was wrong three times: run tgmon login again "
-                                 "for a new code") from None
-            prompts.say(f"That code is wrong; try again ({left} left).")
-        except errors.PhoneCodeExpiredError:
-            raise LoginError("the code has expired: run tgmon login again for a new "
-                             "one") from None
-    for left in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return await client.sign_in(phone=phone, password=prompts.password())
-        except errors.PasswordHashInvalidError:
-            if not left:
-                raise LoginError("the two-step password was wrong three times; run tgmon "
-                                 "login again") from None
-            prompts.say(f"That password is wrong; try again ({left} left).")
-    raise LoginError("Telegram did not accept the login; run tgmon login again")

@@ -21,7 +21,7 @@ EXCERPT = 110
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "rules", help="try alert rules on the stored log",
-        description="Alert rules (the language is described in the README, \"Rules\").")
+        description="Alert rules (the language is described in docs/rules.md).")
     sub = parser.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     test = sub.add_parser(
         "test", parents=[common], help="count and list the stored posts a rule matches",

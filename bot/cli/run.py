@@ -4,18 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from config.errors import TgmonError
 from config.settings import Settings
-
-if TYPE_CHECKING:
-    from telethon import TelegramClient
-
-    from bot.app import ClientFactory
 
 ORDER = 10
 SIMULATION_DB = "simulation.db"
@@ -42,47 +35,6 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.set_defaults(func=run)
 
 
-def telegram_client_factory(settings: Settings) -> ClientFactory:
-    """How tgmon builds its clients: a SQLite session file per role (owner-only), the
-    user client catching up on what it missed while down, the bot one too. The user
-    client is a :class:`~bot.watcher.client.WatchingClient` (it reports reconnects) and
-    sleeps through no flood wait: the watcher sees each one, holds back only the work
-    that needs that request and counts it. The bot fails fast on flood waits so its
-    send queue can reschedule. Both talk to ``TGMON_SERVER`` if set (its key checked
-    and registered here, before anything else happens)."""
-    from telethon import TelegramClient
-
-    from bot.reconnect import handled_by_tgmon
-    from bot.servers import check_server, client_options, point_at
-    from bot.watcher.client import WatchingClient
-
-    assert settings.api_id is not None and settings.api_hash
-    api_id, api_hash = settings.api_id, settings.api_hash
-    server = check_server(settings)
-
-    def make(role: str, session: Path) -> TelegramClient:
-        _owner_only(session.with_name(session.name + ".session"))
-        cls = WatchingClient if role == "user" else TelegramClient
-        base_logger = f"tgmon.telethon.{role}"
-        handled_by_tgmon(base_logger)
-        client = cls(str(session), api_id, api_hash, catch_up=True,
-                     flood_sleep_threshold=0 if role == "user" else 5,
-                     base_logger=base_logger, **client_options(server))
-        point_at(client, server)
-        return client
-    return make
-
-
-def _owner_only(path: Path) -> None:
-    """Create the session file readable by its owner only before Telethon opens it."""
-    from storage.dbfile import SESSION_PLACE, make_private_dir
-
-    make_private_dir(path.parent, "the session files", SESSION_PLACE)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
-    path.chmod(0o600)
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.simulate is not None:
         return _simulate(args, settings)
@@ -97,6 +49,7 @@ def _production(settings: Settings) -> int:
 
     from bot.app import App
     from bot.logs import setup_logging
+    from bot.telegram.clients import telegram_client_factory
     from bot.watcher.session import SessionLock, require_login
 
     if settings.api_id is None or not settings.api_hash:
@@ -159,7 +112,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
                            transcript=args.transcript)
     print(report.summary())
     if report.ended is not None:              # as `tgmon run` would: the reason, status 1
-        from bot.account_end import AccountEndedError
+        from bot.telegram.account_end import AccountEndedError
         raise AccountEndedError(report.ended)
     return 0
 

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli._channels import channel_ids
     from storage.account_ends import recent_ends
     from storage.capture import event_counts
-    from storage.channels import find_channel
     from storage.coverage import channel_coverage
     from storage.db import open_database
     from storage.stats import log_stats
@@ -61,13 +61,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise StatsError("--ranges must be 0 or more")
     db = await open_database(settings.db_path, read_only=True)
     try:
-        ids = []
-        for ref in args.channel:
-            found = await find_channel(db, ref)
-            if found is None:
-                raise StatsError(f"unknown channel {ref!r}: see tgmon stats for the channels "
-                                 "in the log")
-            ids.append(found.channel_id)
+        ids = list(await channel_ids(db, args.channel))
         stats = await log_stats(db, ids, keep=args.ranges)
         keep = max(args.ranges, 1)
         coverage = {s.channel.channel_id: await channel_coverage(db, s.channel.channel_id, keep)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.access import refusal
 from bot.commands.context import Button, Context
 from bot.commands.router import Access, Router, help_text
-from bot.digest.scheduling.component import schedule_changed
 from bot.rules.help import RULES_HELP
 from bot.timefmt import local
 from config.durations import parse_duration
 from config.errors import TgmonError
+from config.zones import UnknownZoneError, parse_zone
 from storage.alerts import release_held
 from storage.chats import set_muted_until, set_timezone
+from storage.digest_schedules import note_changed
 
 router = Router()
 
@@ -74,12 +74,16 @@ async def timezone(ctx: Context, zone: str | None) -> None:
                         f"(now {escape(local(ctx.now(), ctx.tz))}).")
         return
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        parse_zone(zone)
+    except UnknownZoneError:
         raise TgmonError(f"Unknown time zone {zone!r}. Use an IANA name such as "
                          "Europe/Kyiv, Europe/Moscow, Europe/Berlin or UTC.") from None
     await set_timezone(ctx.db, ctx.chat_id, zone)
-    await schedule_changed(ctx.rt, ctx.chat_id, ctx.now())      # the digest moves with it
+    # earlier due times are not missed ones, and the chat's digest moves to the new zone
+    await note_changed(ctx.db, ctx.chat_id, ctx.now())
+    scheduler = ctx.digests()
+    if scheduler is not None:
+        await scheduler.sync_chat(ctx.chat_id)
     await ctx.reply(f"Time zone set to <b>{escape(zone)}</b> "
                     f"(now {escape(local(ctx.now(), zone))}).")
 

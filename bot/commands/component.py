@@ -1,4 +1,5 @@
-"""The bot's command loop: Telethon events in, routed command calls out.
+"""The bot's command loop: messages and button presses in (:mod:`bot.telegram.bot_events`),
+routed command calls out.
 
 Every message and button press is checked against the caller's access level before
 its handler runs; a refusal says why.
@@ -10,80 +11,72 @@ import html
 import logging
 from typing import Any
 
-from telethon import events
-
-from bot.app import Runtime
 from bot.commands.access import level_of, refusal
-from bot.commands.context import Context, Messenger
+from bot.commands.context import Context, Messenger, Services
 from bot.commands.router import Access, Router, UsageError, kwargs_for, split_command
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
+from bot.telegram.bot_events import BotEvents, Incoming, bot_username
 from config.errors import TgmonError
 from storage.chats import Chat, get_chat, grant_of, touch
 
 log = logging.getLogger(__name__)
 
 
-def _name(entity: Any) -> str | None:
-    parts = [getattr(entity, "first_name", None), getattr(entity, "last_name", None)]
-    name = " ".join(p for p in parts if p)
-    return name or getattr(entity, "title", None)
-
-
 class BotCommands:
     name = "bot commands"
 
-    def __init__(self, router: Router, messenger: Messenger) -> None:
+    def __init__(self, router: Router, messenger: Messenger,
+                 services: Services | None = None) -> None:
         self.router = router
         self.messenger = messenger
+        self.services = services or Services()
         self.rt: Runtime | None = None
         self.bot_username: str | None = None
+        self._events = BotEvents(self._on_message, self._on_press)
 
     def attach(self, rt: Runtime) -> None:
         if rt.bot is None:
             log.warning("no TGMON_BOT_TOKEN: the bot is off (capture only)")
             return
         self.rt = rt
-        rt.bot.add_event_handler(self._on_message, events.NewMessage(incoming=True))
-        rt.bot.add_event_handler(self._on_press, events.CallbackQuery())
+        self._events.attach(rt.bot)
 
     async def start(self, rt: Runtime) -> None:
         if rt.bot is not None:
-            me = await rt.bot.get_me()
-            self.bot_username = getattr(me, "username", None)
+            self.bot_username = await bot_username(rt.bot)
 
     async def stop(self) -> None:
-        if self.rt and self.rt.bot:
-            self.rt.bot.remove_event_handler(self._on_message)
-            self.rt.bot.remove_event_handler(self._on_press)
+        self._events.detach()
         self.rt = None
 
-    async def _who(self, event: Any) -> tuple[Chat, int, Access]:
+    async def _who(self, event: Incoming) -> tuple[Chat, int, Access]:
         """Record the chat and the person, and the person's access level."""
         rt = self.rt
         assert rt is not None
-        sender = await event.get_sender()
+        person = await event.person()
         user_id = event.sender_id
-        private = event.is_private
-        chat = sender if private else await event.get_chat()
-        await touch(rt.db, chat_id=event.chat_id, kind="private" if private else "group",
-                    title=_name(chat), user_id=user_id, first_name=_name(sender),
-                    username=getattr(sender, "username", None), now=rt.now())
+        assert user_id is not None
+        await touch(rt.db, chat_id=event.chat_id,
+                    kind="private" if event.private else "group", title=person.chat_title,
+                    user_id=user_id, first_name=person.first_name, username=person.username,
+                    now=rt.now())
         stored = await get_chat(rt.db, event.chat_id)
         assert stored is not None
         level = level_of(user_id, rt.settings, await grant_of(rt.db, user_id))
         return stored, user_id, level
 
-    async def _on_message(self, event: Any) -> None:
+    async def _on_message(self, event: Incoming) -> None:
         rt = self.rt
         if rt is None or event.sender_id is None:
             return
-        split = split_command(event.raw_text or "", self.bot_username)
+        split = split_command(event.text, self.bot_username)
         if split is None:
-            if event.is_private:
+            if event.private:
                 await self.messenger.reply(event.chat_id, "Send /help to see what I can do.")
             return
         chat, user_id, level = await self._who(event)
-        ctx = Context(rt, self.messenger, self.router, chat, user_id, level)
+        ctx = Context(rt, self.messenger, self.router, chat, user_id, level, self.services)
         name, rest = split
         try:
             call = self.router.resolve(name, rest)
@@ -94,7 +87,7 @@ class BotCommands:
                 await ctx.reply(html.escape(str(e)))
             return
         if call is None:
-            if event.is_private:
+            if event.private:
                 await ctx.reply(f"Unknown command /{html.escape(name)}. Send /help for the list.")
             return
         if call.command.access > level:
@@ -102,11 +95,11 @@ class BotCommands:
             return
         await self._run(ctx, call.command.name, call.command.handler, **kwargs_for(call))
 
-    async def _on_press(self, event: Any) -> None:
+    async def _on_press(self, event: Incoming) -> None:
         rt = self.rt
         if rt is None:
             return
-        found = self.router.resolve_callback(event.data.decode(errors="replace"))
+        found = self.router.resolve_callback(event.data or "")
         chat, user_id, level = await self._who(event)
         if found is None:
             await event.answer("This button no longer works.")
@@ -116,7 +109,7 @@ class BotCommands:
             await event.answer("Not allowed.", alert=True)
             return
         await event.answer()
-        ctx = Context(rt, self.messenger, self.router, chat, user_id, level)
+        ctx = Context(rt, self.messenger, self.router, chat, user_id, level, self.services)
         await self._run(ctx, callback.prefix, callback.handler, payload)
 
     async def _run(self, ctx: Context, what: str, handler: Any, *args: Any, **kwargs: Any) -> None:

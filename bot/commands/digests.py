@@ -8,7 +8,6 @@ from html import escape
 from bot.commands.context import Context
 from bot.commands.export_args import ExportRequest, parse_export_args
 from bot.commands.router import Router
-from bot.digest.scheduling.component import scheduler_of, wake_sender
 from bot.digest.scheduling.coverage import coverage
 from bot.digest.scheduling.plan import Plan, next_due, parse_clock, parse_days, zone
 from bot.timefmt import local
@@ -47,7 +46,7 @@ def _plan(ctx: Context, chat: ChatSchedule) -> Plan:
 
 
 async def _resync(ctx: Context) -> None:
-    scheduler = scheduler_of(ctx.rt)
+    scheduler = ctx.digests()
     if scheduler is not None:
         await scheduler.sync_chat(ctx.chat_id)
 
@@ -93,7 +92,7 @@ async def _set(ctx: Context, words: list[str]) -> None:
 
 
 async def _now(ctx: Context) -> None:
-    scheduler = scheduler_of(ctx.rt)
+    scheduler = ctx.digests()
     if scheduler is None:
         raise TgmonError("Digests are not running in this tgmon; ask its admins.")
     if not await scheduler.send_now(ctx.chat_id):
@@ -191,4 +190,4 @@ async def export(ctx: Context, options: str | None) -> None:
         export_caption(req, channel, ctx.tz, built.rows, built.gzipped, built.raw_size),
         file_name=export_file_name(req, channel, ctx.tz, built.gzipped),
         file_data=built.data), ctx.now())
-    wake_sender(ctx.rt)
+    ctx.rt.outbox_changed.notify()

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-from bot.commands.context import Button, Context
+from bot.commands.context import Button, Context, WatchOps
 from bot.commands.router import Access, Router
+from bot.telegram.requests import Resolution
 from bot.timefmt import local
-from bot.watcher.component import Watcher
-from bot.watcher.resolver import Resolution
 from config.channels import USERNAME_RE, normalize_username
 from config.errors import TgmonError
 from storage import outbox
@@ -25,9 +24,9 @@ router = Router()
 MAX_FOUND = 8
 
 
-def _watcher(ctx: Context) -> Watcher:
-    watcher = ctx.rt.component("watcher")
-    if not isinstance(watcher, Watcher):
+def _watcher(ctx: Context) -> WatchOps:
+    watcher = ctx.services.watcher
+    if watcher is None or not watcher.running:
         raise TgmonError("The watcher is not running in this tgmon.")
     return watcher
 
@@ -141,8 +140,8 @@ async def status(ctx: Context) -> None:
     states = await all_states(ctx.db)
     counts = await event_counts(ctx.db, now - timedelta(hours=24))
     last = await last_post_dates(ctx.db, [e.channel_id for e in entries if e.channel_id])
-    watcher = ctx.rt.component("watcher")
-    health = watcher.health if isinstance(watcher, Watcher) else {}
+    watcher = ctx.services.watcher
+    health = watcher.health if watcher is not None else {}
 
     def when(dt: datetime | None) -> str:
         return escape(local(dt, ctx.tz)) if dt else "never"
@@ -175,9 +174,9 @@ async def status(ctx: Context) -> None:
         back = f"; running again since {when(end.resumed_at)}" if end.resumed_at else ""
         lines.append(f"⛔ Telegram ended {who} {when(end.at)} "
                      f"(<code>{escape(end.code)}</code>){back}")
-    sender = ctx.rt.component("sender")
+    sender = ctx.services.delivery
     queue = await outbox.pending_count(ctx.db)
-    bot_floods = getattr(sender, "flood_waits", None)
+    bot_floods = sender.flood_waits if sender is not None else None
     delivery = f"Delivery queue: {queue} waiting"
     if bot_floods is not None:
         delivery += f" · bot flood waits since start: {bot_floods}"

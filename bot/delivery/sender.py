@@ -11,41 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
-from telethon import Button as TelethonButton
-from telethon import errors
-
-from bot.app import Runtime, Signal
-from bot.commands.context import Button, Buttons
+from bot.commands.context import Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
+from bot.delivery.retry import Step, after_failure
 from bot.failures import failure, log_traceback
-from bot.reconnect import UNREACHABLE
+from bot.runtime import Runtime
+from bot.tasks import stop_tasks
+from bot.telegram.errors import classify
+from bot.telegram.send import deliver
 from storage import outbox
 from storage.chats import mark_blocked
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-_GONE = (errors.UserIsBlockedError, errors.InputUserDeactivatedError,
-         errors.UserDeactivatedError, errors.ChatWriteForbiddenError,
-         errors.PeerIdInvalidError, errors.ChannelPrivateError, errors.ChatAdminRequiredError)
-_EDIT_GONE = (errors.MessageIdInvalidError, errors.MessageEditTimeExpiredError,
-              errors.MessageAuthorRequiredError)
 EDIT_RETRY = 2.0                 # seconds between looks at the message an edit waits for
-NETWORK_PAUSE = timedelta(seconds=30)   # between tries while Telegram is unreachable
-_TOO_LONG = (errors.MessageTooLongError, errors.MediaCaptionTooLongError,
-             errors.EntityBoundsInvalidError)
-
-
-def telethon_buttons(buttons: Buttons | None) -> list[list[TelethonButton]] | None:
-    if not buttons:
-        return None
-    return [[TelethonButton.inline(b.label, b.data.encode()) for b in row] for row in buttons]
 
 
 class Sender:
@@ -53,7 +36,6 @@ class Sender:
 
     def __init__(self, limits: SendLimits | None = None) -> None:
         self.limiter = RateLimiter(limits or SendLimits())
-        self.wake = Signal()
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
@@ -71,16 +53,15 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="outbox sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([self._task])
         self._task, self.rt = None, None
 
     def messenger(self) -> OutboxMessenger:
         return OutboxMessenger(self)
 
     async def _run(self) -> None:
+        assert self.rt is not None
+        wake = self.rt.outbox_changed
         while True:
             try:
                 wait = await self._round()
@@ -92,7 +73,7 @@ class Sender:
                 wait = 5.0
             if wait is None or wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
+                    await asyncio.wait_for(wake.wait(), wait)
 
     async def _round(self) -> float | None:
         """Send what may go now. Returns how long to wait before the next round
@@ -141,77 +122,70 @@ class Sender:
             return
         try:
             sent = await self._deliver(item, msg.html)
-        except errors.FloodWaitError as e:
-            self.flood_waits += 1
-            self.paused_until = now + timedelta(seconds=e.seconds)
-            log.warning("flood wait %s s: sending paused", e.seconds)
-            await outbox.retry_later(rt.db, item.id, f"FLOOD_WAIT_{e.seconds}",
-                                     self.paused_until)
-            return
-        except _GONE as e:
-            log.info("chat %s cannot be written to (%s): dropped", item.chat_id,
-                     type(e).__name__)
-            await mark_blocked(rt.db, item.chat_id, now)
-            await outbox.drop_chat(rt.db, item.chat_id, type(e).__name__)
-            return
-        except _TOO_LONG as e:
-            limit = CAPTION_LIMIT if msg.file_data is not None else TEXT_LIMIT
-            log.error("outbox %s too long (%s, %s units): sent as plain text", item.id,
-                      type(e).__name__, telegram_length(msg.html))
-            try:
-                sent = await self._deliver(item, plain_fallback(msg.html, limit))
-            except errors.RPCError as e2:
-                await outbox.give_up(rt.db, item.id, type(e2).__name__)
+        except Exception as e:
+            failed = classify(e, "bot")
+            then = after_failure(failed, item.attempts, now)
+            if then.step is Step.RAISE:
+                raise
+            if then.step is Step.PAUSE:
+                assert then.until is not None
+                self.flood_waits += 1
+                self.paused_until = then.until
+                log.warning("flood wait %s s: sending paused", failed.seconds)
+                await outbox.retry_later(rt.db, item.id, then.reason, then.until)
                 return
-        except errors.MessageNotModifiedError:
-            sent = None                 # an edit to what the message already says
-        except _EDIT_GONE as e:
-            await outbox.give_up(rt.db, item.id, type(e).__name__)
-            return
-        except UNREACHABLE as e:
-            # Telegram cannot be reached (the client is reconnecting, bot.reconnect): no
-            # message's fault, and every send would fail alike. Sending pauses; the
-            # message keeps its place and its attempts, however long it lasts.
-            self.paused_until = now + NETWORK_PAUSE
-            if not self.unreachable:
-                log.info("cannot reach Telegram (%s): sending waits until it can",
-                         type(e).__name__)
-            self.unreachable = True
-            return
-        except (errors.RPCError, ValueError) as e:
-            error = f"{type(e).__name__}: {e}"[:200]
-            if item.attempts + 1 >= MAX_ATTEMPTS:
-                log.error("outbox %s failed for good: %s", item.id, error)
-                await outbox.give_up(rt.db, item.id, error)
+            if then.step is Step.WAIT:
+                self.paused_until = then.until
+                if not self.unreachable:
+                    log.info("cannot reach Telegram (%s): sending waits until it can",
+                             failed.error)
+                self.unreachable = True
+                return
+            if then.step is Step.DROP_CHAT:
+                log.info("chat %s cannot be written to (%s): dropped", item.chat_id,
+                         failed.error)
+                await mark_blocked(rt.db, item.chat_id, now)
+                await outbox.drop_chat(rt.db, item.chat_id, then.reason)
+                return
+            if then.step is Step.PLAIN:
+                limit = CAPTION_LIMIT if msg.file_data is not None else TEXT_LIMIT
+                log.error("outbox %s too long (%s, %s units): sent as plain text", item.id,
+                          failed.error, telegram_length(msg.html))
+                try:
+                    sent = await self._deliver(item, plain_fallback(msg.html, limit))
+                except Exception as e2:
+                    again = classify(e2, "bot")
+                    if not again.telegram:
+                        raise
+                    await outbox.give_up(rt.db, item.id, again.error)
+                    return
+            elif then.step is Step.DONE:
+                sent = item.target_message_id   # the message already says this
+            elif then.step in (Step.GIVE_UP, Step.FAILED):
+                if then.step is Step.FAILED:
+                    log.error("outbox %s failed for good: %s", item.id, then.reason)
+                await outbox.give_up(rt.db, item.id, then.reason)
+                return
             else:
-                delay = timedelta(seconds=min(2 ** item.attempts * 5, 3600))
-                await outbox.retry_later(rt.db, item.id, error, now + delay)
-            return
+                assert then.until is not None
+                await outbox.retry_later(rt.db, item.id, then.reason, then.until)
+                return
         self.paused_until = None
         if self.unreachable:
             self.unreachable = False
             log.info("Telegram is reachable again: sending goes on")
         self.limiter.record(item.chat_id, item.chat_kind == "group", rt.now().timestamp())
-        message_id = getattr(sent, "id", None) if sent is not None else item.target_message_id
-        await outbox.mark_sent(rt.db, item.id, message_id, rt.now())
+        await outbox.mark_sent(rt.db, item.id, sent, rt.now())
 
-    async def _deliver(self, item: outbox.Pending, html_text: str) -> Any:
+    async def _deliver(self, item: outbox.Pending, html_text: str) -> int | None:
         bot = self.rt.bot if self.rt else None
         assert bot is not None
-        msg, chat_id = item.message, item.chat_id
-        buttons = telethon_buttons([[Button(lb, d) for lb, d in row] for row in msg.buttons])
-        if msg.edit_of is not None:
-            return await bot.edit_message(chat_id, item.target_message_id, html_text,
-                                          parse_mode="html", link_preview=False,
-                                          buttons=buttons)
-        if msg.file_data is not None:
-            f = io.BytesIO(msg.file_data)
-            f.name = msg.file_name or "file"
-            return await bot.send_file(chat_id, f, caption=html_text, parse_mode="html",
-                                       force_document=not msg.as_photo, buttons=buttons)
-        return await bot.send_message(chat_id, html_text, parse_mode="html",
-                                      link_preview=False, buttons=buttons,
-                                      reply_to=item.reply_to_message_id)
+        msg = item.message
+        return await deliver(
+            bot, item.chat_id, html_text, buttons=msg.buttons,
+            edit=item.target_message_id if msg.edit_of is not None else None,
+            file_data=msg.file_data, file_name=msg.file_name, as_photo=msg.as_photo,
+            reply_to=item.reply_to_message_id)
 
 
 class OutboxMessenger:
@@ -225,4 +199,4 @@ class OutboxMessenger:
         assert rt is not None
         rows = tuple(tuple((b.label, b.data) for b in row) for row in buttons or ())
         await outbox.put(rt.db, outbox.OutMessage(chat_id, "reply", html, rows), rt.now())
-        self.sender.wake.notify()
+        rt.outbox_changed.notify()

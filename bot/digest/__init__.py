@@ -4,7 +4,8 @@
 - :func:`bot.digest.build.build_digest`: the digest, a pure function of that material;
 - ``render_telegram`` (HTML messages), ``render_text`` (terminal), ``render_html_page``
   (a web page) and ``bot.digest.chart.render_chart`` (a PNG);
-- :func:`bot.digest.service.prepare_digest` does all of it for one subscriber;
+- :func:`bot.digest.scheduling.compose.compose_many` does all of it for the chats due
+  (one or many: the app's one pipeline);
 - :mod:`bot.digest.period` says which period a digest covers.
 
 The chart module imports matplotlib when it is called, not when this package is imported.

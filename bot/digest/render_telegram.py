@@ -19,6 +19,7 @@ from html import escape
 from bot.digest.excerpt import shorten
 from bot.digest.layout import Block, Line, Span, fmt_period, layout
 from bot.digest.model import Digest
+from storage.models import utf16_len
 
 LIMIT = 4096              # message text, in UTF-16 code units after entity parsing
 HEADROOM = 96
@@ -26,9 +27,6 @@ MAX_ENTITIES = 100
 CAPTION_LIMIT = 1024      # a photo's caption
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: astral characters (most emoji) count 2."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)

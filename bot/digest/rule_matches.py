@@ -9,7 +9,7 @@ kept, so memory does not grow with the period.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.models import StoredPost
@@ -64,12 +64,3 @@ class RuleTally:
             for label, count, heap in zip(self.labels, self._counts, self._heaps, strict=True))
 
 
-def tally_rules(rules: Sequence[tuple[str, Callable[[StoredPost], bool]]],
-                posts: Iterable[StoredPost], top: int = TOP_MATCHES) -> tuple[RuleMatches, ...]:
-    """Match every post against every ``(label, predicate)`` rule (posts already in memory)."""
-    tally = RuleTally([label for label, _ in rules], top)
-    for post in posts:
-        for i, (_, matches) in enumerate(rules):
-            if matches(post):
-                tally.add(i, post)
-    return tally.result()

@@ -8,7 +8,7 @@
     rules = RuleSet(); rules.add(rule_id, rule)
     rules.match(post)                                   # [(rule_id, Match), ...]
 
-The language is described in the README ("Rules"). Nothing here awaits, reads a clock
+The language is described in docs/rules.md. Nothing here awaits, reads a clock
 or touches the database; :mod:`bot.rules.trial` runs a rule over the stored log.
 """
 

@@ -28,7 +28,7 @@ from bot.sim.model import (
     MediaSpec,
     Person,
 )
-from bot.sim.tl import utf16_len
+from storage.models import utf16_len
 
 if TYPE_CHECKING:
     from bot.sim.limits import Faults

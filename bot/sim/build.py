@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.sim.model import ForwardSpec
-from bot.sim.scenario import Forward, PostSpec, Scenario
+from bot.sim.scenario import Scenario
 from bot.sim.scenario_events import Delete, Edit, Fault, Message, Post, Press, Views
+from bot.sim.scenario_posts import Forward, PostSpec
 from bot.sim.world import World
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.sim.tl import utf16_len
+from storage.models import utf16_len
 
 QUIET_TAIL = timedelta(minutes=90)      # nothing happens in the last 90 minutes
 BOT_USERNAME = "tgmon_sim_bot"          # the simulated bot's username (bot.sim.world)

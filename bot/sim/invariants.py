@@ -42,7 +42,7 @@ from bot.digest.scheduling.plan import Plan, ScheduleError, due_times, parse_clo
 from bot.sim.generate import BOT_USERNAME
 from bot.sim.scenario import Scenario
 from bot.sim.scenario_events import Fault, Message
-from bot.sim.tl import utf16_len
+from storage.models import utf16_len
 from bot.sim.truth import (
     RESTART,
     PostTruth,
@@ -325,7 +325,7 @@ def check_delivery(world: World, db: sqlite3.Connection, end: datetime, *,
     notices: Counter[int] = Counter()
     for key in got:
         if recorded[key] == 0 and stopped and texts[key].startswith(STOPPED_NOTICE):
-            notices[key[0]] += 1        # sent directly as the app stops (bot.account_watch)
+            notices[key[0]] += 1        # sent directly as the app stops (bot.telegram.account_watch)
             if notices[key[0]] > 1:
                 out.append(_v("delivery", f"chat {key[0]} was told twice that tgmon stopped"))
             continue
@@ -703,7 +703,7 @@ def entity_problems(text: str, entities: Sequence[Any]) -> list[str]:
 
 # ---- the log ----
 
-_ENDED = "bot.account_watch: Telegram ended an account"
+_ENDED = "bot.telegram.account_watch: Telegram ended an account"
 
 
 def check_errors(errors: Iterable[str], *, stopped: bool = False) -> list[Violation]:

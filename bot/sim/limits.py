@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from bot.sim.tl import RpcFail, flood_wait, utf16_len
+from bot.sim.tl import RpcFail, flood_wait
+from storage.models import utf16_len
 
 MESSAGE_LENGTH_MAX = 4096
 CAPTION_LENGTH_MAX = 1024

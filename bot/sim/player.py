@@ -19,22 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.account_end import AccountEnded, AccountEndedError
-from bot.app import App, Component, default_components
+from bot.app import App, default_components
+from bot.runtime import Component
 from bot.sim.build import apply_to_world, build_world
 from bot.sim.scenario import Scenario, load_scenario
 from bot.sim.scenario_events import Fault, Message, Post
 from bot.sim.sender import SIM_API_HASH, SIM_API_ID
 from bot.sim.transcript import write_transcript
 from bot.sim.vclock import VirtualTimeLoop, run_simulated, sleep_until
+from bot.telegram.account_end import AccountEnded, AccountEndedError
 from config.errors import TgmonError
 from config.settings import Settings
 
 if TYPE_CHECKING:
     from telethon import TelegramClient
 
-    from bot.app import ClientFactory
     from bot.sim.world import World
+    from bot.telegram.clients import ClientFactory
 
 log = logging.getLogger(__name__)
 Components = Callable[[], Sequence[Component]]

@@ -1,13 +1,12 @@
 """Scenarios: a day (or any span) of Telegram activity as a JSON file, read into frozen
 records. :func:`load_scenario` checks everything it can before anything is played and
-names the JSON path of the first bad field. The format is documented in the README
-("Simulation and scenarios"); :mod:`bot.sim.scenario_events` reads the events.
+names the JSON path of the first bad field. The format is documented in
+docs/simulation.md ("Scenario files"); :mod:`bot.sim.scenario_events` reads the events.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -15,40 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from bot.sim.jsonread import Node, ScenarioError, optional
-from bot.sim.model import MEDIA_KINDS, EntitySpec, MediaSpec
-from bot.sim.tl import ENTITY_TYPES, utf16_len
+from bot.sim.scenario_events import read_events
+from bot.sim.scenario_posts import (
+    MISSING_MESSAGES,
+    Event,
+    PostSpec,
+    read_post,
+    username,
+)
 from config.durations import parse_duration
 from config.settings import SPEC_BY_NAME, Settings, SettingsError, settings_from_values
 
 BUILTIN_SCENARIO = "2024-03-12.json"
-USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 # Settings the simulation decides itself (credentials, where files go).
 NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir", "server",
                    "server_key")
-
-
-@dataclass(frozen=True)
-class Forward:
-    channel: str | None = None      # a scenario channel's username ...
-    id: int | None = None           # ... and its post, or
-    name: str | None = None         # a hidden origin's name
-
-
-@dataclass(frozen=True)
-class PostSpec:
-    channel: str
-    id: int
-    date: datetime | None           # history only; events post at their `at`
-    text: str = ""
-    entities: tuple[EntitySpec, ...] = ()
-    views: int | None = None
-    forwards: int | None = None
-    reactions: tuple[tuple[str, int], ...] = ()
-    media: MediaSpec | None = None
-    fwd_from: Forward | None = None
-    reply_to: int | None = None
-    grouped_id: int | None = None
-    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,13 +62,6 @@ class Limits:
     latency: float = 0.0            # seconds from a request to its answer
     missing_messages: str = "empty"  # channels.getMessages for ids without a post:
     #                                  "empty" (messageEmpty, Telegram) or "omitted"
-
-
-@dataclass(frozen=True)
-class Event:
-    at: datetime
-    action: Any                     # one of the records in bot.sim.scenario_events
-    path: str                       # "$.events[3]", for messages while playing
 
 
 @dataclass(frozen=True)
@@ -126,8 +99,6 @@ def load_scenario(path: Path | None = None) -> Scenario:
 
 
 def parse_scenario(text: str, source: str = "scenario.json") -> Scenario:
-    from bot.sim.scenario_events import read_events
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -165,14 +136,6 @@ def _unique(node: Node | None, values: list[Any], key: str) -> None:
         if v in seen and node is not None:
             node.child(i).child(key).fail(f"{v!r} is used twice")
         seen.add(v)
-
-
-def username(node: Node) -> str:
-    name = node.text().lstrip("@")
-    if not USERNAME.fullmatch(name):
-        node.fail(f"{node.value!r} is not a Telegram username (4-32 letters, digits or _, "
-                  "starting with a letter)")
-    return name
 
 
 def _channel(node: Node, start: datetime) -> ChannelSpec:
@@ -246,76 +209,3 @@ def _limits(node: Node) -> Limits:
         else Limits.missing_messages
     return Limits(budget, window, latency, missing)
 
-
-MISSING_MESSAGES = ("empty", "omitted")
-
-
-POST_KEYS = ("id", "text", "entities", "views", "forwards", "reactions", "media", "fwd_from",
-             "reply_to", "grouped_id", "author")
-
-
-def read_post(node: Node, channel: str, *, dated: bool, extra: tuple[str, ...] = ()) -> PostSpec:
-    """A post of history (``dated``: it has a ``date``) or of a post event."""
-    f = node.fields(required=("id", "date") if dated else ("id",),
-                    optional=(*POST_KEYS, *extra))
-    text = f["text"].text() if "text" in f else ""
-    media = _media(f["media"]) if optional(f, "media") else None
-    if not text and media is None:
-        node.fail("a post needs text or media")
-    fwd = optional(f, "fwd_from")
-    return PostSpec(
-        channel, f["id"].integer(minimum=1), f["date"].time() if dated else None, text,
-        read_entities(f["entities"], text) if "entities" in f else (),
-        _count(f, "views"), _count(f, "forwards"),
-        read_reactions(f["reactions"]) if "reactions" in f else (), media,
-        _forward(fwd) if fwd else None, _count(f, "reply_to", minimum=1),
-        _count(f, "grouped_id", minimum=1),
-        f["author"].text() if optional(f, "author") else None)
-
-
-def _count(f: dict[str, Node], key: str, minimum: int = 0) -> int | None:
-    node = optional(f, key)
-    return node.integer(minimum=minimum) if node else None
-
-
-def read_entities(node: Node, text: str) -> tuple[EntitySpec, ...]:
-    units = utf16_len(text)
-    out = []
-    for item in node.items():
-        f = item.fields(required=("type", "offset", "length"), optional=("url",))
-        kind = f["type"].choice(ENTITY_TYPES)
-        offset, length = f["offset"].integer(minimum=0), f["length"].integer(minimum=1)
-        if offset + length > units:
-            item.fail(f"offset + length ({offset + length}) is past the end of the text "
-                      f"({units} UTF-16 code units)")
-        url = f["url"].text(empty=False) if "url" in f else None
-        if kind == "text_link" and url is None:
-            item.fail("a text_link needs a url")
-        out.append(EntitySpec(kind, offset, length, url))
-    return tuple(out)
-
-
-def read_reactions(node: Node) -> tuple[tuple[str, int], ...]:
-    if not isinstance(node.value, dict):
-        node.fail(f"expected an object of emoji -> count, got {node.value!r}")
-    return tuple((emoji, node.child(emoji).integer(minimum=0)) for emoji in node.value)
-
-
-def _media(node: Node) -> MediaSpec:
-    f = node.fields(required=("kind",), optional=("file_name", "size", "mime_type", "width",
-                                                  "height", "duration"))
-    return MediaSpec(
-        f["kind"].choice(MEDIA_KINDS),
-        f["file_name"].text(empty=False) if "file_name" in f else None,
-        _count(f, "size") or 0,
-        f["mime_type"].text(empty=False) if "mime_type" in f else None,
-        _count(f, "width"), _count(f, "height"),
-        f["duration"].number() if "duration" in f else None)
-
-
-def _forward(node: Node) -> Forward:
-    if isinstance(node.value, dict) and "name" in node.value:
-        f = node.fields(required=("name",))
-        return Forward(name=f["name"].text(empty=False))
-    f = node.fields(required=("channel", "id"))
-    return Forward(channel=username(f["channel"]), id=f["id"].integer(minimum=1))

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.sim.jsonread import Node, optional
 from bot.sim.model import EntitySpec
-from bot.sim.scenario import Event, PostSpec, read_entities, read_post, read_reactions, username
+from bot.sim.scenario_posts import (
+    Event,
+    PostSpec,
+    read_entities,
+    read_post,
+    read_reactions,
+    username,
+)
 from bot.sim.tl import request_class
 
 if TYPE_CHECKING:

@@ -82,9 +82,6 @@ def request_class(name: str) -> type[TLRequest] | None:
 
 # ---- text ----
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's limits and entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 _ENTITY_NAMES = {

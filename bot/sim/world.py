@@ -30,9 +30,9 @@ from bot.sim.tl import RpcFail, method_name, request_class
 if TYPE_CHECKING:
     from telethon import TelegramClient
 
-    from bot.app import ClientFactory
     from bot.sim.sender import SimSender
     from bot.sim.srp import TwoStepPassword
+    from bot.telegram.clients import ClientFactory
 
 USER_ACCOUNT_ID = 5_100_000_001
 BOT_ACCOUNT_ID = 6_100_000_001
@@ -341,14 +341,15 @@ class World(Activity):
         return attach(self, client, role)
 
     def client_factory(self, base: ClientFactory | None = None) -> ClientFactory:
-        """A :data:`bot.app.ClientFactory` for :class:`bot.app.App`: ``base`` builds the
-        client exactly as in production (default: ``tgmon run``'s factory with simulated
-        credentials), then its network layer is swapped for this world."""
+        """A :data:`~bot.telegram.clients.ClientFactory` for :class:`bot.app.App`:
+        ``base`` builds the client exactly as in production (default: ``tgmon run``'s
+        factory with simulated credentials), then its network layer is swapped for this
+        world."""
         from bot.sim.sender import attach
 
         if base is None:
-            from bot.cli.run import telegram_client_factory
             from bot.sim.sender import SIM_API_HASH, SIM_API_ID
+            from bot.telegram.clients import telegram_client_factory
             from config.settings import Settings
             base = telegram_client_factory(Settings(api_id=SIM_API_ID, api_hash=SIM_API_HASH))
         made = base

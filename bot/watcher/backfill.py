@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from telethon import TelegramClient, errors
-
-from bot.watcher.reading import backward_batch, history_down, peer_of
+from bot.progress import ProgressBar, no_progress
+from bot.telegram.clients import Client
+from bot.telegram.errors import wait_seconds
+from bot.telegram.history import id_before, newest_id, peer_of, read_down
 from storage.capture import Batch, get_state, save_batch
 from storage.coverage import top_run_floor
 from storage.db import Database
@@ -41,26 +42,8 @@ def _merge(channel_id: int, batches: list[Batch]) -> Batch:
                                     if b.backfill_floor is not None))
 
 
-class ProgressBar(Protocol):
-    def update(self, n: int) -> Any: ...
-
-    def close(self) -> Any: ...
-
-
 # (channel's name, expected messages or None) -> a bar (tqdm on a terminal)
 Progress = Callable[[str, int | None], ProgressBar]
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(name: str, total: int | None) -> ProgressBar:
-    return _NoBar()
 
 
 @dataclass(frozen=True)
@@ -83,7 +66,7 @@ class Outcome:
     waited: float = 0.0                 # seconds of flood waits waited out
 
 
-async def backfill_channel(client: TelegramClient, db: Database, entry: WatchEntry,
+async def backfill_channel(client: Client, db: Database, entry: WatchEntry,
                            goal: Goal, *, now: Callable[[], datetime],
                            progress: Progress = no_progress, wait_time: float = 1.0,
                            on_wait: Callable[[int], object] = lambda s: None) -> Outcome:
@@ -103,12 +86,15 @@ async def backfill_channel(client: TelegramClient, db: Database, entry: WatchEnt
             try:
                 done = await _read(client, db, cid, peer, below, goal, out, bar, now,
                                    wait_time)
-            except errors.FloodWaitError as e:
+            except Exception as e:
+                seconds = wait_seconds(e)
+                if seconds is None:
+                    raise
                 log.warning("backfill of @%s: Telegram asks to wait %s s", entry.username,
-                            e.seconds)
-                on_wait(e.seconds)
-                out.waited += e.seconds
-                await asyncio.sleep(e.seconds)
+                            seconds)
+                on_wait(seconds)
+                out.waited += seconds
+                await asyncio.sleep(seconds)
                 below = out.floor if out.floor is not None else below
                 continue
             if done:
@@ -117,24 +103,24 @@ async def backfill_channel(client: TelegramClient, db: Database, entry: WatchEnt
         bar.close()
 
 
-async def _expected(client: TelegramClient, peer: Any, below: int | None,
+async def _expected(client: Client, peer: Any, below: int | None,
                     goal: Goal) -> int | None:
     """Roughly how many messages the run will read (for the progress bar)."""
     if goal.limit is not None:
         return goal.limit
     if goal.since is None:
         return below - 1 if below else None
-    before = await client.get_messages(peer, offset_date=goal.since, limit=1)
+    before = await id_before(client, peer, goal.since)
     top = below
     if top is None:
-        newest = await client.get_messages(peer, limit=1)
-        top = newest[0].id + 1 if newest else None
+        newest = await newest_id(client, peer)
+        top = newest + 1 if newest is not None else None
     if top is None:
         return 0
-    return max(0, top - 1 - (before[0].id if before else 0))
+    return max(0, top - 1 - (before or 0))
 
 
-async def _read(client: TelegramClient, db: Database, cid: int, peer: Any, below: int | None,
+async def _read(client: Client, db: Database, cid: int, peer: Any, below: int | None,
                 goal: Goal, out: Outcome, bar: ProgressBar, now: Callable[[], datetime],
                 wait_time: float) -> bool:
     """Read down from ``below``; True when the goal or the first message is reached."""
@@ -158,20 +144,17 @@ async def _read(client: TelegramClient, db: Database, cid: int, peer: Any, below
             writing = asyncio.ensure_future(save_batch(db, merged, CapturePath.BACKFILL, now()))
 
     try:
-        async for page, channel in history_down(client, peer, below, left, wait_time):
-            if goal.since is not None:
-                kept = [m for m in page if m.date >= goal.since]
-                reached_since = len(kept) < len(page)
-                page = kept
-            if not page:
+        async for down in read_down(client, peer, below, left, goal.since, wait_time):
+            reached_since = down.reached_since
+            if not down.read:
                 break
-            batch, below = backward_batch(cid, page, below, channel=channel)
-            pending.append(batch)
-            out.read += len(page)
+            below = down.floor
+            pending.append(down.batch)
+            out.read += down.read
             out.floor = below
-            dates = [m.date for m in page]
-            out.oldest = min(dates) if out.oldest is None else min(out.oldest, *dates)
-            bar.update(len(page))
+            assert down.oldest is not None
+            out.oldest = down.oldest if out.oldest is None else min(out.oldest, down.oldest)
+            bar.update(down.read)
             if sum(len(b.posts) + len(b.service_ids) for b in pending) >= WRITE_BATCH:
                 await write()
             if reached_since:

@@ -6,10 +6,10 @@ delivered). A sweep asked for while one runs is run once more after it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
+from bot.tasks import stop_tasks
 from bot.watcher.jobs import RECHECK, RECONCILE
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,5 @@ class Sweeper:
             why = "again"
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks([self._task])
+        self._task = None

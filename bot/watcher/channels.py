@@ -1,27 +1,27 @@
 """The watch list at run time: usernames looked up once (through the resolver's queue),
 channels taken on (live set, jobs, catch-up, join), and what the admins' commands ask:
-/watch, /unwatch, /find. A mixin of :class:`~bot.watcher.component.Watcher`."""
+/watch, /unwatch, /find. The watcher (:mod:`.component`) makes one when it starts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from telethon import errors
-from telethon.tl import functions
-
-from bot.adapter import ChannelAccess, channel_access
-from bot.app import Runtime
 from bot.failures import failure, log_traceback
-from bot.watcher.health import ChannelHealth, backoff, describe_wait
+from bot.runtime import Runtime
+from bot.telegram.errors import wait_seconds
+from bot.telegram.records import ChannelAccess
+from bot.telegram.requests import JOIN_REQUEST, Resolution, search_channels
+from bot.watcher.health import backoff, describe_wait
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.membership import Joiner
 from bot.watcher.notify import name_of, notify_admins
-from bot.watcher.resolver import Resolution, Resolver
+from bot.watcher.resolver import Resolver
+from bot.watcher.state import WatchState
 from config.errors import TgmonError
 from storage.capture import add_event, init_state, set_joined
 from storage.channels import save_channel
@@ -37,40 +37,55 @@ from storage.watchlist import (
 
 log = logging.getLogger(__name__)
 
-FOUND_KEPT = 200            # /find results remembered for their buttons
+Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
+Run = Callable[[int, str], Awaitable[None]]
 
 
-class WatchListOps:
-    # provided by Watcher
-    rt: Runtime | None
-    live: dict[int, WatchEntry]
-    health: dict[int, ChannelHealth]
-    found: dict[int, ChannelAccess]
-    _waiters: dict[int, list[asyncio.Future[Resolution]]]
-    _resolving: set[int]
-    _jobs: ChannelJobs | None
-    _resolver: Resolver | None
-    _joiner: Joiner | None
+class WatchList:
+    """Takes channels on and off the running watch list (``state``): resolution
+    through ``resolver``, jobs in ``jobs``, joins through its :class:`Joiner`, and each
+    new channel's catch-up (``run``) in a task of the watcher's (``spawn``)."""
 
-    if TYPE_CHECKING:
-        def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
-        async def run(self, channel_id: int, kind: str) -> None: ...
+    def __init__(self, rt: Runtime, state: WatchState, jobs: ChannelJobs, resolver: Resolver,
+                 run: Run, spawn: Spawn, *, join_spacing: float) -> None:
+        self.rt: Runtime | None = rt
+        self.state = state
+        self.live = state.live
+        self._jobs = jobs
+        self._resolver = resolver
+        self.run = run
+        self._spawn = spawn
+        self._joiner = Joiner(rt.user, state.gate, rt.now, self._joined, self._join_refused,
+                              self._join_flood_wait, spacing=join_spacing)
+        self._waiters: dict[int, list[asyncio.Future[Resolution]]] = {}
+        self._resolving: set[int] = set()
 
-    def _queue_resolution(self, entry: WatchEntry) -> None:
+    def start(self) -> None:
+        self._joiner.start()
+
+    async def stop(self) -> None:
+        self.rt = None
+        await self._joiner.stop()
+
+    def cancel_waiters(self) -> None:
+        for waiters in self._waiters.values():
+            for f in waiters:
+                f.cancel()
+        self._waiters.clear()
+
+    def join(self, entry: WatchEntry) -> None:
+        self._joiner.join(entry)
+
+    def queue_resolution(self, entry: WatchEntry) -> None:
         if entry.id in self._resolving:
-            return
-        if self._resolver is None:
-            # Not started yet (a /watch handled in the catch-up as the app connects):
-            # start() looks up every pending entry, this one too.
             return
         self._resolving.add(entry.id)
         self._spawn(self._resolve(entry), f"watcher resolve {entry.username}")
 
     async def _resolve(self, entry: WatchEntry) -> None:
         rt = self.rt
+        assert rt is not None
         try:
-            if rt is None:
-                return                  # stopped meanwhile
             outcome = await self._resolution(rt, entry)
         finally:
             self._resolving.discard(entry.id)
@@ -79,7 +94,6 @@ class WatchListOps:
                 waiter.set_result(outcome)
 
     async def _resolution(self, rt: Runtime, entry: WatchEntry) -> Resolution:
-        assert self._resolver is not None
         reused = await previous_resolution(rt.db, entry.username)
         if reused is not None:
             cid, access_hash = reused
@@ -139,13 +153,12 @@ class WatchListOps:
 
     async def _activate(self, rt: Runtime, entry: WatchEntry, *, join: bool) -> None:
         """Take a resolved channel on: live set, jobs, its catch-up now, and a join."""
-        assert entry.channel_id is not None and self._jobs is not None
+        assert entry.channel_id is not None
         cid = entry.channel_id
         await init_state(rt.db, cid)
-        self.live[cid] = entry
-        self.health.setdefault(cid, ChannelHealth())
+        self.state.take_on(entry)
         self._jobs.add(cid, rt.now(), len(self.live) - 1, len(self.live))
-        if join and self._joiner is not None:
+        if join:
             self._joiner.join(entry)
         self._spawn(self._catch_up(cid), f"watcher catch-up {cid}")
 
@@ -176,8 +189,7 @@ class WatchListOps:
         if rt is None:
             return
         log.warning("joining channels: Telegram asks to wait %s s", seconds)
-        await add_event(rt.db, "flood_wait", entry.channel_id,
-                        f"{functions.channels.JoinChannelRequest.__name__} {seconds} s",
+        await add_event(rt.db, "flood_wait", entry.channel_id, f"{JOIN_REQUEST} {seconds} s",
                         rt.now())
 
     # ---- for the admins' commands ----------------------------------------------
@@ -195,7 +207,7 @@ class WatchListOps:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Resolution] = loop.create_future()
         self._waiters.setdefault(entry.id, []).append(waiter)
-        self._queue_resolution(entry)
+        self.queue_resolution(entry)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except TimeoutError:
@@ -208,7 +220,7 @@ class WatchListOps:
         """Watch a channel /find found (its access hash is known: no resolution). None
         if it is not among the remembered results."""
         rt = self.rt
-        access = self.found.get(channel_id)
+        access = self.state.found.get(channel_id)
         if rt is None or access is None or not access.channel.username:
             return None
         existing = self.live.get(channel_id)
@@ -231,8 +243,7 @@ class WatchListOps:
         await remove_entry(rt.db, entry.id, rt.now())
         if entry.channel_id is not None and entry.channel_id in self.live:
             del self.live[entry.channel_id]
-            if self._jobs is not None:
-                self._jobs.remove(entry.channel_id)
+            self._jobs.remove(entry.channel_id)
 
     async def search(self, query: str, limit: int = 10) -> list[ChannelAccess]:
         """Public channels whose name or username matches (``contacts.search``)."""
@@ -240,20 +251,14 @@ class WatchListOps:
         if rt is None:
             raise TgmonError("The watcher is not running.")
         try:
-            found = await rt.user(functions.contacts.SearchRequest(q=query, limit=limit))
-        except errors.FloodWaitError as e:
-            raise TgmonError(f"Telegram asks to wait {describe_wait(e.seconds)} before "
+            out = await search_channels(rt.user, query, limit)
+        except Exception as e:
+            seconds = wait_seconds(e)
+            if seconds is None:
+                raise
+            raise TgmonError(f"Telegram asks to wait {describe_wait(seconds)} before "
                              "searching again.") from None
-        except errors.QueryTooShortError:
-            raise TgmonError("Give at least three letters to search for.") from None
-        out = []
-        for chat in found.chats:
-            access = channel_access(chat)
-            if access is not None and access.broadcast and access.channel.username:
-                out.append(access)
-                self.found[access.channel.channel_id] = access
-        while len(self.found) > FOUND_KEPT:
-            del self.found[next(iter(self.found))]
+        self.state.remember(out)
         return out
 
 

@@ -8,7 +8,8 @@
 * the watch list: usernames resolved once (:mod:`.resolver`), channels taken on and
   off (:mod:`.channels`, also for the admins' commands) and joined once so Telegram
   pushes their posts (:mod:`.membership`);
-* what a failed or successful run changes (:mod:`.outcomes`).
+* what a failed or successful run changes (:mod:`.outcomes`), and the watch list's
+  state (:mod:`.state`).
 
 A flood wait holds back only the kind of request it was for, for as long as Telegram
 says; a failing channel is reported once and retried with backoff while the others go
@@ -18,34 +19,36 @@ on. Nothing here logs post text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from telethon import errors
-
-from bot.account_end import account_ended
-from bot.adapter import ChannelAccess
-from bot.app import Runtime
 from bot.failures import failure
+from bot.runtime import Runtime
+from bot.tasks import stop_tasks
+from bot.telegram.account_end import account_ended
+from bot.telegram.clients import WatchingClient
+from bot.telegram.errors import Action, classify
+from bot.telegram.live import LiveCapture
+from bot.telegram.records import ChannelAccess
+from bot.telegram.requests import Resolution
 from bot.watcher.catchup import Sweeper
-from bot.watcher.channels import WatchListOps
-from bot.watcher.client import WatchingClient
+from bot.watcher.channels import WatchList
 from bot.watcher.health import HISTORY, MESSAGES, ChannelHealth, FloodGate
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
-from bot.watcher.live import LiveCapture
-from bot.watcher.membership import JOIN_SPACING, Joiner
+from bot.watcher.membership import JOIN_SPACING
 from bot.watcher.notify import name_of
-from bot.watcher.outcomes import ChannelOutcomes
+from bot.watcher.outcomes import channel_state, record_failure, record_success
 from bot.watcher.recheck import recheck
 from bot.watcher.reconcile import reconcile
-from bot.watcher.resolver import RESOLVE_SPACING, Resolution, Resolver
+from bot.watcher.resolver import RESOLVE_SPACING, Resolver
+from bot.watcher.state import WatchState
 from config.channels import load_channels
+from config.errors import TgmonError
 from config.settings import Settings
 from storage.capture import Batch, add_event, all_states, init_state, save_batch
 from storage.models import CapturePath
-from storage.watchlist import WatchEntry, live_entries, sync_config
+from storage.watchlist import WatchEntry, add_entry, live_entries, sync_config
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def config_channels(settings: Settings) -> list[tuple[str, str | None]]:
     return [(c.username, c.label) for c in load_channels(settings.channels_file)]
 
 
-class Watcher(WatchListOps, ChannelOutcomes):
+class Watcher:
     name = "watcher"
 
     def __init__(self, *, resolve_spacing: float = RESOLVE_SPACING,
@@ -65,24 +68,37 @@ class Watcher(WatchListOps, ChannelOutcomes):
         self.resolve_spacing = resolve_spacing
         self.join_spacing = join_spacing
         self.rt: Runtime | None = None
-        self.live: dict[int, WatchEntry] = {}           # channel id -> its watch entry
-        self.health: dict[int, ChannelHealth] = {}
-        self.gate = FloodGate()
-        self.reconnects = 0                             # since start
-        self.found: dict[int, ChannelAccess] = {}       # /find results, by channel id
+        self.state = WatchState()
         self._config: list[tuple[str, str | None]] = []
         self._ready = asyncio.Event()
         self._loading: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()      # our own background tasks
         self._running: set[asyncio.Task[Any]] = set()    # runs of jobs, wherever started
         self._locks: dict[tuple[int, str], asyncio.Lock] = {}
-        self._waiters: dict[int, list[asyncio.Future[Resolution]]] = {}
-        self._resolving: set[int] = set()
         self._live_capture: LiveCapture | None = None
         self._jobs: ChannelJobs | None = None
-        self._resolver: Resolver | None = None
-        self._joiner: Joiner | None = None
-        self._sweeper = Sweeper(lambda: list(self.live), self.run)
+        self._list: WatchList | None = None
+        self._sweeper = Sweeper(lambda: list(self.state.live), self.run)
+
+    @property
+    def running(self) -> bool:
+        return self.rt is not None
+
+    @property
+    def live(self) -> dict[int, WatchEntry]:
+        return self.state.live
+
+    @property
+    def health(self) -> Mapping[int, ChannelHealth]:
+        return self.state.health
+
+    @property
+    def gate(self) -> FloodGate:
+        return self.state.gate
+
+    @property
+    def reconnects(self) -> int:
+        return self.state.reconnects
 
     # ---- lifecycle -------------------------------------------------------------
 
@@ -110,8 +126,7 @@ class Watcher(WatchListOps, ChannelOutcomes):
             for entry in await live_entries(rt.db):
                 if entry.resolved and entry.channel_id is not None:
                     await init_state(rt.db, entry.channel_id)
-                    self.live[entry.channel_id] = entry
-                    self.health.setdefault(entry.channel_id, ChannelHealth())
+                    self.state.take_on(entry)
         finally:
             self._ready.set()
 
@@ -120,10 +135,10 @@ class Watcher(WatchListOps, ChannelOutcomes):
         await self._loading
         self._jobs = ChannelJobs(rt.scheduler, self.run, {
             RECONCILE: rt.settings.reconcile_interval, RECHECK: rt.settings.recheck_interval})
-        self._resolver = Resolver(rt.user, self.gate, rt.now, spacing=self.resolve_spacing)
-        self._joiner = Joiner(rt.user, self.gate, rt.now, self._joined, self._join_refused,
-                              self._join_flood_wait, spacing=self.join_spacing)
-        self._joiner.start()
+        resolver = Resolver(rt.user, self.gate, rt.now, spacing=self.resolve_spacing)
+        self._list = watchlist = WatchList(rt, self.state, self._jobs, resolver, self.run,
+                                           self._spawn, join_spacing=self.join_spacing)
+        watchlist.start()
         now = rt.now()
         entries = await live_entries(rt.db)
         states = await all_states(rt.db)
@@ -133,10 +148,10 @@ class Watcher(WatchListOps, ChannelOutcomes):
             self._jobs.add(entry.channel_id, now, i, len(watched))
             if states.get(entry.channel_id) is None or \
                     states[entry.channel_id].joined_at is None:
-                self._joiner.join(entry)
+                watchlist.join(entry)
         for entry in entries:
             if not entry.resolved and entry.status == "pending":
-                self._queue_resolution(entry)
+                watchlist.queue_resolution(entry)
         self._sweeper.request("start")
         log.info("watching %d channels (%d waiting to be looked up)", len(watched),
                  sum(not e.resolved and e.status == "pending" for e in entries))
@@ -149,21 +164,14 @@ class Watcher(WatchListOps, ChannelOutcomes):
                 self._on_reconnect in rt.user.reconnect_listeners:
             rt.user.reconnect_listeners.remove(self._on_reconnect)
         await self._sweeper.stop()
-        if self._joiner is not None:
-            await self._joiner.stop()
-        tasks = (self._tasks | self._running) - {asyncio.current_task()}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._list is not None:
+            await self._list.stop()
+        await stop_tasks(self._tasks | self._running)
         if self._jobs is not None:
             for cid in list(self.live):
                 self._jobs.remove(cid)
-        for waiters in self._waiters.values():
-            for f in waiters:
-                f.cancel()
-        self._waiters.clear()
+        if self._list is not None:
+            self._list.cancel_waiters()
         self._ready.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
@@ -186,7 +194,7 @@ class Watcher(WatchListOps, ChannelOutcomes):
         rt = self.rt
         if rt is None:
             return
-        self.reconnects += 1
+        self.state.reconnects += 1
         log.info("the watching client reconnected: catching up")
         await add_event(rt.db, "reconnect", None, None, rt.now())
         self._sweeper.request("reconnect")
@@ -227,7 +235,7 @@ class Watcher(WatchListOps, ChannelOutcomes):
         if until is not None:
             self._jobs.postpone(cid, kind, until)
             return
-        health = self.health.setdefault(cid, ChannelHealth())
+        health = self.state.health_of(cid)
         try:
             if kind == RECONCILE:
                 result = await reconcile(rt.user, rt.db, entry, now=rt.now,
@@ -235,40 +243,65 @@ class Watcher(WatchListOps, ChannelOutcomes):
             else:
                 result = await recheck(rt.user, rt.db, entry, now=rt.now,
                                        window=rt.settings.recheck_window)
-        except errors.FloodWaitError as e:
-            until = self.gate.close(request, e.seconds, rt.now())
-            health.flood_waits += 1
-            log.warning("%s of %s: Telegram asks to wait %s s (%s); other work goes on",
-                        kind, name_of(entry), e.seconds, request)
-            await add_event(rt.db, "flood_wait", cid, f"{request} {e.seconds} s", rt.now())
-            self._jobs.postpone(cid, kind, until)
-            return
         except asyncio.CancelledError:
             raise
-        except errors.ChannelPrivateError:
-            await self._failed(rt, entry, kind, "ChannelPrivateError", "private",
-                               f"{name_of(entry)} is private now, or tgmon's account was "
-                               "removed from it")
-            return
-        except errors.ChannelInvalidError:
-            await self._failed(rt, entry, kind, "ChannelInvalidError", "gone",
-                               f"Telegram no longer knows {name_of(entry)} (deleted?)")
-            return
         except Exception as e:
-            if _stopping(rt, e):
+            failed = classify(e)
+            if account_ended(e, "user") is not None or not rt.user.is_connected():
+                # Telegram ended the watching account, or its client was disconnected
+                # under the read (the app is stopping): the app says why, once
+                # (bot.telegram.account_watch); no channel's failure to report or retry.
                 log.info("%s of %s stopped: %s", kind, name_of(entry), failure(e))
                 return
-            await self._failed(rt, entry, kind, type(e).__name__, None, None, exc=e)
+            if failed.action is Action.PAUSE:
+                until = self.gate.close(request, failed.seconds, rt.now())
+                health.flood_waits += 1
+                log.warning("%s of %s: Telegram asks to wait %s s (%s); other work goes on",
+                            kind, name_of(entry), failed.seconds, request)
+                await add_event(rt.db, "flood_wait", cid, f"{request} {failed.seconds} s",
+                                rt.now())
+                self._jobs.postpone(cid, kind, until)
+                return
+            marked = channel_state(failed, name_of(entry))
+            if marked is not None:
+                await record_failure(rt, self.state, self._jobs, entry, kind, failed.error,
+                                     *marked)
+            else:
+                await record_failure(rt, self.state, self._jobs, entry, kind, failed.error,
+                                     None, None, exc=e)
             return
         if result.new or result.edited or result.deleted:
             rt.log_changed.notify()
             log.info("%s of %s: %d new, %d edited, %d deleted", kind, name_of(entry),
                      result.new, result.edited, result.deleted)
-        await self._succeeded(rt, entry, kind)
+        await record_success(rt, self.state, entry, kind)
 
+    # ---- for the admins' commands (bot.commands.context.WatchOps) ----------------
 
-def _stopping(rt: Runtime, e: Exception) -> bool:
-    """Telegram ended the watching account, or its client was disconnected under the
-    read (the app is stopping): the app says why, once (bot.account_watch); it is no
-    channel's failure to report or retry."""
-    return account_ended(e, "user") is not None or not rt.user.is_connected()
+    def _watchlist(self) -> WatchList:
+        if self.rt is None or self._list is None:
+            raise TgmonError("The watcher is not running.")
+        return self._list
+
+    async def watch(self, username: str, added_by: int,
+                    timeout: float = 30.0) -> tuple[WatchEntry, Resolution | None]:
+        """Add a username and resolve it; None if the resolution is still queued after
+        ``timeout`` seconds (it goes on; admins hear if it fails)."""
+        rt = self.rt
+        if rt is not None and self._list is None:
+            # Attached, not started yet (a /watch handled in the catch-up as the app
+            # connects): start() looks up every pending entry, this one too.
+            return await add_entry(rt.db, username, None, added_by, rt.now()), None
+        return await self._watchlist().watch(username, added_by, timeout)
+
+    async def watch_found(self, channel_id: int, added_by: int) -> WatchEntry | None:
+        """Watch a channel /find found; None if it is not among the remembered results."""
+        return await self._watchlist().watch_found(channel_id, added_by) \
+            if self.rt is not None and self._list is not None else None
+
+    async def unwatch(self, entry: WatchEntry) -> None:
+        await self._watchlist().unwatch(entry)
+
+    async def search(self, query: str, limit: int = 10) -> list[ChannelAccess]:
+        """Public channels whose name or username matches."""
+        return await self._watchlist().search(query, limit)

@@ -5,15 +5,15 @@ a channel that cannot be joined is still read by the reconcile poll."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from telethon import TelegramClient, errors
-from telethon.tl import functions, types
-
 from bot.failures import failure, log_traceback
+from bot.tasks import stop_tasks
+from bot.telegram.clients import Client
+from bot.telegram.errors import wait_seconds
+from bot.telegram.requests import join_channel
 from bot.watcher.health import JOIN, FloodGate
 from storage.watchlist import WatchEntry
 
@@ -23,7 +23,7 @@ JOIN_SPACING = 30.0         # seconds between two joins
 
 
 class Joiner:
-    def __init__(self, client: TelegramClient, gate: FloodGate, now: Callable[[], datetime],
+    def __init__(self, client: Client, gate: FloodGate, now: Callable[[], datetime],
                  on_joined: Callable[[WatchEntry], Awaitable[None]],
                  on_refused: Callable[[WatchEntry, str], Awaitable[None]],
                  on_flood_wait: Callable[[WatchEntry, float], Awaitable[None]],
@@ -43,11 +43,8 @@ class Joiner:
         self._task = asyncio.create_task(self._run(), name="watcher joins")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks([self._task])
+        self._task = None
 
     def join(self, entry: WatchEntry) -> None:
         if entry.channel_id is not None and entry.channel_id not in self._queued:
@@ -68,24 +65,21 @@ class Joiner:
 
     async def _join(self, entry: WatchEntry) -> None:
         assert entry.channel_id is not None and entry.access_hash is not None
-        channel = types.InputChannel(entry.channel_id, entry.access_hash)
         while True:
             until = self.gate.closed_until(JOIN, self.now())
             if until is not None:
                 await asyncio.sleep((until - self.now()).total_seconds())
             try:
-                await self.client(functions.channels.JoinChannelRequest(channel))
-            except errors.FloodWaitError as e:
-                self.gate.close(JOIN, e.seconds, self.now())
-                await self.on_flood_wait(entry, e.seconds)
+                refused = await join_channel(self.client, entry.channel_id, entry.access_hash)
+            except Exception as e:
+                seconds = wait_seconds(e)
+                if seconds is None:
+                    raise
+                self.gate.close(JOIN, seconds, self.now())
+                await self.on_flood_wait(entry, seconds)
                 continue
-            except errors.ChannelsTooMuchError:
-                await self.on_refused(entry, "the watching account is in too many channels "
-                                             "(Telegram allows 500)")
-                return
-            except (errors.ChannelPrivateError, errors.ChannelInvalidError,
-                    errors.InviteRequestSentError) as e:
-                await self.on_refused(entry, f"Telegram refused ({type(e).__name__})")
+            if refused is not None:
+                await self.on_refused(entry, refused)
                 return
             await self.on_joined(entry)
             return

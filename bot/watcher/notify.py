@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import Runtime
+from bot.runtime import Runtime
 from storage import outbox
 from storage.watchlist import WatchEntry
 
@@ -26,7 +26,4 @@ async def notify_admins(rt: Runtime, key: str, html: str) -> None:
     for admin in sorted(rt.settings.admins):
         await outbox.put(rt.db, outbox.OutMessage(admin, "notice", html,
                                                   dedup_key=f"{key}:{admin}"), now)
-    sender = rt.component("sender")
-    wake = getattr(sender, "wake", None)
-    if wake is not None:
-        wake.notify()
+    rt.outbox_changed.notify()

@@ -5,7 +5,7 @@ after missed pushes, and nothing is pushed while tgmon is down or disconnected, 
 reading the recent posts again by id is the only way to see them. The same read asks
 about ids in the window that tgmon never saw: gone (deleted before capture), a service
 message, or a post after all. Answers are matched by message id (see
-:func:`~bot.watcher.reading.read_by_ids`): an id is gone only when Telegram says so,
+:func:`~bot.telegram.history.read_by_ids`): an id is gone only when Telegram says so,
 or leaves it out twice.
 """
 
@@ -15,12 +15,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telethon import TelegramClient
-
-from bot.adapter import is_post, post_from_message
-from bot.watcher.reading import peer_of, read_by_ids
+from bot.telegram.clients import Client
+from bot.telegram.history import peer_of, read_again
 from storage.capture import (
-    Batch,
     get_state,
     recent_ids,
     save_batch,
@@ -28,7 +25,7 @@ from storage.capture import (
     unexplained_ids,
 )
 from storage.db import Database
-from storage.models import CapturePath, Post
+from storage.models import CapturePath
 from storage.posts import StoreResult
 from storage.watchlist import WatchEntry
 
@@ -37,7 +34,7 @@ MAX_PROBE = 1000        # unexplained ids asked about per re-check
 log = logging.getLogger(__name__)
 
 
-async def recheck(client: TelegramClient, db: Database, entry: WatchEntry, *,
+async def recheck(client: Client, db: Database, entry: WatchEntry, *,
                   now: Callable[[], datetime], window: timedelta) -> StoreResult:
     """Read the channel's posts of the last ``window`` again by id: gone ones become
     tombstones, changed ones new versions, counters are refreshed."""
@@ -52,19 +49,10 @@ async def recheck(client: TelegramClient, db: Database, entry: WatchEntry, *,
         probe = await unexplained_ids(db, cid, stored[-1], top, MAX_PROBE)
     ids = sorted(set(stored) | set(probe))
     result = StoreResult()
-    async for answer in read_by_ids(client, peer, ids):
-        posts: list[Post] = []
-        service: list[int] = []
-        for mid, message in sorted(answer.found.items()):
-            if is_post(message):
-                posts.append(post_from_message(message))
-            else:
-                service.append(mid)
-        if answer.unsettled:
+    async for batch, unsettled in read_again(client, peer, ids):
+        if unsettled:
             log.info("re-check of channel %s: %d id(s) left out of answers are asked "
-                     "about next time", cid, len(answer.unsettled))
-        batch = Batch(cid, channel=answer.channel, posts=posts, deleted_ids=answer.gone,
-                      service_ids=service)
+                     "about next time", cid, len(unsettled))
         result += await save_batch(db, batch, CapturePath.CATCH_UP, now())
     await set_rechecked(db, cid, now())
     return result

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telethon import TelegramClient
-
-from bot.watcher.reading import forward_batch, pages, peer_of
+from bot.telegram.clients import Client
+from bot.telegram.history import newest_id, peer_of, read_up
 from storage.capture import get_state, init_state, mark_synced, save_batch
 from storage.db import Database
 from storage.models import CapturePath
@@ -21,31 +20,25 @@ from storage.posts import StoreResult
 from storage.watchlist import WatchEntry
 
 
-async def reconcile(client: TelegramClient, db: Database, entry: WatchEntry, *,
+async def reconcile(client: Client, db: Database, entry: WatchEntry, *,
                     now: Callable[[], datetime], initial_window: timedelta,
                     wait_time: float = 1.0) -> StoreResult:
     """Read everything newer than the cursor (or, the first time, newer than
     ``initial_window`` ago) and store it with capture path ``catch-up``. Raises what
-    Telethon raises (flood waits, private channels); what was stored stays stored."""
+    Telegram raises (flood waits, private channels); what was stored stays stored."""
     assert entry.channel_id is not None and entry.access_hash is not None
     cid = entry.channel_id
     peer = peer_of(cid, entry.access_hash)
     state = await get_state(db, cid) or await init_state(db, cid)
     cursor = state.synced_id
-    if cursor is None:
-        messages = client.iter_messages(peer, offset_date=now() - initial_window,
-                                        reverse=True, wait_time=wait_time)
-    else:
-        messages = client.iter_messages(peer, min_id=cursor, reverse=True,
-                                        wait_time=wait_time)
     result = StoreResult()
     after = cursor
-    async for page in pages(messages):
-        batch, after = forward_batch(cid, page, after)
+    async for batch, top in read_up(client, peer, after=cursor,
+                                    since=now() - initial_window, wait_time=wait_time):
         result += await save_batch(db, batch, CapturePath.CATCH_UP, now())
+        after = top
     if after is None:
         # A quiet channel with nothing in the window: continue after its newest message.
-        newest = await client.get_messages(peer, limit=1)
-        after = newest[0].id if newest else 0
+        after = await newest_id(client, peer) or 0
     await mark_synced(db, cid, after, now())
     return result

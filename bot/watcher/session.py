@@ -85,7 +85,7 @@ def has_auth_key(base: Path) -> bool:
 
 def require_login(base: Path) -> None:
     """Refuse, in one line, when the session was never logged in."""
-    from bot.app import NotAuthorizedError
+    from bot.runtime import NotAuthorizedError
 
     if not has_auth_key(base):
         raise NotAuthorizedError(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from config.errors import TgmonError
-from storage.models import Channel, Entity, ForwardOrigin, Media, Post, Reaction
+from storage.models import Channel, Entity, ForwardOrigin, Media, Post, Reaction, utf16_len
 from storage.timefmt import from_unix
 
 CHANNEL_TYPES = frozenset({"public_channel", "private_channel"})
@@ -117,11 +117,6 @@ def bare_channel_id(export_id: int) -> int:
 
 # ---- text and entities ---------------------------------------------------------
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _parts(raw: Mapping[str, Any]) -> list[Any]:

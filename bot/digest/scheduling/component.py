@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.app import Runtime
 from bot.commands.access import level_of
 from bot.commands.router import Access
 from bot.digest.period import period_since
@@ -32,13 +31,14 @@ from bot.digest.scheduling.compose import DigestCache, DigestRequest, compose_ma
 from bot.digest.scheduling.enqueue import enqueue_digest
 from bot.digest.scheduling.plan import Plan, due_to_send
 from bot.failures import failure, log_traceback
+from bot.runtime import Runtime
+from bot.tasks import stop_tasks
 from storage.chats import grant_of
 from storage.digest_queries import Period
 from storage.digest_schedules import (
     ChatSchedule,
     get_chat_schedule,
     group_sponsor,
-    note_changed,
     stream_chat_schedules,
 )
 
@@ -66,6 +66,10 @@ class DigestScheduler:
         self._cache = DigestCache()
         self._running: set[asyncio.Task[Any]] = set()
 
+    @property
+    def running(self) -> bool:
+        return self.rt is not None
+
     # ---- lifecycle ----
 
     async def start(self, rt: Runtime) -> None:
@@ -88,9 +92,7 @@ class DigestScheduler:
                 with contextlib.suppress(Exception):
                     rt.scheduler.remove_job(jid)
         while tasks := [t for t in (*self._running, self._batches) if t and not t.done()]:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_tasks(tasks)             # a job may start another meanwhile
         self._plans.clear()
         self._waiting.clear()
 
@@ -252,27 +254,5 @@ class DigestScheduler:
                 log.info("digest for chat %s (%s to %s) queued", chat.chat_id,
                          period.start, period.end)
         if any(sent.values()):
-            wake_sender(rt)
+            rt.outbox_changed.notify()
         return sent
-
-
-def wake_sender(rt: Runtime) -> None:
-    from bot.delivery.sender import Sender
-
-    sender = rt.component("sender")
-    if isinstance(sender, Sender):
-        sender.wake.notify()
-
-
-def scheduler_of(rt: Runtime) -> DigestScheduler | None:
-    found = rt.component(NAME)
-    return found if isinstance(found, DigestScheduler) and found.rt is not None else None
-
-
-async def schedule_changed(rt: Runtime, chat_id: int, now: datetime) -> None:
-    """After a chat's time zone changed: earlier due times are not missed ones, and its
-    job moves to the new zone."""
-    await note_changed(rt.db, chat_id, now)
-    scheduler = scheduler_of(rt)
-    if scheduler is not None:
-        await scheduler.sync_chat(chat_id)

@@ -1,9 +1,10 @@
 """Chats' digests, built and rendered together where they share work.
 
-This does what ``bot.digest.service.prepare_digest`` does for one subscriber, for
-many at once: a digest built alone streams and analyses every post of the period for
-its rules, which costs seconds a digest on a busy day; chats due together share that
-pass (and the period's material, and the chart).
+The one digest pipeline of the app, for one chat or many at once: gather the period's
+material, build (:func:`bot.digest.build.build_digest`), render, draw the chart. A
+digest built alone streams and analyses every post of the period for its rules, which
+costs seconds a digest on a busy day; chats due together share that pass (and the
+period's material, and the chart).
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ from bot.digest.scheduling.coverage import (
     tally_rules_of_many,
 )
 from bot.digest.scheduling.plan import zone
-from bot.digest.service import PreparedDigest
 from bot.rules import CompiledRule
-from config.settings import Settings
 from storage.db import Database
 from storage.digest_queries import Period, gather_material
 from storage.subscriptions import live_rules
 from storage.watchlist import live_entries
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    digest: Digest
+    messages: tuple[str, ...]        # HTML for parse_mode="html", in order
+    chart_caption: str               # the caption of the chart's photo
 
 
 @dataclass(frozen=True)
@@ -122,21 +128,13 @@ async def compose_many(db: Database, requests: Sequence[DigestRequest], *,
                 charts[m.request.tz_name] = (await asyncio.to_thread(chart_png, digest, tz)
                                              if digest.total_posts else None)
             composed = Composed(
-                PreparedDigest(digest, tuple(render_telegram(digest, tz)), None,
+                PreparedDigest(digest, tuple(render_telegram(digest, tz)),
                                chart_caption(digest, tz)),
                 charts[m.request.tz_name])
             built[m.key] = out[m.request.chat_id] = composed
             if cache is not None and now is not None:
                 cache.put(m.key, composed, now)
     return out
-
-
-async def compose(db: Database, settings: Settings, chat_id: int, tz_name: str | None,
-                  period: Period, *, cache: DigestCache | None = None,
-                  now: datetime | None = None) -> Composed:
-    """One chat's digest of ``period`` (see :func:`compose_many`)."""
-    request = DigestRequest(chat_id, tz_name or settings.timezone, period)
-    return (await compose_many(db, [request], cache=cache, now=now))[chat_id]
 
 
 def chart_png(digest: Digest, tz: tzinfo) -> bytes:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from config.errors import TgmonError
+from config.zones import zone_or_utc
 from storage.digest_schedules import ChatSchedule
 
 if TYPE_CHECKING:
@@ -72,10 +73,7 @@ def _full_name(key: str) -> str:
 
 def zone(name: str) -> ZoneInfo:
     """The zone of a stored name; an unknown one (tzdata changed) falls back to UTC."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_or_utc(name)
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 """Noticing, in a running app, that Telegram ended one of its accounts, and saying so:
 the log, the database (``tgmon stats``, ``/status``), and one message to the admins
 through the bot while the bot still works. :class:`~bot.app.App` then stops and
-``tgmon run`` exits with the reason (:class:`~bot.account_end.AccountEndedError`).
+``tgmon run`` exits with the reason (:class:`~bot.telegram.account_end.AccountEndedError`).
 
 Every request of the app's clients passes :meth:`EndWatch.watch`'s check, whichever
 component made it (the watcher's reads, the sender, Telethon's own update loop), so
@@ -17,8 +17,8 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from bot.account_end import AccountEnded, account_ended
 from bot.failures import failure
+from bot.telegram.account_end import AccountEnded, account_ended
 from storage.account_ends import mark_notified, record_end
 from storage.db import Database
 

@@ -1,4 +1,5 @@
-"""Reading a channel's history into :class:`storage.capture.Batch` records.
+"""Reading a channel's history into :class:`storage.capture.Batch` records: the reads
+the watcher's reconcile and re-check and backfill make, in tgmon's own types.
 
 A history read returns every message in its id range, oldest or newest first, so an id
 the read passed over without returning does not exist on Telegram any more (it was
@@ -18,12 +19,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from telethon import TelegramClient, errors
 from telethon.tl import functions, types
 
-from bot.adapter import (
+from bot.telegram.records import (
     channel_from_entity,
     channel_id_of,
     is_channel_entity,
@@ -208,3 +210,83 @@ async def _ask(client: TelegramClient, peer: types.InputPeerChannel,
 def _ids_text(ids: Sequence[int], shown: int = 10) -> str:
     text = ", ".join(map(str, ids[:shown]))
     return text + (f", … ({len(ids)} in all)" if len(ids) > shown else "")
+
+
+# ---- what the watcher and backfill read ----------------------------------------------
+
+async def read_up(client: TelegramClient, peer: types.InputPeerChannel, *,
+                  after: int | None, since: datetime | None,
+                  wait_time: float) -> AsyncIterator[tuple[Batch, int | None]]:
+    """Everything newer than ``after`` (or, when None, posted at ``since`` or later),
+    oldest first, a page at a time: each page's batch (its cursor advanced) and the id
+    the read continues from."""
+    if after is None:
+        messages = client.iter_messages(peer, offset_date=since, reverse=True,
+                                        wait_time=wait_time)
+    else:
+        messages = client.iter_messages(peer, min_id=after, reverse=True, wait_time=wait_time)
+    async for page in pages(messages):
+        batch, after = forward_batch(peer.channel_id, page, after)
+        yield batch, after
+
+
+async def newest_id(client: TelegramClient, peer: types.InputPeerChannel) -> int | None:
+    """The id of the channel's newest message (None: it has none)."""
+    newest = await client.get_messages(peer, limit=1)
+    return newest[0].id if newest else None
+
+
+async def id_before(client: TelegramClient, peer: types.InputPeerChannel,
+                    date: datetime) -> int | None:
+    """The id of the last message posted before ``date`` (None: there is none)."""
+    before = await client.get_messages(peer, offset_date=date, limit=1)
+    return before[0].id if before else None
+
+
+@dataclass(frozen=True)
+class Down:
+    """A page of a read going down: its batch, how many messages it read, the date of
+    its oldest, and whether it reached the date the read stops at."""
+
+    batch: Batch
+    read: int
+    floor: int | None
+    oldest: datetime | None
+    reached_since: bool
+
+
+async def read_down(client: TelegramClient, peer: types.InputPeerChannel, below: int | None,
+                    limit: int | None, since: datetime | None,
+                    wait_time: float) -> AsyncIterator[Down]:
+    """History newest first below ``below``, until ``limit`` messages, the first message
+    or (when ``since`` is given) the first message dated before ``since``, which ends
+    the read (a page of nothing but such messages reads nothing)."""
+    async for page, channel in history_down(client, peer, below, limit, wait_time):
+        reached = False
+        if since is not None:
+            kept = [m for m in page if m.date >= since]
+            reached = len(kept) < len(page)
+            page = kept
+        if not page:
+            yield Down(Batch(peer.channel_id), 0, below, None, reached)
+            return
+        batch, below = backward_batch(peer.channel_id, page, below, channel=channel)
+        yield Down(batch, len(page), below, min(m.date for m in page), reached)
+        if reached:
+            return
+
+
+async def read_again(client: TelegramClient, peer: types.InputPeerChannel,
+                     ids: Sequence[int]) -> AsyncIterator[tuple[Batch, list[int]]]:
+    """The messages ``ids`` read again by id (:func:`read_by_ids`), as batches (gone ids
+    deleted, posts as new versions if changed) and the ids not settled this time."""
+    async for answer in read_by_ids(client, peer, ids):
+        posts: list[Any] = []
+        service: list[int] = []
+        for mid, message in sorted(answer.found.items()):
+            if is_post(message):
+                posts.append(post_from_message(message))
+            else:
+                service.append(mid)
+        yield Batch(peer.channel_id, channel=answer.channel, posts=posts,
+                    deleted_ids=answer.gone, service_ids=service), answer.unsettled

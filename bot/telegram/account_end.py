@@ -4,7 +4,7 @@ Telegram answers every request of an account it has ended with an RPC error: the
 session's authorisation revoked (``AUTH_KEY_UNREGISTERED``, ``SESSION_REVOKED``), the
 account deleted (``USER_DEACTIVATED``) or banned (``USER_DEACTIVATED_BAN``), the bot's
 token revoked. Retrying cannot help, so ``tgmon run`` stops and says why (see
-:mod:`bot.account_watch`). :func:`account_ended` is the whole classification: a pure
+:mod:`bot.telegram.account_watch`). :func:`account_ended` is the whole classification: a pure
 function from the exception (and which client met it) to that decision.
 """
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from telethon import TelegramClient, events, utils
 
-from bot.adapter import (
+from bot.failures import failure, log_traceback
+from bot.telegram.records import (
     channel_from_entity,
     channel_id_of,
     is_channel_entity,
     is_post,
     post_from_message,
 )
-from bot.failures import failure, log_traceback
 from storage.capture import Batch
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,85 @@
+"""What the components of a running app share, and how they are started: a leaf
+module (it imports no component), so components and the app can both import it.
+
+Components get what they need from :class:`Runtime` (the database, the clients, the
+clock, the signals that connect them) or through their constructors (the watcher's
+operations for the admins' commands); they never look each other up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from config.errors import TgmonError
+from config.settings import Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.telegram.clients import Client
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Signal:
+    """Wakes the task waiting for something to happen (e.g. the log changed). Level-
+    triggered: a notify before anyone waits is not lost. One waiter per signal."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+        self._event.clear()
+
+
+@dataclass
+class Runtime:
+    """What the components of a running app share."""
+
+    settings: Settings
+    db: Database
+    now: Callable[[], datetime]
+    user: Client
+    bot: Client | None
+    scheduler: AsyncIOScheduler
+    log_changed: Signal          # the watcher notifies after storing; alerts wait on it
+    # /alert and /unalert notify after changing the rules table; the alert dispatcher
+    # re-reads the rules then
+    rules_changed: Signal = field(default_factory=Signal)
+    # whoever puts a message in the outbox notifies; the sender waits on it
+    outbox_changed: Signal = field(default_factory=Signal)
+
+
+class Component(Protocol):
+    """A part of the running app (watcher, alert dispatcher, bot commands, ...).
+
+    A component may also define ``attach(rt) -> None``: it is called before the
+    clients connect, to register event handlers, because Telethon delivers the
+    updates missed while tgmon was down right after connecting. ``start`` runs once
+    the clients are connected; it starts background work and returns quickly.
+    """
+
+    name: str
+
+    async def start(self, rt: Runtime) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class NotAuthorizedError(TgmonError):
+    """The watching account's session is not logged in."""
+
+
+class StoppedWhileUnreachableError(TgmonError):
+    """Stopped (SIGTERM) while waiting for Telegram to answer at start."""

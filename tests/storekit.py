@@ -1,0 +1,39 @@
+"""Reading the log back in tests: one post, its versions, the journal's last change, a
+summary of holes. The app never needs these (it streams and aggregates in SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storage.db import Database
+from storage.models import PostVersion, StoredPost
+from storage.posts import POST_SELECT, _media, stored_post_from_row
+from storage.stats import Holes, HoleTally, IdRange
+from storage.timefmt import from_db, from_db_opt
+
+
+async def get_post(db: Database, channel_id: int, message_id: int) -> StoredPost | None:
+    row = await db.fetchone(f"{POST_SELECT} WHERE p.channel_id = ? AND p.message_id = ?",
+                            (channel_id, message_id))
+    return stored_post_from_row(row) if row else None
+
+
+async def get_versions(db: Database, channel_id: int, message_id: int) -> list[PostVersion]:
+    rows = await db.fetchall(
+        "SELECT v.* FROM post_versions v JOIN posts p ON p.id = v.post_id "
+        "WHERE p.channel_id = ? AND p.message_id = ? ORDER BY v.version",
+        (channel_id, message_id))
+    return [PostVersion(channel_id, message_id, r["version"], r["text"], _media(r, full=False),
+                        from_db_opt(r["edit_date"]), from_db(r["seen_at"])) for r in rows]
+
+
+async def last_change(db: Database) -> int:
+    row = await db.fetchone("SELECT coalesce(max(seq), 0) FROM post_changes")
+    return int(row[0]) if row else 0
+
+
+def summarise_holes(ranges: Iterable[IdRange], keep: int = 5) -> Holes:
+    tally = HoleTally(keep)
+    for r in ranges:
+        tally.add(r)
+    return tally.holes()
