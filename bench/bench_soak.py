@@ -11,8 +11,10 @@ commands that replay it; its scenario, transcript, database and log stay in
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,7 +50,10 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
     timeout = args.timeout or TIMEOUT
     failed = []
     speeds = []
+    simulated = 0.0
     checked: Counter[str] = Counter()
+    began = time.monotonic()
+    cpu_before = _children_cpu()
 
     def one(seed: int):
         return run_seed(seed, args.keep_dir / f"seed-{seed}", shape, timeout=timeout)
@@ -56,6 +61,7 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for result in pool.map(one, seeds):
             checked.update(result.checked)
+            simulated += result.scenario_seconds
             if result.ok:
                 speeds.append(result.scenario_seconds / result.seconds)
                 print(f"seed {result.seed}: ok ({result.seconds:.0f} s, {result.posts} posts, "
@@ -71,6 +77,10 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
                 print(f"  replay: {command}", file=sys.stderr)
             sys.stderr.flush()
     passed = len(seeds) - len(failed)
+    wall, cpu = time.monotonic() - began, _children_cpu() - cpu_before
+    print(f"played {len(seeds)} seeds, {simulated / 86400:,.1f} scenario days, in "
+          f"{wall / 60:,.1f} min wall time and {cpu / 60:,.1f} min CPU (the seeds' processes)",
+          file=sys.stderr)
     print("checked over all seeds: " + ", ".join(f"{n:,} {what}" for what, n in
                                                  sorted(checked.items())), file=sys.stderr)
     figures = [Figure("soak: seeds whose run ended with every invariant held", passed, "seeds",
@@ -82,3 +92,9 @@ def run(quick: bool, args: argparse.Namespace | None = None) -> list[Figure]:
                               speed, "x", ">= 1440 (a day in under a minute)", speed >= 1440,
                               baseline=1.0, note="baseline: real time"))
     return figures
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of the finished child processes (the seeds)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
