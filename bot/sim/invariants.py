@@ -42,7 +42,6 @@ from bot.digest.scheduling.plan import Plan, ScheduleError, due_times, parse_clo
 from bot.sim.generate import BOT_USERNAME
 from bot.sim.scenario import Scenario
 from bot.sim.scenario_events import Fault, Message
-from storage.models import utf16_len
 from bot.sim.truth import (
     RESTART,
     PostTruth,
@@ -58,7 +57,7 @@ from bot.sim.truth import (
     union,
 )
 from config.settings import Settings
-from storage.models import CapturePath
+from storage.models import CapturePath, utf16_len
 from storage.timefmt import from_db, from_db_opt, to_db
 
 if TYPE_CHECKING:
@@ -325,7 +324,7 @@ def check_delivery(world: World, db: sqlite3.Connection, end: datetime, *,
     notices: Counter[int] = Counter()
     for key in got:
         if recorded[key] == 0 and stopped and texts[key].startswith(STOPPED_NOTICE):
-            notices[key[0]] += 1        # sent directly as the app stops (bot.telegram.account_watch)
+            notices[key[0]] += 1    # sent directly as the app stops (bot.telegram.account_watch)
             if notices[key[0]] > 1:
                 out.append(_v("delivery", f"chat {key[0]} was told twice that tgmon stopped"))
             continue
