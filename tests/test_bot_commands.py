@@ -179,15 +179,13 @@ def test_mute_until_unmute_is_shown_in_any_time_zone_and_durations_are_capped(si
     _admin, anna, _ivan = people(sim)
 
     async def body():
-        app = sim.app(components=default_components, settings=settings(sim))
-        await app.start()
-        await sim.ask(anna, "/timezone Europe/Moscow")
-        assert (await sim.ask(anna, "/mute")).text == "Alerts muted until you send /unmute."
-        shown = await sim.ask(anna, "/alerts")
-        assert "Muted until you send /unmute" in shown.text
-        too_long = await sim.ask(anna, "/mute 99999999d")
-        assert "at most 365 days" in too_long.text
-        await app.stop()
+        async with sim.running(components=default_components, settings=settings(sim)):
+            await sim.ask(anna, "/timezone Europe/Moscow")
+            assert (await sim.ask(anna, "/mute")).text == "Alerts muted until you send /unmute."
+            shown = await sim.ask(anna, "/alerts")
+            assert "Muted until you send /unmute" in shown.text
+            too_long = await sim.ask(anna, "/mute 99999999d")
+            assert "at most 365 days" in too_long.text
 
     sim.run(body)
 

@@ -180,20 +180,18 @@ def test_a_client_given_up_on_during_a_difference_runs_on_after_reconnecting(sim
     olga = w.add_user("Ольга", id=100)
 
     async def body():
-        app = sim.app()
-        rt = await app.start()
-        runner = asyncio.ensure_future(app.run_until_stopped())
-        box = rt.bot._message_box
-        w.drop_updates(60, role="bot")
-        w.user_writes(olga, "/start")                 # lost: the next difference has it
-        await sim.until(lambda: ENTRY_SECRET in box.map, timeout=20 * 60)
-        loop = asyncio.get_running_loop()
-        await asyncio.sleep(box.map[ENTRY_ACCOUNT].deadline - loop.time() - 0.5)
-        w.unreachable(120)                            # as the next difference is due
-        await asyncio.sleep(20 * 60)
-        assert not runner.done(), runner.exception() if runner.done() else None
-        assert rt.bot.is_connected()
-        await app.stop()
+        async with sim.running() as (app, rt):
+            runner = asyncio.ensure_future(app.run_until_stopped())
+            box = rt.bot._message_box
+            w.drop_updates(60, role="bot")
+            w.user_writes(olga, "/start")             # lost: the next difference has it
+            await sim.until(lambda: ENTRY_SECRET in box.map, timeout=20 * 60)
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(box.map[ENTRY_ACCOUNT].deadline - loop.time() - 0.5)
+            w.unreachable(120)                        # as the next difference is due
+            await asyncio.sleep(20 * 60)
+            assert not runner.done(), runner.exception() if runner.done() else None
+            assert rt.bot.is_connected()
         await runner
 
     sim.run(body)
