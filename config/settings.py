@@ -19,6 +19,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from config.accounts import MAIN, session_stem
 from config.durations import format_duration, parse_duration
 from config.errors import TgmonError
 from config.zones import UnknownZoneError, parse_zone
@@ -79,6 +80,8 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=5)
     recheck_window: timedelta = timedelta(hours=48)
     recheck_interval: timedelta = timedelta(minutes=30)
+    # Several watching accounts: how many channels each joins at most.
+    join_limit: int = 450
     # Alerts.
     repost_window: timedelta = timedelta(hours=6)
     # Digests: a digest that fell due while tgmon was down is still sent within this.
@@ -93,9 +96,14 @@ class Settings:
 
     @property
     def user_session(self) -> Path:
-        """The watcher's (user account's) Telethon session file, without ``.session``;
+        """The ``main`` watching account's Telethon session file, without ``.session``;
         named after the server when it is not Telegram's (``user-test``)."""
-        return self.session_dir / self._session_name("user")
+        return self.account_session(MAIN)
+
+    def account_session(self, account: str) -> Path:
+        """A watching account's session file, without ``.session``: ``user`` for
+        ``main``, ``NAME`` for the others (``NAME-test`` on Telegram's test servers)."""
+        return self.session_dir / self._session_name(session_stem(account))
 
     @property
     def bot_session(self) -> Path:
@@ -180,6 +188,14 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(_str(v))
 
 
+def _join_limit(v: Any) -> int:
+    n = _int(v)
+    if not 0 <= n <= 1000:
+        raise ValueError(f"expected 0 to 1000 channels per account (Telegram allows 500, "
+                         f"1000 with Premium), got {v!r}")
+    return n
+
+
 def _log_level(v: Any) -> str:
     s = _str(v).upper()
     if s not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -254,6 +270,9 @@ SPECS: tuple[Spec, ...] = (
          show=_show_duration),
     Spec("recheck_interval", "TGMON_RECHECK_INTERVAL", _duration,
          "How often recent posts are re-checked.", show=_show_duration),
+    Spec("join_limit", "TGMON_JOIN_LIMIT", _join_limit,
+         "Channels each watching account joins at most (Telegram allows 500); channels "
+         "beyond every account's limit are polled."),
     Spec("repost_window", "TGMON_REPOST_WINDOW", _duration,
          "The same story posted or forwarded by several channels within this alerts once.",
          show=_show_duration),

@@ -184,13 +184,13 @@ async def _last_posts(db: Database, params: dict[str, Any]) -> dict[int, tuple[s
 
 async def _usual_gaps(db: Database, params: dict[str, Any]) -> dict[int, tuple[int, float]]:
     """``channel id -> (number of gaps, percentile gap in seconds)`` over the lookback
-    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic.
-    Posts with the same date may come in any order: the gaps are the same, and the
-    (channel_id, date) index covers the query."""
+    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic
+    (whole seconds). Posts with the same date may come in any order: the gaps are the
+    same, and the (channel_id, date) index covers the query."""
     rows = await db.fetchall(
         "WITH g AS ("
-        "  SELECT channel_id, (julianday(date) - julianday(lag(date) OVER "
-        "         (PARTITION BY channel_id ORDER BY date))) * 86400.0 AS gap "
+        "  SELECT channel_id, unixepoch(date) - lag(unixepoch(date)) OVER "
+        "         (PARTITION BY channel_id ORDER BY date) AS gap "
         f"  FROM posts WHERE {_IN_CHANNELS} AND date >= :lookback AND date < :start"
         "), r AS ("
         "  SELECT channel_id, gap, "
@@ -305,12 +305,14 @@ async def _edits(db: Database, params: dict[str, Any]) -> tuple[list[EditedPost]
         "  GROUP BY post_id"
         "), t AS ("
         "  SELECT e.*, old.text AS before_text, old.media_kind AS before_media, "
-        "         new.text AS after_text, new.media_kind AS after_media, "
+        "         coalesce(new.text, q.text) AS after_text, "
+        "         iif(new.id IS NULL, q.media_kind, new.media_kind) AS after_media, "
         "         count(*) OVER () AS total "
         "  FROM e JOIN posts q ON q.id = e.post_id "
-        "  JOIN post_versions old ON old.post_id = e.post_id AND old.version = e.first_v - 1 "
-        "  JOIN post_versions new ON new.post_id = e.post_id AND new.version = e.last_v "
-        f"  WHERE q.{_IN_CHANNELS} "
+        # Earlier versions are stored rows; the latest may be the post itself (0011).
+        "  JOIN stored_versions old ON old.post_id = e.post_id AND old.version = e.first_v - 1 "
+        "  LEFT JOIN stored_versions new ON new.post_id = e.post_id AND new.version = e.last_v "
+        f"  WHERE q.{_IN_CHANNELS} AND (new.id IS NOT NULL OR q.version = e.last_v) "
         "  ORDER BY coalesce(q.views, -1) DESC, q.channel_id, q.message_id LIMIT max(:edits, 1)"
         f") {_POST_SELECT_T} JOIN t ON t.post_id = p.id "
         "ORDER BY coalesce(p.views, -1) DESC, p.channel_id, p.message_id", params)

@@ -1,5 +1,5 @@
-"""The simulated Telegram's state: channels and their posts, the two accounts tgmon
-logs in as (the watching user and the bot), the people who talk to the bot, groups,
+"""The simulated Telegram's state: channels and their posts, the accounts tgmon logs
+in as (one or more watching user accounts and the bot), the people who talk to the bot, groups,
 and the record of what passed between the bot and people.
 
 Plain mutable records; :mod:`bot.sim.render` turns them into TL objects as a given
@@ -104,13 +104,15 @@ class AccountEvent:
 
 @dataclass
 class Account:
-    """An account a client logs in as: the watching user account or the bot."""
+    """An account a client logs in as: a watching user account or the bot."""
 
     id: int
     first_name: str
     username: str | None = None
     phone: str | None = None
     bot: bool = False
+    name: str = "main"              # tgmon's name of a watching account
+    join_limit: int = 500           # channels it may be a member of (CHANNELS_TOO_MUCH)
     pts: int = 1
     log: list[AccountEvent] = field(default_factory=list)
     last_message_id: int = 0        # private chats and basic groups number per account

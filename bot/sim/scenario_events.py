@@ -32,18 +32,19 @@ ACTIONS = ("post", "edit", "delete", "views", "message", "press", "fault")
 CLIENTS = ("user", "bot")
 # fault kind -> (required keys, optional keys) besides "kind"
 FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "drop_updates": (("until",), ("client",)),
-    "disconnect": ((), ("seconds", "client")),
-    "unreachable": (("seconds",), ("client",)),
-    "flood_wait": (("method", "seconds"), ("client",)),
+    "drop_updates": (("until",), ("client", "account")),
+    "disconnect": ((), ("seconds", "client", "account")),
+    "unreachable": (("seconds",), ("client", "account")),
+    "flood_wait": (("method", "seconds"), ("client", "account")),
     "app_down": (("until",), ()),
     "block_bot": (("user",), ()),
     "unblock_bot": (("user",), ()),
     "channel_private": (("channel",), ()),
     "username_change": (("channel", "to"), ()),
-    "session_revoked": (("client",), ()),
-    "account_banned": (("client",), ()),
+    "session_revoked": ((), ("client", "account")),
+    "account_banned": ((), ("client", "account")),
 }
+ENDING = ("session_revoked", "account_banned")       # need a client or an account
 CALLBACK_DATA_MAX = 64
 
 
@@ -96,6 +97,7 @@ class Fault:
     seconds: float | None = None
     method: str | None = None
     client: str | None = None       # "user" or "bot"; None: both
+    account: str | None = None      # one watching account (client "user"); None: each
     user: int | None = None
     channel: str | None = None
     to: str | None = None           # username_change: the new username, None to drop it
@@ -253,10 +255,17 @@ def _fault(node: Node, at: datetime, paper: _Paper) -> Fault:
     to = optional(f, "to")
     if to is not None and username(to).lower() in paper.channels:
         to.fail(f"{to.value!r} is another scenario channel's username")
+    client = f["client"].choice(CLIENTS) if "client" in f else None
+    account = f["account"].choice(paper.scenario.accounts) if "account" in f else None
+    if account is not None:
+        if client == "bot":
+            f["account"].fail("names a watching account: the client is 'user'")
+        client = "user"
+    if kind in ENDING and client is None:
+        node.fail("missing 'client' (user or bot; or 'account': a watching account)")
     return Fault(
         kind, until, f["seconds"].number(minimum=0.001) if "seconds" in f else None, method,
-        f["client"].choice(CLIENTS) if "client" in f else None,
-        paper.user(f["user"]) if "user" in f else None,
+        client, account, paper.user(f["user"]) if "user" in f else None,
         paper.channel(f["channel"]) if "channel" in f else None,
         username(to) if to else None)
 

@@ -12,7 +12,7 @@ from bot.sim.model import Channel, ChannelPost, Person
 from bot.sim.rpc.registry import Call, handles, unique, users_only
 from bot.sim.tl import RpcFail
 
-JOINED_CHANNELS_MAX = 500
+JOINED_CHANNELS_MAX = 500          # Telegram's default (Account.join_limit)
 PAGE_MAX = 100
 
 
@@ -58,7 +58,7 @@ def join_channel(call: Call, req: Any) -> types.Updates:
     world, acc = call.world, call.account
     ch = world.input_channel(acc, req.channel)
     if acc.id not in ch.members:
-        if sum(acc.id in c.members for c in world.channels.values()) >= JOINED_CHANNELS_MAX:
+        if sum(acc.id in c.members for c in world.channels.values()) >= acc.join_limit:
             raise RpcFail(400, "CHANNELS_TOO_MUCH")
         world.join(acc, ch)
     return types.Updates(updates=[types.UpdateChannel(ch.id)], users=[],
