@@ -53,13 +53,15 @@ def default_components() -> list[Component]:
     from bot.commands.context import Services
     from bot.delivery.sender import Sender
     from bot.digest.scheduling.component import DigestScheduler
+    from bot.media.downloader import MediaDownloader
     from bot.rules.indexer import WordIndexer
     from bot.watcher.component import Watcher
 
     watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
     services = Services(watcher=watcher, digests=digests, delivery=sender)
-    return [watcher, sender, BotCommands(all_commands(), sender.messenger(), services),
-            digests, AlertDispatcher(), WordIndexer()]
+    return [watcher, MediaDownloader(), sender,
+            BotCommands(all_commands(), sender.messenger(), services), digests,
+            AlertDispatcher(), WordIndexer()]
 
 
 class App:

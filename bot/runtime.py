@@ -32,13 +32,27 @@ def utcnow() -> datetime:
 
 class Signal:
     """Wakes the task waiting for something to happen (e.g. the log changed). Level-
-    triggered: a notify before anyone waits is not lost. One waiter per signal."""
+    triggered: a notify before anyone waits is not lost. One waiter per signal; another
+    task that needs to hear of it too follows it with a signal of its own
+    (:meth:`follow`)."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._followers: list[Signal] = []
 
     def notify(self) -> None:
         self._event.set()
+        for follower in self._followers:
+            follower.notify()
+
+    def follow(self, follower: Signal) -> Callable[[], None]:
+        """Notify ``follower`` too whenever this signal is notified; returns the undo."""
+        self._followers.append(follower)
+
+        def undo() -> None:
+            if follower in self._followers:
+                self._followers.remove(follower)
+        return undo
 
     async def wait(self) -> None:
         await self._event.wait()

@@ -22,9 +22,14 @@ from dotenv import dotenv_values
 from config.accounts import MAIN, session_stem
 from config.durations import format_duration, parse_duration
 from config.errors import TgmonError
+from config.sizes import format_size, parse_size
 from config.zones import UnknownZoneError, parse_zone
 
 ACCESS_MODES = ("open", "allowlist", "admins")
+# Kinds of media files tgmon can download (docs/media.md); TGMON_MEDIA picks some.
+MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice", "video_message",
+               "sticker")
+DEFAULT_MEDIA = ("photo", "video", "document")
 
 
 class SettingsError(TgmonError):
@@ -90,6 +95,12 @@ class Settings:
     # Another MTProto server (None: Telegram) and the file of its RSA public key.
     server: Server | None = None
     server_key: Path | None = None
+    # Media archive (docs/media.md): kinds downloaded (empty: off), a cap per file, a
+    # disk budget (None: none) and the directory (None: beside the database).
+    media: tuple[str, ...] = DEFAULT_MEDIA
+    media_max_size: int = 100 << 20
+    media_budget: int | None = None
+    media_dir: Path | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -108,6 +119,17 @@ class Settings:
     @property
     def bot_session(self) -> Path:
         return self.session_dir / self._session_name("bot")
+
+    @property
+    def media_path(self) -> Path:
+        """Where media files are stored: ``TGMON_MEDIA_DIR``, else the database path
+        with ``.db`` replaced by ``-media`` (``data/tgmon.db`` -> ``data/tgmon-media``),
+        so a simulation's files never mix with the real archive."""
+        if self.media_dir is not None:
+            return self.media_dir
+        db = self.db_path
+        stem = db.name[:-3] if db.name.endswith(".db") else db.name
+        return db.with_name(f"{stem}-media")
 
     def _session_name(self, role: str) -> str:
         return role if self.server is None else f"{role}-{self.server.slug}"
@@ -221,6 +243,34 @@ def _server(v: Any) -> Server:
     return Server(dc, host, port)
 
 
+def _media_kinds(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, list | tuple) else str(v).split(",")
+    words = [_str(i).lower() for i in items if _str(i)]
+    if words == ["off"] or words == ["none"]:
+        return ()
+    if words == ["all"]:
+        return MEDIA_KINDS
+    out: list[str] = []
+    for word in words:
+        kind = word if word in MEDIA_KINDS else word.removesuffix("s")
+        if kind not in MEDIA_KINDS:
+            raise ValueError(f"unknown media kind {word!r}: use off, all or some of "
+                             f"{', '.join(MEDIA_KINDS)}")
+        if kind not in out:
+            out.append(kind)
+    if not out:
+        raise ValueError("expected off, all or media kinds such as photo,video,document")
+    return tuple(k for k in MEDIA_KINDS if k in out)
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v <= 0:
+            raise ValueError(f"a size must be more than 0 bytes, got {v}")
+        return v
+    return parse_size(_str(v))
+
+
 def _show_duration(v: timedelta) -> str:
     return format_duration(v)
 
@@ -287,6 +337,18 @@ SPECS: tuple[Spec, ...] = (
          "default: Telegram.", show=lambda v: v.name),
     Spec("server_key", "TGMON_SERVER_KEY", _path,
          "PEM file of that server's RSA public key (for DC@HOST:PORT)."),
+    Spec("media", "TGMON_MEDIA", _media_kinds,
+         "Media downloaded into the archive: off, all, or kinds among "
+         + ", ".join(MEDIA_KINDS) + ".", show=lambda v: ",".join(v) or "off"),
+    Spec("media_max_size", "TGMON_MEDIA_MAX_SIZE", _size,
+         "Files larger than this are recorded as too_large and not downloaded.",
+         show=format_size),
+    Spec("media_budget", "TGMON_MEDIA_BUDGET", _size,
+         "Disk space the media archive may fill; downloads pause when it is reached "
+         "(default: no budget).", show=format_size),
+    Spec("media_dir", "TGMON_MEDIA_DIR", _path,
+         "Directory of the media archive; default: the database path with .db replaced "
+         "by -media (data/tgmon-media)."),
 )
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}

@@ -113,6 +113,17 @@ class EditedPost:
 
 
 @dataclass(frozen=True)
+class PeriodPhoto:
+    """A photo post of the period whose picture is in the media archive, with its
+    perceptual hash (the digest groups the same picture posted by several channels)."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    phash: str
+
+
+@dataclass(frozen=True)
 class DeletedPost:
     stored: StoredPost                  # its archived (last known) text and media
     album_size: int = 1                 # a deleted album is listed once
@@ -129,6 +140,7 @@ class DigestMaterial:
     edits_total: int
     deletions: tuple[DeletedPost, ...]          # the most viewed (at most limits.deletions)
     deletions_total: int
+    photos: tuple[PeriodPhoto, ...] = ()        # by date: photos with a perceptual hash
 
 
 # Every query below restricts posts to the chosen channels with this clause and the
@@ -345,6 +357,17 @@ async def _deletions(db: Database, params: dict[str, Any]) -> tuple[list[Deleted
     return [DeletedPost(_with_caption(r), r["n"]) for r in kept], total
 
 
+async def _photos(db: Database, params: dict[str, Any]) -> list[PeriodPhoto]:
+    # Small rows (no text): the digest only names the channels and links the posts.
+    rows = await db.fetchall(
+        "SELECT DISTINCT p.channel_id, p.message_id, p.date, f.phash FROM posts p "
+        "JOIN media_items m ON m.channel_id = p.channel_id AND m.message_id = p.message_id "
+        "JOIN media_files f ON f.sha256 = m.sha256 "
+        f"WHERE p.date >= :start AND p.date < :end AND p.{_IN_CHANNELS} "
+        "AND f.phash IS NOT NULL ORDER BY p.date, p.channel_id, p.message_id", params)
+    return [PeriodPhoto(r[0], r[1], from_db(r[2]), r[3]) for r in rows]
+
+
 async def gather_material(db: Database, period: Period, channel_ids: Sequence[int] | None = None,
                           limits: DigestLimits | None = None) -> DigestMaterial:
     """Everything a digest of ``period`` over ``channel_ids`` (None: every channel in the
@@ -376,7 +399,8 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
     return DigestMaterial(
         period=period, limits=limits, channels=tuple(activity), hourly=tuple(hourly),
         top_posts=tuple(top), edits=tuple(edits), edits_total=edits_total,
-        deletions=tuple(deletions), deletions_total=deletions_total)
+        deletions=tuple(deletions), deletions_total=deletions_total,
+        photos=tuple(await _photos(db, params)))
 
 
 async def stream_period_posts(db: Database, period: Period,

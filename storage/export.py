@@ -38,6 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "media_kind", "media_file_name", "media_size", "media_mime_type", "forwarded_from",
     "forwarded_from_channel_id", "forwarded_message_id", "reply_to_id", "grouped_id",
     "author", "captured_via", "first_seen", "last_seen", "entities",
+    "media_sha256", "media_path", "media_status",
 )
 # Columns holding JSON text in the database: arrays in JSONL, JSON text in CSV.
 JSON_COLUMNS = frozenset({"reactions", "entities"})
@@ -45,6 +46,9 @@ JSON_COLUMNS = frozenset({"reactions", "entities"})
 # The others are numbers, tgmon's own words, UTC times, usernames and t.me links.
 FREE_TEXT_COLUMNS = frozenset({"text", "reactions", "media_file_name", "media_mime_type",
                                "forwarded_from", "author", "entities"})
+# The media archive's columns (docs/media.md): the row's media item is the post's latest
+# one not newer than the row's version, so a version row shows the file it showed.
+MEDIA_COLUMNS = ("media_sha256", "media_path", "media_status")
 
 DELETED_MODES = ("exclude", "include", "only")
 
@@ -141,8 +145,25 @@ def _expressions(versions: bool) -> dict[str, str]:
         "grouped_id": "p.grouped_id", "author": "p.author", "captured_via": "p.captured_via",
         "first_seen": "p.first_seen", "last_seen": "p.last_seen", "entities": src("entities"),
     }
+    exprs.update(_media_expressions(exprs["version"], exprs["media_kind"]))
     assert tuple(exprs) == COLUMNS
     return exprs
+
+
+def _media_expressions(version: str, kind: str) -> dict[str, str]:
+    """``media_sha256``, ``media_path``, ``media_status`` of the media item a row shows:
+    ``version`` and ``kind`` are the row's version and media kind expressions."""
+    item = ("SELECT {col} FROM media_items m WHERE m.channel_id = p.channel_id "
+            f"AND m.message_id = p.message_id AND m.version <= {version} "
+            "ORDER BY m.version DESC, m.id DESC LIMIT 1")
+
+    def of_item(col: str) -> str:
+        return f"iif({kind} IS NULL, NULL, ({item.format(col=col)}))"
+
+    return {"media_sha256": of_item("m.sha256"),
+            "media_path": f"(SELECT f.path FROM media_files f WHERE f.sha256 = "
+                          f"{of_item('m.sha256')})",
+            "media_status": of_item("m.status")}
 
 
 def _csv_cell(name: str, expr: str) -> str:

@@ -13,6 +13,7 @@ from telethon.network.mtprotosender import MTProtoSender
 from telethon.sessions import SQLiteSession
 from telethon.tl import functions, types
 
+from bot.sim.model import MediaSpec
 from bot.sim.rpc import HANDLERS
 from bot.sim.tl import method_name, request_class, result_bytes
 
@@ -64,6 +65,8 @@ def test_every_handler_answers_through_tl(sim):
     as bytes and was parsed back by Telethon (read_result) without error."""
     legion = sim.world.add_channel("legionoffreedom")
     sim.world.post(legion, "old", push=False)
+    photo = sim.world.post(legion, "photo", push=False,
+                           media=MediaSpec("photo", width=640, height=480))
     alice = sim.world.add_user("Alice", "alice_a")
     desk = sim.world.add_group("desk", [alice])
     sim.world.user_logged_in = False
@@ -85,6 +88,9 @@ def test_every_handler_answers_through_tl(sim):
         await user.get_messages(peer, limit=5)
         await user.get_messages(peer, ids=[1])
         await user(functions.messages.GetMessagesViewsRequest(peer, [1, 99], False))
+        message = await user.get_messages(peer, ids=photo.id)
+        # Telethon's own downloader (upload.getFile) gets the photo's bytes
+        assert await user.download_media(message, bytes) == photo.file.read(0, photo.file.size)
         sim.world.drop_updates(5)
         sim.world.post(legion, "a")
         await asyncio.sleep(6)

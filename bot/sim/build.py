@@ -32,6 +32,7 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
     world.set_resolve_budget(scenario.limits.resolve_budget, scenario.limits.resolve_window)
     world.latency = scenario.limits.latency
     world.omit_missing_messages = scenario.limits.missing_messages == "omitted"
+    world.file_reference_lifetime = scenario.limits.file_reference_lifetime
     return world
 
 
@@ -54,7 +55,8 @@ def apply_to_world(world: World, action: Any) -> None:
         case Post(post=p):
             world.post(p.channel, **post_fields(world, p, world.now()))
         case Edit():
-            world.edit(action.channel, action.id, action.text, entities=action.entities)
+            world.edit(action.channel, action.id, action.text, entities=action.entities,
+                       media=action.media)
         case Delete():
             world.delete(action.channel, action.ids)
         case Views():
@@ -100,5 +102,8 @@ def _fault(world: World, f: Fault) -> None:
     elif f.kind == "account_banned":
         assert f.client is not None
         world.ban(f.client, f.account)
+    elif f.kind == "file_reference_expired":
+        assert f.channel is not None and f.id is not None
+        world.expire_file_references(f.channel, f.id)
     else:
         raise ValueError(f"fault {f.kind!r} is not applied to the world")

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
+
+
+@dataclass(frozen=True)
+class ContentSpec:
+    """Where a simulated file's bytes come from (a scenario's media keys; see
+    :mod:`bot.sim.files`)."""
+
+    path: Path | None = None        # a real file
+    bytes: int | None = None        # generated content of this length ...
+    seed: int | None = None         # ... from this seed (photos: the picture's seed)
+    quality: int | None = None      # photos drawn from a seed: JPEG quality (1-95)
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class MediaSpec:
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    content: ContentSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class ChannelPost:
     grouped_id: int | None = None
     author: str | None = None
     edit_date: datetime | None = None
+    file: Any = None                # the bot.sim.files.SimFile of its media, if any
 
 
 @dataclass

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from telethon.tl import types
 
+from bot.sim.files import SimFile
 from bot.sim.model import (
     Account,
     Channel,
@@ -65,14 +66,16 @@ def account(acc: Account, viewer: Account) -> types.User:
                       bot_info_version=1 if acc.bot else None)
 
 
-def post(ch: Channel, p: ChannelPost) -> types.Message:
+def post(ch: Channel, p: ChannelPost, now: float) -> types.Message:
+    """A channel post as members read it at ``now`` (Unix time: when its file
+    reference is issued)."""
     views, forwards = p.views, p.forwards
     if (views is None) != (forwards is None):     # one TL flag covers both counters
         views, forwards = views or 0, forwards or 0
     return types.Message(
         id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
         out=False, entities=entities(p.entities), views=views, forwards=forwards,
-        media=media(p.media, p.date, seed=ch.id * 1_000_003 + p.id) if p.media else None,
+        media=media(p.media, p.date, p.file, now) if p.media else None,
         fwd_from=forward(p.fwd) if p.fwd else None,
         reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,
         grouped_id=p.grouped_id, post_author=p.author, edit_date=p.edit_date,
@@ -96,13 +99,17 @@ _MIME = {"photo": "image/jpeg", "video": "video/mp4", "animation": "video/mp4",
          "document": "application/octet-stream", "audio": "audio/mpeg", "voice": "audio/ogg"}
 
 
-def media(spec: MediaSpec, date: datetime, *, seed: int) -> types.TypeMessageMedia:
-    """A photo or a document with the attributes Telegram gives that kind of media."""
+def media(spec: MediaSpec, date: datetime, file: SimFile,
+          now: float) -> types.TypeMessageMedia:
+    """A photo or a document with the attributes Telegram gives that kind of media, and
+    a file reference issued ``now``."""
+    ref = file.reference(now)
     if spec.kind == "photo":
         w, h = spec.width or 1280, spec.height or 720
         return types.MessageMediaPhoto(photo=types.Photo(
-            id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
-            sizes=[types.PhotoSize(type="y", w=w, h=h, size=spec.size or 100_000)],
+            id=file.id, access_hash=file.access_hash, file_reference=ref, date=date,
+            sizes=[types.PhotoStrippedSize(type="i", bytes=b"\x01\x28\x1e"),
+                   types.PhotoSize(type="y", w=w, h=h, size=file.size)],
             dc_id=DC_ID))
     attributes: list[types.TypeDocumentAttribute] = []
     if spec.kind in ("video", "animation"):
@@ -117,8 +124,8 @@ def media(spec: MediaSpec, date: datetime, *, seed: int) -> types.TypeMessageMed
     if spec.file_name:
         attributes.append(types.DocumentAttributeFilename(spec.file_name))
     document = types.Document(
-        id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
-        mime_type=spec.mime_type or _MIME[spec.kind], size=spec.size or 1, dc_id=DC_ID,
+        id=file.id, access_hash=file.access_hash, file_reference=ref, date=date,
+        mime_type=spec.mime_type or _MIME[spec.kind], size=file.size, dc_id=DC_ID,
         attributes=attributes)
     return types.MessageMediaDocument(document=document,
                                       video=spec.kind == "video" or None,

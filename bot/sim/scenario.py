@@ -29,7 +29,7 @@ from config.settings import SPEC_BY_NAME, Settings, SettingsError, settings_from
 BUILTIN_SCENARIO = "2024-03-12.json"
 # Settings the simulation decides itself (credentials, where files go).
 NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir", "server",
-                   "server_key")
+                   "server_key", "media_dir")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Limits:
     missing_messages: str = "empty"  # channels.getMessages for ids without a post:
     #                                  "empty" (messageEmpty, Telegram) or "omitted"
     join_limit: int = 500           # channels each watching account may be a member of
+    file_reference_lifetime: float | None = None    # seconds; None: until revoked
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def _settings(node: Node) -> tuple[tuple[str, Any], ...]:
 
 def _limits(node: Node) -> Limits:
     f = node.fields(optional=("resolve_budget", "resolve_window", "latency",
-                              "missing_messages", "join_limit"))
+                              "missing_messages", "join_limit", "file_reference_lifetime"))
     window = Limits.resolve_window
     if "resolve_window" in f:
         try:
@@ -229,5 +230,11 @@ def _limits(node: Node) -> Limits:
     missing = f["missing_messages"].choice(MISSING_MESSAGES) if "missing_messages" in f \
         else Limits.missing_messages
     joins = f["join_limit"].integer(minimum=0) if "join_limit" in f else Limits.join_limit
-    return Limits(budget, window, latency, missing, joins)
+    lifetime = None
+    if "file_reference_lifetime" in f:
+        try:
+            lifetime = parse_duration(str(f["file_reference_lifetime"].value)).total_seconds()
+        except ValueError as e:
+            f["file_reference_lifetime"].fail(str(e))
+    return Limits(budget, window, latency, missing, joins, lifetime)
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.sim.jsonread import Node, optional
-from bot.sim.model import EntitySpec
+from bot.sim.model import EntitySpec, MediaSpec
 from bot.sim.scenario_posts import (
     Event,
     PostSpec,
     read_entities,
+    read_media,
     read_post,
     read_reactions,
     username,
@@ -43,6 +44,7 @@ FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "username_change": (("channel", "to"), ()),
     "session_revoked": ((), ("client", "account")),
     "account_banned": ((), ("client", "account")),
+    "file_reference_expired": (("channel", "id"), ()),
 }
 ENDING = ("session_revoked", "account_banned")       # need a client or an account
 CALLBACK_DATA_MAX = 64
@@ -59,6 +61,7 @@ class Edit:
     id: int
     text: str
     entities: tuple[EntitySpec, ...] = ()
+    media: MediaSpec | None = None      # the post's media replaced
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Fault:
     user: int | None = None
     channel: str | None = None
     to: str | None = None           # username_change: the new username, None to drop it
+    id: int | None = None           # file_reference_expired: the post
 
 
 class _Paper:
@@ -190,11 +194,12 @@ def _post(node: Node, at: datetime, paper: _Paper) -> Post:
 
 
 def _edit(node: Node, at: datetime, paper: _Paper) -> Edit:
-    f = node.fields(required=("channel", "id", "text"), optional=("entities",))
+    f = node.fields(required=("channel", "id", "text"), optional=("entities", "media"))
     channel = paper.channel(f["channel"])
     text = f["text"].text(empty=False)
     return Edit(channel, paper.existing(f["id"], channel), text,
-                read_entities(f["entities"], text) if "entities" in f else ())
+                read_entities(f["entities"], text) if "entities" in f else (),
+                read_media(f["media"]) if optional(f, "media") else None)
 
 
 def _delete(node: Node, at: datetime, paper: _Paper) -> Delete:
@@ -263,11 +268,15 @@ def _fault(node: Node, at: datetime, paper: _Paper) -> Fault:
         client = "user"
     if kind in ENDING and client is None:
         node.fail("missing 'client' (user or bot; or 'account': a watching account)")
+    channel = paper.channel(f["channel"]) if "channel" in f else None
+    post_id = None
+    if "id" in f:
+        assert channel is not None
+        post_id = paper.existing(f["id"], channel)
     return Fault(
         kind, until, f["seconds"].number(minimum=0.001) if "seconds" in f else None, method,
         client, account, paper.user(f["user"]) if "user" in f else None,
-        paper.channel(f["channel"]) if "channel" in f else None,
-        username(to) if to else None)
+        channel, username(to) if to else None, post_id)
 
 
 _READERS = {"post": _post, "edit": _edit, "delete": _delete, "views": _views,

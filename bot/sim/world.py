@@ -15,6 +15,7 @@ from telethon.tl import types
 
 from bot.sim import render
 from bot.sim.activity import Activity
+from bot.sim.files import SimFile
 from bot.sim.limits import BotSendLimits, Faults
 from bot.sim.model import (
     Account,
@@ -87,6 +88,9 @@ class World(Activity):
         self.open_queries: dict[int, tuple[int, int]] = {}     # query id -> (user, msg id)
         self.uploads: dict[int, dict[int, bytes]] = {}         # file id -> part -> bytes
         self.documents: dict[int, Any] = {}                    # media the bot sent, by id
+        self.files: dict[int, SimFile] = {}                    # channel posts' files, by id
+        # seconds a file reference stays valid (None: until revoked)
+        self.file_reference_lifetime: float | None = None
         self.answered: dict[str, int] = {}                     # method -> answers given
         self.connection_attempts: list[tuple[str, bool]] = []  # (role, succeeded)
         self.failures: list[str] = []                          # requests it could not answer
@@ -283,6 +287,16 @@ class World(Activity):
             raise ValueError(f"unknown method {method!r} (e.g. messages.getHistory)")
         for acc in self._accounts_for(role, account):
             self.faults.flood_until[(acc.id, method)] = self.ts() + seconds
+
+    def expire_file_references(self, channel: ChannelRef, message_id: int) -> None:
+        """The file references of a post's file handed out so far expire: the next
+        ``upload.getFile`` with one answers ``FILE_REFERENCE_EXPIRED`` (read the message
+        again for a fresh one)."""
+        ch = self.channel(channel)
+        post = ch.posts.get(message_id)
+        if post is None or post.file is None:
+            raise KeyError(f"{ch.ref()} has no post {message_id} with a file")
+        post.file.revoke()
 
     def set_resolve_budget(self, count: int, window_seconds: float) -> None:
         self.faults.resolve_budget, self.faults.resolve_window = count, window_seconds

@@ -111,7 +111,7 @@ def get_dialogs(call: Call, req: Any) -> types.messages.Dialogs:
     tops = [(ch, ch.posts[max(ch.posts)]) for ch in joined if ch.posts]
     return types.messages.Dialogs(
         dialogs=[render.dialog(ch) for ch in joined],
-        messages=[render.post(ch, p) for ch, p in tops],
+        messages=[render.post(ch, p, call.world.ts()) for ch, p in tops],
         chats=unique([render.channel(ch, acc) for ch in joined]
                      + call.world.origin_chats(acc, [p for _, p in tops])),
         users=[])
@@ -170,7 +170,7 @@ def _channel_peer(call: Call, peer: Any) -> Channel:
 def _channel_messages(call: Call, ch: Channel, items: list[Any],
                       count: int) -> types.messages.ChannelMessages:
     posts = [p for p in items if isinstance(p, ChannelPost)]
-    messages = [render.post(ch, p) if isinstance(p, ChannelPost)
+    messages = [render.post(ch, p, call.world.ts()) if isinstance(p, ChannelPost)
                 else types.MessageEmpty(id=p, peer_id=types.PeerChannel(ch.id))
                 for p in items]
     return types.messages.ChannelMessages(
