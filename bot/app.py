@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.failures import failure, log_traceback
@@ -29,7 +30,7 @@ from bot.runtime import (
 )
 from bot.telegram.account_end import AccountEnded, AccountEndedError, account_ended
 from bot.telegram.account_watch import EndWatch, record_loss, settle
-from bot.telegram.clients import Client, ClientFactory
+from bot.telegram.clients import Client, ClientFactory, connect_afresh
 from bot.watcher.session import SessionLock, logged_in_accounts
 from config.accounts import MAIN
 from config.settings import Settings
@@ -51,6 +52,7 @@ def default_components() -> list[Component]:
     from bot.commands.component import BotCommands
     from bot.commands.context import Services
     from bot.delivery.sender import Sender
+    from bot.delivery.webhook_sender import WebhookSender
     from bot.digest.scheduling.component import DigestScheduler
     from bot.media.downloader import MediaDownloader
     from bot.rules.indexer import WordIndexer
@@ -58,7 +60,7 @@ def default_components() -> list[Component]:
 
     watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
     services = Services(watcher=watcher, digests=digests, delivery=sender)
-    return [watcher, MediaDownloader(), sender,
+    return [watcher, MediaDownloader(), sender, WebhookSender(),
             BotCommands(all_commands(), sender.messenger(), services), digests,
             AlertDispatcher(), WordIndexer()]
 
@@ -86,8 +88,10 @@ class App:
 
     @property
     def busy(self) -> bool:
-        """True while the database thread works (the simulation's clock waits for it)."""
-        return self._db is not None and self._db.busy
+        """True while the database thread works, or a component waits on the network
+        outside Telegram (a webhook's answer): the simulation's clock waits for them."""
+        return (self._db is not None and self._db.busy) or any(
+            getattr(c, "busy", False) for c in self.components)
 
     async def start(self) -> Runtime:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -291,8 +295,8 @@ class App:
                     return                      # ended for good (logged out, stopped)
                 what, client = ends[ended]
                 await client.disconnect()       # ends its loops; the session is kept
-                if not await keep_trying(client.connect, what, self._stopping,
-                                         first_error=error):
+                if not await keep_trying(partial(connect_afresh, client), what,
+                                         self._stopping, first_error=error):
                     return
                 reconnected = getattr(client, "reconnected", None)   # a WatchingClient's
                 if reconnected is not None:
