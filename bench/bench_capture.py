@@ -47,8 +47,8 @@ def _latency(quick: bool, tmp: Path) -> list[Figure]:
     class TimedWatcher(Watcher):
         """The watcher, noting when each pushed post's transaction has committed."""
 
-        async def _store_live(self, batch: Batch) -> None:
-            await super()._store_live(batch)
+        async def _store_live(self, account: str, batch: Batch) -> None:
+            await super()._store_live(account, batch)
             done = time.perf_counter()
             for p in batch.posts:
                 stored.setdefault(p.message_id, done)
