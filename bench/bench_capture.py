@@ -139,7 +139,7 @@ def _backfill(quick: bool, tmp: Path) -> Figure:
         finally:
             await db.close()
 
-    posts = [post_from_message(render.post(channel, p)) for p in channel.posts.values()]
+    posts = [post_from_message(render.post(channel, p, 0.0)) for p in channel.posts.values()]
     # The best of a few interleaved rounds of each: the machine is shared, and the
     # pipeline needs both cores at once while the baseline needs one.
     rates, baselines, bulks = [], [], []
