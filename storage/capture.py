@@ -17,6 +17,7 @@ import aiosqlite
 
 from storage.channels import record_channel
 from storage.db import Database
+from storage.metrics import record_samples
 from storage.models import CapturePath, Channel, Post
 from storage.posts import StoreResult, mark_deleted, note_absent, store_posts
 from storage.timefmt import from_db_opt, to_db
@@ -65,6 +66,7 @@ async def save_batch(db: Database, batch: Batch, path: CapturePath,
         if batch.channel is not None:
             await record_channel(conn, batch.channel, now)
         result = await store_posts(conn, batch.posts, path, now, bulk=True)
+        await record_samples(conn, batch.posts, now)
         if batch.deleted_ids:
             result += await mark_deleted(conn, cid, batch.deleted_ids, now)
         if batch.service_ids:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from config.errors import TgmonError
 from storage.db import Database
@@ -251,7 +251,17 @@ async def count_rows(db: Database, f: ExportFilter) -> int:
     return int(row[0]) if row else 0
 
 
-async def export_rows(db: Database, f: ExportFilter, writer: CsvWriter | JsonlWriter,
+class RowWriter(Protocol):
+    """What :func:`export_rows` writes with: the query for a filter, then its rows."""
+
+    def sql(self, f: ExportFilter) -> tuple[str, tuple[Any, ...]]: ...
+
+    def start(self) -> None: ...
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+async def export_rows(db: Database, f: ExportFilter, writer: RowWriter,
                       progress: Callable[[int], None] = lambda _n: None,
                       batch: int = 5000) -> int:
     """Stream the filtered log into ``writer``; returns the number of rows written."""

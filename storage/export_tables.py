@@ -1,0 +1,155 @@
+"""Exports beside the posts: engagement samples (``tgmon export --metrics``) and, built
+the same way, other tables of the log. Each is one :class:`Table`: its columns in their
+documented order, one SQL expression each, and the rows it reads; CSV lines are written
+by SQLite as for the posts (:mod:`storage.export`), JSONL objects by Python.
+
+The usual filters (:class:`storage.export.ExportFilter`: channels, dates, search,
+deleted) select the posts whose rows are written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from storage.db import Database
+from storage.export import ExportFilter, ExportOptionError, _csv_cell, _where
+
+_CHANNEL = "coalesce(c.username, CAST(p.channel_id AS TEXT))"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    expressions: dict[str, str]          # column -> SQL expression, in column order
+    source: str                          # FROM ... (``p`` posts, ``c`` channels)
+    order: str
+    json_columns: frozenset[str] = frozenset()
+    free_text: frozenset[str] = frozenset()
+    json_empty: str = "[]"               # a JSON column without a value, in JSONL
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.expressions)
+
+
+def _time(expr: str) -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%SZ', {expr}, 'unixepoch')"
+
+
+# The reactions of a sample: its own, or those of the latest sample before it that had
+# any (a sample keeps them only when they changed, migration 0011).
+_SAMPLE_REACTIONS = (
+    "coalesce(m.reactions, (SELECT r.reactions FROM post_metrics r WHERE r.post_id = m.post_id "
+    "AND r.at < m.at AND r.reactions IS NOT NULL ORDER BY r.at DESC LIMIT 1))")
+
+METRICS = Table(
+    name="metrics",
+    expressions={
+        "channel": _CHANNEL, "channel_id": "p.channel_id", "message_id": "p.message_id",
+        "at": _time("m.at"), "views": "m.views", "forwards": "m.forwards",
+        "replies": "m.replies", "reactions_total": "m.reactions_total",
+        "reactions": _SAMPLE_REACTIONS,
+    },
+    source=("FROM posts p JOIN channels c ON c.channel_id = p.channel_id "
+            "JOIN post_metrics m ON m.post_id = p.id"),
+    order="p.date, p.channel_id, p.message_id, m.at",
+    json_columns=frozenset({"reactions"}),
+    free_text=frozenset({"reactions"}),
+    json_empty="{}",
+)
+
+TABLES = {t.name: t for t in (METRICS,)}
+
+
+def _tail(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+    if f.versions:
+        raise ExportOptionError(f"--versions applies to posts, not to --{table.name}")
+    where, params = _where(f)
+    return (f" {table.source}" + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY {table.order}"), tuple(params)
+
+
+def table_sql(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+    tail, params = _tail(table, f)
+    cols = ", ".join(f"{expr} AS {name}" for name, expr in table.expressions.items())
+    return f"SELECT {cols}{tail}", params
+
+
+def table_csv_sql(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+    tail, params = _tail(table, f)
+    cells = [_cell(table, name, expr) for name, expr in table.expressions.items()]
+    line = f"printf('{','.join('%s' for _ in cells)}', {', '.join(cells)})"
+    return f"SELECT CAST({line} AS BLOB){tail}", params
+
+
+def _cell(table: Table, name: str, expr: str) -> str:
+    if name in table.free_text:
+        return f"iif({expr} IS NULL, '', printf('\"%w\"', {expr}))"
+    return _csv_cell(name, expr)
+
+
+def table_count_sql(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+    where, params = _where(f)
+    return (f"SELECT count(*) {table.source}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")), tuple(params)
+
+
+def table_record(table: Table, row: Sequence[Any]) -> dict[str, Any]:
+    record = dict(zip(table.columns, row, strict=True))
+    for name in table.json_columns:
+        raw = record[name]
+        record[name] = json.loads(raw if raw else table.json_empty)
+    return record
+
+
+class TableCsvWriter:
+    def __init__(self, table: Table, out: BinaryIO, bom: bool = True) -> None:
+        self.table = table
+        self._out = out
+        self._bom = bom
+
+    def sql(self, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+        return table_csv_sql(self.table, f)
+
+    def start(self) -> None:
+        self._out.write(("\ufeff" if self._bom else "").encode()
+                        + ",".join(self.table.columns).encode() + b"\r\n")
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        self._out.write(b"\r\n".join([row[0] for row in rows]) + b"\r\n")
+
+
+class TableJsonlWriter:
+    def __init__(self, table: Table, out: BinaryIO) -> None:
+        self.table = table
+        self._out = out
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def sql(self, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
+        return table_sql(self.table, f)
+
+    def start(self) -> None:
+        pass
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        dumps, table = self._dumps, self.table
+        self._out.write("".join([dumps(table_record(table, row)) + "\n"
+                                 for row in rows]).encode())
+
+
+def make_table_writer(table: Table, fmt: str, out: BinaryIO, *,
+                      bom: bool = True) -> TableCsvWriter | TableJsonlWriter:
+    if fmt == "csv":
+        return TableCsvWriter(table, out, bom=bom)
+    if fmt == "jsonl":
+        return TableJsonlWriter(table, out)
+    raise ExportOptionError(f"unknown export format {fmt!r}: use csv or jsonl")
+
+
+async def count_table_rows(db: Database, table: Table, f: ExportFilter) -> int:
+    sql, params = table_count_sql(table, f)
+    row = await db.fetchone(sql, params)
+    return int(row[0]) if row else 0
