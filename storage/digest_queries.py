@@ -25,6 +25,7 @@ from typing import Any
 
 from storage.db import Database
 from storage.ids import ids_json
+from storage.metrics import Growth, growth_of
 from storage.models import Channel, StoredPost
 from storage.posts import POST_SELECT, stored_post_from_row
 from storage.timefmt import from_db, from_db_opt, to_db
@@ -97,6 +98,7 @@ class TopPost:
     forwards_rank: int | None
     album_size: int = 1
     engagement_rank: int | None = None
+    growth: Growth | None = None        # how its views grew (engagement samples)
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,10 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
             c, counts.get(c.channel_id, 0), from_db_opt(last_date), last_mid, n_gaps,
             None if gap is None else timedelta(seconds=round(gap))))
     top = await _top_posts(db, params) if limits.top_posts else []
+    grown = await growth_of(db, [(t.stored.post.channel_id, t.stored.post.message_id)
+                                 for t in top], period.end)
+    top = [replace(t, growth=grown.get((t.stored.post.channel_id,
+                                        t.stored.post.message_id))) for t in top]
     edits, edits_total = await _edits(db, params)
     deletions, deletions_total = await _deletions(db, params)
     return DigestMaterial(

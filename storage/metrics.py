@@ -156,3 +156,37 @@ async def due_ids(db: Database, channel_id: int, now: datetime, window: timedelt
 async def samples_count(db: Database) -> int:
     row = await db.fetchone("SELECT count(*) FROM post_metrics")
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How a post's views grew, from its samples: gained over the 24 h before a moment
+    (when it was sampled before them), and its views soon after it turned 1 h old."""
+
+    gained_24h: int | None = None
+    at_1h: int | None = None
+
+
+async def growth_of(db: Database, keys: Sequence[tuple[int, int]],
+                    end: datetime) -> dict[tuple[int, int], Growth]:
+    """:class:`Growth` of the posts ``(channel_id, message_id)`` at ``end``; posts
+    without samples to tell are left out."""
+    if not keys:
+        return {}
+    rows = await db.fetchall(
+        "SELECT p.channel_id, p.message_id, p.views, "
+        "  (SELECT m.views FROM post_metrics m WHERE m.post_id = p.id AND m.at <= :cut "
+        "   ORDER BY m.at DESC LIMIT 1) AS before, "
+        "  (SELECT m.views FROM post_metrics m WHERE m.post_id = p.id "
+        "   AND m.at - unixepoch(p.date) BETWEEN 3600 AND 7200 ORDER BY m.at LIMIT 1) AS at_1h "
+        "FROM json_each(:keys) k JOIN posts p "
+        "ON p.channel_id = k.value ->> 0 AND p.message_id = k.value ->> 1",
+        {"keys": json.dumps(sorted(set(keys))),
+         "cut": int((end - timedelta(hours=24)).timestamp())})
+    out = {}
+    for r in rows:
+        gained = r["views"] - r["before"] \
+            if r["views"] is not None and r["before"] is not None else None
+        if gained is not None or r["at_1h"] is not None:
+            out[(r["channel_id"], r["message_id"])] = Growth(gained, r["at_1h"])
+    return out

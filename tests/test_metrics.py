@@ -4,6 +4,7 @@ again when they pass 1 h, 6 h, 24 h and 48 h, also past a shorter re-check windo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,3 +161,38 @@ def test_export_metrics_writes_each_sample_with_its_reactions(capsysbinary, tmp_
     out, _ = capsysbinary.readouterr()
     rows = list(csv.DictReader(io.StringIO(out.decode(), newline="")))
     assert [(r["message_id"], r["views"], r["reactions"]) for r in rows] == [("6", "5", "")]
+
+
+def test_the_digest_s_top_posts_show_how_their_views_grew(tmp_path):
+    import asyncio
+
+    from bot.digest.build import build_digest
+    from bot.digest.render_text import render_text
+    from storage.capture import Batch, save_batch
+    from storage.db import open_database
+    from storage.digest_queries import Period, gather_material
+    from storage.models import CapturePath, Channel, Post
+
+    day = datetime(2024, 3, 12, tzinfo=UTC)
+    old = Post(77, 5, day + timedelta(hours=2), "вчерашний пост")
+    new = Post(77, 9, day + timedelta(hours=30), "свежий пост")
+
+    async def main():
+        db = await open_database(tmp_path / "log.db")
+        try:
+            reads = [(2.1, old, 300), (3.2, old, 4_300), (26.5, old, 8_000), (30.1, new, 50),
+                     (31.3, new, 1_200), (40, old, 16_100), (40, new, 2_000)]
+            for hours, post, views in reads:
+                await save_batch(db, Batch(77, Channel(77, "legionoffreedom"),
+                                           [replace(post, views=views)]),
+                                 CapturePath.CATCH_UP, day + timedelta(hours=hours))
+            # a two-day digest ending 48 h after the first post's day began
+            material = await gather_material(db, Period(day, day + timedelta(hours=48)))
+        finally:
+            await db.close()
+        return render_text(build_digest(material), UTC)
+
+    text = asyncio.run(main())
+    # 16.1k now, 4.3k at the last sample before the last 24 h (3.2 h)
+    assert "16K views, +11K in the last 24 h" in text, text
+    assert "2K views, 1.2K at 1 h" in text, text

@@ -139,6 +139,10 @@ def _reach(item: PostItem) -> str:
     parts = []
     if item.views is not None:
         parts.append(f"{fmt_count(item.views)} views")
+        if item.gained_24h is not None:       # engagement samples tell how it grew
+            parts[-1] += f", +{fmt_count(item.gained_24h)} in the last 24 h"
+        elif item.at_1h is not None:
+            parts[-1] += f", {fmt_count(item.at_1h)} at 1 h"
     if item.forwards:
         parts.append(f"{fmt_count(item.forwards)} fwd")
     if item.views is None:                # imported posts: what engagement there is

@@ -29,6 +29,8 @@ class PostItem:
     album_size: int = 1
     replies: int | None = None
     reactions: int = 0            # all reactions together
+    gained_24h: int | None = None  # views gained in the 24 h before the digest's end
+    at_1h: int | None = None       # views soon after it turned 1 h old
 
 
 @dataclass(frozen=True)
