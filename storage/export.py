@@ -37,13 +37,22 @@ COLUMNS: tuple[str, ...] = (
     "media_kind", "media_file_name", "media_size", "media_mime_type", "forwarded_from",
     "forwarded_from_channel_id", "forwarded_message_id", "reply_to_id", "grouped_id",
     "author", "captured_via", "first_seen", "last_seen", "entities",
+    # the fields researchers cite (post_details, migration 0012)
+    "restriction_reason", "noforwards", "pinned", "webpage_url", "webpage_site",
+    "webpage_title", "webpage_description", "poll", "geo", "contact", "dice", "topic_id",
+    "via_bot_id", "sender_id", "sender_name",
 )
 # Columns holding JSON text in the database: arrays in JSONL, JSON text in CSV.
-JSON_COLUMNS = frozenset({"reactions", "entities"})
+JSON_COLUMNS = frozenset({"reactions", "entities", "restriction_reason"})
+# JSON objects: objects in JSONL (null when absent), JSON text in CSV.
+JSON_OBJECT_COLUMNS = frozenset({"poll", "geo", "contact", "dice"})
 # Columns that may hold any text (commas, quotes, line breaks): always quoted in CSV.
 # The others are numbers, tgmon's own words, UTC times, usernames and t.me links.
 FREE_TEXT_COLUMNS = frozenset({"text", "reactions", "media_file_name", "media_mime_type",
-                               "forwarded_from", "author", "entities"})
+                               "forwarded_from", "author", "entities", "restriction_reason",
+                               "webpage_url", "webpage_site", "webpage_title",
+                               "webpage_description", "poll", "geo", "contact", "dice",
+                               "sender_name"})
 
 DELETED_MODES = ("exclude", "include", "only")
 
@@ -95,6 +104,18 @@ _URL = ("CASE WHEN c.username IS NOT NULL "
         "ELSE 'https://t.me/c/' || p.channel_id || '/' || p.message_id END")
 
 
+# ``d`` is the post's row of post_details (a LEFT JOIN: most posts have none).
+DETAIL_EXPRESSIONS = {
+    "restriction_reason": "d.restriction_reason", "noforwards": "coalesce(d.noforwards, 0)",
+    "pinned": "coalesce(d.pinned, 0)", "webpage_url": "d.webpage_url",
+    "webpage_site": "d.webpage_site", "webpage_title": "d.webpage_title",
+    "webpage_description": "d.webpage_description", "poll": "d.poll", "geo": "d.geo",
+    "contact": "d.contact", "dice": "d.dice", "topic_id": "d.topic_id",
+    "via_bot_id": "d.via_bot_id", "sender_id": "d.sender_id", "sender_name": "d.sender_name",
+}
+_DETAILS = " LEFT JOIN post_details d ON d.post_id = p.id"
+
+
 def _expressions(versions: bool) -> dict[str, str]:
     """The SQL expression of every column. ``p`` is the post, ``c`` its channel, ``s``
     the source of text and media: the post itself (latest version) or one version."""
@@ -114,6 +135,7 @@ def _expressions(versions: bool) -> dict[str, str]:
         "forwarded_message_id": "p.fwd_message_id", "reply_to_id": "p.reply_to_id",
         "grouped_id": "p.grouped_id", "author": "p.author", "captured_via": "p.captured_via",
         "first_seen": "p.first_seen", "last_seen": "p.last_seen", "entities": f"{s}.entities",
+        **DETAIL_EXPRESSIONS,
     }
     assert tuple(exprs) == COLUMNS
     return exprs
@@ -154,8 +176,8 @@ def _where(f: ExportFilter) -> tuple[list[str], list[Any]]:
 def _from(versions: bool) -> str:
     if versions:
         return ("FROM post_versions v JOIN posts p ON p.id = v.post_id "
-                "JOIN channels c ON c.channel_id = p.channel_id")
-    return "FROM posts p JOIN channels c ON c.channel_id = p.channel_id"
+                "JOIN channels c ON c.channel_id = p.channel_id" + _DETAILS)
+    return "FROM posts p JOIN channels c ON c.channel_id = p.channel_id" + _DETAILS
 
 
 def _tail(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
@@ -196,6 +218,9 @@ def export_record(row: Sequence[Any]) -> dict[str, Any]:
     for name in JSON_COLUMNS:
         raw = record[name]
         record[name] = json.loads(raw) if raw else []
+    for name in JSON_OBJECT_COLUMNS:
+        raw = record[name]
+        record[name] = json.loads(raw) if raw else None
     return record
 
 

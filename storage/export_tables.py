@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from storage.db import Database
@@ -29,6 +29,7 @@ class Table:
     json_columns: frozenset[str] = frozenset()
     free_text: frozenset[str] = frozenset()
     json_empty: str = "[]"               # a JSON column without a value, in JSONL
+    of_posts: bool = True                # ``p`` is posts: --search and deleted apply
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -61,13 +62,40 @@ METRICS = Table(
     json_empty="{}",
 )
 
-TABLES = {t.name: t for t in (METRICS,)}
+# Service messages of watched channels (migration 0012); ``p`` is service_messages here.
+SERVICE = Table(
+    name="service",
+    expressions={
+        "channel": _CHANNEL, "channel_id": "p.channel_id", "message_id": "p.message_id",
+        "date": "p.date", "action": "p.action", "detail": "p.detail",
+        "url": ("CASE WHEN c.username IS NOT NULL "
+                "THEN 'https://t.me/' || c.username || '/' || p.message_id "
+                "ELSE 'https://t.me/c/' || p.channel_id || '/' || p.message_id END"),
+        "noted_at": "p.noted_at",
+    },
+    source="FROM service_messages p JOIN channels c ON c.channel_id = p.channel_id",
+    order="p.date, p.channel_id, p.message_id",
+    json_columns=frozenset({"detail"}),
+    free_text=frozenset({"detail"}),
+    json_empty="{}",
+    of_posts=False,
+)
+
+TABLES = {t.name: t for t in (METRICS, SERVICE)}
+
+
+def _filter(table: Table, f: ExportFilter) -> tuple[list[str], list[Any]]:
+    if f.versions:
+        raise ExportOptionError(f"--versions applies to posts, not to --{table.name}")
+    if not table.of_posts:
+        if f.search is not None:
+            raise ExportOptionError(f"--search applies to posts, not to --{table.name}")
+        f = replace(f, deleted="include")
+    return _where(f)
 
 
 def _tail(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
-    if f.versions:
-        raise ExportOptionError(f"--versions applies to posts, not to --{table.name}")
-    where, params = _where(f)
+    where, params = _filter(table, f)
     return (f" {table.source}" + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" ORDER BY {table.order}"), tuple(params)
 
@@ -92,7 +120,7 @@ def _cell(table: Table, name: str, expr: str) -> str:
 
 
 def table_count_sql(table: Table, f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
-    where, params = _where(f)
+    where, params = _filter(table, f)
     return (f"SELECT count(*) {table.source}"
             + (f" WHERE {' AND '.join(where)}" if where else "")), tuple(params)
 

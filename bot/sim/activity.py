@@ -66,15 +66,18 @@ class Activity:
              reactions: dict[str, int] | None = None, media: MediaSpec | None = None,
              fwd_from: ForwardSpec | None = None, reply_to: int | None = None,
              grouped_id: int | None = None, author: str | None = None,
-             push: bool = True) -> ChannelPost:
+             push: bool = True, **more: Any) -> ChannelPost:
         """A new post (``id`` defaults to the next one); pushed to members unless
-        ``push`` is false (history that exists before the simulation starts)."""
+        ``push`` is false (history that exists before the simulation starts). ``more``:
+        the other fields of :class:`ChannelPost` (``poll``, ``webpage``,
+        ``restrictions``, ``noforwards``, ``pinned``, ``service``...)."""
         ch = self.channel(channel)
         mid = ch.last_id + 1 if id is None else id
         if mid <= ch.last_id:
             raise ValueError(f"post ids of {ch.ref()} must increase: {mid} after {ch.last_id}")
         p = ChannelPost(mid, date or self.now(), text, tuple(entities), views, forwards,
-                        dict(reactions or {}), media, fwd_from, reply_to, grouped_id, author)
+                        dict(reactions or {}), media, fwd_from, reply_to, grouped_id, author,
+                        **more)
         ch.posts[mid] = p
         ch.last_id = mid
         ch.pts += 1
@@ -83,6 +86,18 @@ class Activity:
             self._push_channel(ch, types.UpdateNewChannelMessage(render.post(ch, p), ch.pts, 1),
                                [p])
         return p
+
+    def service(self, channel: Any, action: str, *, push: bool = True,
+                date: datetime | None = None, **detail: Any) -> ChannelPost:
+        """A service message: ``edit_title`` (``title=``, the channel's title changes),
+        ``edit_photo``, ``pin_message`` (``message_id=``, the post becomes pinned),
+        ``channel_create``."""
+        ch = self.channel(channel)
+        if action == "edit_title":
+            ch.title = detail["title"]
+        if action == "pin_message":
+            self._existing(ch, detail["message_id"]).pinned = True
+        return self.post(ch, date=date, push=push, service=action, service_detail=detail)
 
     def forward_of(self, channel: Any, message_id: int) -> ForwardSpec:
         """The forward header of a repost of ``channel``'s post ``message_id``."""

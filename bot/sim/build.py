@@ -36,7 +36,9 @@ def post_fields(world: World, p: PostSpec, date: datetime) -> dict[str, Any]:
     return dict(id=p.id, text=p.text, date=date, entities=p.entities, views=p.views,
                 forwards=p.forwards, reactions=dict(p.reactions), media=p.media,
                 fwd_from=_forward(world, p.fwd_from, date) if p.fwd_from else None,
-                reply_to=p.reply_to, grouped_id=p.grouped_id, author=p.author)
+                reply_to=p.reply_to, grouped_id=p.grouped_id, author=p.author,
+                poll=p.poll, webpage=p.webpage, restrictions=p.restrictions,
+                noforwards=p.noforwards, pinned=p.pinned)
 
 
 def _forward(world: World, f: Forward, date: datetime) -> ForwardSpec:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.models import Poll, Restriction, WebPage
+
 MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
 
 
@@ -60,6 +62,13 @@ class ChannelPost:
     grouped_id: int | None = None
     author: str | None = None
     edit_date: datetime | None = None
+    poll: Poll | None = None
+    webpage: WebPage | None = None          # a link preview
+    restrictions: tuple[Restriction, ...] = ()
+    noforwards: bool = False
+    pinned: bool = False
+    service: str | None = None              # a service message: its action (edit_title,
+    service_detail: dict[str, Any] = field(default_factory=dict)   # pin_message, ...)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from telethon.tl import types
 
@@ -22,6 +23,7 @@ from bot.sim.model import (
     Person,
 )
 from bot.sim.tl import make_entity
+from storage.models import Poll
 
 DC_ID = 2
 
@@ -65,18 +67,72 @@ def account(acc: Account, viewer: Account) -> types.User:
                       bot_info_version=1 if acc.bot else None)
 
 
-def post(ch: Channel, p: ChannelPost) -> types.Message:
+def post(ch: Channel, p: ChannelPost) -> types.Message | types.MessageService:
+    if p.service is not None:
+        return service(ch, p)
     views, forwards = p.views, p.forwards
     if (views is None) != (forwards is None):     # one TL flag covers both counters
         views, forwards = views or 0, forwards or 0
     return types.Message(
         id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
         out=False, entities=entities(p.entities), views=views, forwards=forwards,
-        media=media(p.media, p.date, seed=ch.id * 1_000_003 + p.id) if p.media else None,
+        media=_media_of(ch, p),
         fwd_from=forward(p.fwd) if p.fwd else None,
         reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,
         grouped_id=p.grouped_id, post_author=p.author, edit_date=p.edit_date,
-        reactions=reactions(p.reactions) if p.reactions else None)
+        reactions=reactions(p.reactions) if p.reactions else None,
+        restriction_reason=[types.RestrictionReason(r.platform, r.reason, r.text)
+                            for r in p.restrictions] or None,
+        noforwards=p.noforwards or None, pinned=p.pinned or None)
+
+
+def _media_of(ch: Channel, p: ChannelPost) -> types.TypeMessageMedia | None:
+    if p.media:
+        return media(p.media, p.date, seed=ch.id * 1_000_003 + p.id)
+    if p.poll:
+        return poll(p.poll, seed=ch.id * 1_000_003 + p.id)
+    if p.webpage:
+        w = p.webpage
+        return types.MessageMediaWebPage(types.WebPage(
+            id=ch.id * 1_000_003 + p.id, url=w.url or "", display_url=w.url or "", hash=0,
+            site_name=w.site, title=w.title, description=w.description))
+    return None
+
+
+def poll(spec: Poll, *, seed: int) -> types.MessageMediaPoll:
+    """A poll as Telegram sends it: texts with entities, results when votes are known."""
+    answers = [types.PollAnswer(types.TextWithEntities(a.text, []), bytes([i]))
+               for i, a in enumerate(spec.answers)]
+    counted = [a for a in spec.answers if a.voters is not None]
+    results = types.PollResults(
+        results=[types.PollAnswerVoters(bytes([i]), voters=a.voters, recent_voters=[])
+                 for i, a in enumerate(spec.answers) if a.voters is not None] or None,
+        total_voters=spec.total_voters if spec.total_voters is not None
+        else (sum(a.voters or 0 for a in counted) if counted else None))
+    return types.MessageMediaPoll(
+        poll=types.Poll(id=seed, question=types.TextWithEntities(spec.question, []),
+                        answers=answers, hash=0, closed=spec.closed or None,
+                        quiz=spec.quiz or None),
+        results=results)
+
+
+def service(ch: Channel, p: ChannelPost) -> types.MessageService:
+    d = p.service_detail
+    action: Any
+    if p.service == "edit_title":
+        action = types.MessageActionChatEditTitle(title=d.get("title", ""))
+    elif p.service == "edit_photo":
+        action = types.MessageActionChatEditPhoto(photo=types.PhotoEmpty(id=d.get("photo_id", 1)))
+    elif p.service == "pin_message":
+        action = types.MessageActionPinMessage()
+    elif p.service == "channel_create":
+        action = types.MessageActionChannelCreate(title=d.get("title", ch.title))
+    else:
+        raise ValueError(f"the simulation has no service message {p.service!r}")
+    reply_to = types.MessageReplyHeader(reply_to_msg_id=d["message_id"]) \
+        if p.service == "pin_message" else None
+    return types.MessageService(id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date,
+                                action=action, post=True, out=False, reply_to=reply_to)
 
 
 def reactions(counts: dict[str, int]) -> types.MessageReactions:

@@ -1,0 +1,34 @@
+-- The fields researchers cite (storage/details.py): one row per post that has any of
+-- them, the latest state read from Telegram (a poll's votes, whether it is pinned).
+-- Kept beside `posts` so the log's own table stays as it is.
+
+CREATE TABLE post_details (
+    post_id             INTEGER PRIMARY KEY REFERENCES posts (id),
+    restriction_reason  TEXT,       -- JSON [{"platform", "reason", "text"}]
+    noforwards          INTEGER NOT NULL DEFAULT 0,
+    pinned              INTEGER NOT NULL DEFAULT 0,
+    webpage_url         TEXT,       -- link preview
+    webpage_site        TEXT,
+    webpage_title       TEXT,
+    webpage_description TEXT,
+    poll                TEXT,       -- JSON {"question", "answers": [{"text", "voters"}], ...}
+    geo                 TEXT,       -- JSON {"lat", "long"} (+ "title", "address": a venue)
+    contact             TEXT,       -- JSON {"phone", "first_name", "last_name", "user_id"}
+    dice                TEXT,       -- JSON {"emoticon", "value"}
+    topic_id            INTEGER,    -- forum topic
+    via_bot_id          INTEGER,
+    sender_id           INTEGER,    -- the person (or chat) who sent it, in a group
+    sender_name         TEXT,
+    updated_at          TEXT NOT NULL
+);
+
+-- Service messages of watched channels: not posts, kept with what they did.
+CREATE TABLE service_messages (
+    channel_id  INTEGER NOT NULL REFERENCES channels (channel_id),
+    message_id  INTEGER NOT NULL,
+    date        TEXT NOT NULL,
+    action      TEXT NOT NULL,      -- edit_title, edit_photo, pin_message, channel_create, ...
+    detail      TEXT,               -- JSON: the action's fields
+    noted_at    TEXT NOT NULL,
+    PRIMARY KEY (channel_id, message_id)
+) WITHOUT ROWID;
