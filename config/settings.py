@@ -79,6 +79,9 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=5)
     recheck_window: timedelta = timedelta(hours=48)
     recheck_interval: timedelta = timedelta(minutes=30)
+    # Channels whose discussion comments are captured ("*": all); /watch CHANNEL comments
+    # turns them on or off per channel.
+    comments: tuple[str, ...] = ()
     # Alerts.
     repost_window: timedelta = timedelta(hours=6)
     # Digests: a digest that fell due while tgmon was down is still sent within this.
@@ -254,6 +257,10 @@ SPECS: tuple[Spec, ...] = (
          show=_show_duration),
     Spec("recheck_interval", "TGMON_RECHECK_INTERVAL", _duration,
          "How often recent posts are re-checked.", show=_show_duration),
+    Spec("comments", "TGMON_COMMENTS", _usernames,
+         "Comma-separated usernames whose discussion comments are captured, or * for every "
+         "watched channel (admins turn them on or off with /watch CHANNEL comments).",
+         show=lambda v: ",".join(v)),
     Spec("repost_window", "TGMON_REPOST_WINDOW", _duration,
          "The same story posted or forwarded by several channels within this alerts once.",
          show=_show_duration),

@@ -29,7 +29,8 @@ class Table:
     json_columns: frozenset[str] = frozenset()
     free_text: frozenset[str] = frozenset()
     json_empty: str = "[]"               # a JSON column without a value, in JSONL
-    of_posts: bool = True                # ``p`` is posts: --search and deleted apply
+    search: bool = True                  # ``p`` is posts: --search applies
+    deleted: bool = True                 # ``p`` has deleted_at: the deleted options apply
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -78,18 +79,39 @@ SERVICE = Table(
     json_columns=frozenset({"detail"}),
     free_text=frozenset({"detail"}),
     json_empty="{}",
-    of_posts=False,
+    search=False,
+    deleted=False,
 )
 
-TABLES = {t.name: t for t in (METRICS, SERVICE)}
+# Comments (migration 0013); ``p`` is comments here: --channel, --since, --until (the
+# comment's date) and the deleted options apply.
+COMMENTS = Table(
+    name="comments",
+    expressions={
+        "channel": _CHANNEL, "channel_id": "p.channel_id", "post_id": "p.post_id",
+        "comment_id": "p.comment_id", "date": "p.date", "from_id": "p.from_id",
+        "from_name": "p.from_name", "text": "p.text", "reply_to": "p.reply_to",
+        "edit_date": "p.edit_date", "deleted_at": "p.deleted_at",
+        "url": ("CASE WHEN c.username IS NOT NULL "
+                "THEN 'https://t.me/' || c.username || '/' || p.post_id "
+                "ELSE 'https://t.me/c/' || p.channel_id || '/' || p.post_id END "
+                "|| '?comment=' || p.comment_id"),
+    },
+    source="FROM comments p JOIN channels c ON c.channel_id = p.channel_id",
+    order="p.date, p.channel_id, p.post_id, p.comment_id",
+    free_text=frozenset({"from_name", "text"}),
+    search=False,
+)
+
+TABLES = {t.name: t for t in (METRICS, SERVICE, COMMENTS)}
 
 
 def _filter(table: Table, f: ExportFilter) -> tuple[list[str], list[Any]]:
     if f.versions:
         raise ExportOptionError(f"--versions applies to posts, not to --{table.name}")
-    if not table.of_posts:
-        if f.search is not None:
-            raise ExportOptionError(f"--search applies to posts, not to --{table.name}")
+    if not table.search and f.search is not None:
+        raise ExportOptionError(f"--search applies to posts, not to --{table.name}")
+    if not table.deleted:
         f = replace(f, deleted="include")
     return _where(f)
 

@@ -148,6 +148,30 @@ class Post:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A comment on a channel post: a message of the channel's discussion group in the
+    post's thread."""
+
+    group_id: int                   # the discussion group (bare id)
+    comment_id: int                 # message id in the group
+    channel_id: int
+    post_id: int                    # the channel post it comments on
+    date: datetime
+    text: str = ""
+    entities: tuple[Entity, ...] = ()
+    from_id: int | None = None      # the person (or chat) who wrote it
+    from_name: str | None = None
+    from_username: str | None = None
+    reply_to: int | None = None     # the comment it answers (None: the post itself)
+    media: Media | None = None
+    edit_date: datetime | None = None
+
+
+def comment_url(username: str | None, channel_id: int, post_id: int, comment_id: int) -> str:
+    return f"{post_url(username, channel_id, post_id)}?comment={comment_id}"
+
+
+@dataclass(frozen=True)
 class Channel:
     channel_id: int
     username: str | None = None

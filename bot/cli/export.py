@@ -57,6 +57,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     table.add_argument("--metrics", action="store_const", dest="table", const="metrics",
                        help="the engagement samples of the posts (views, forwards, replies, "
                             "reactions as read over time) instead of the posts")
+    table.add_argument("--comments", action="store_const", dest="table", const="comments",
+                       help="the comments captured on the channels' posts instead of the "
+                            "posts (deleted ones left out unless asked for)")
     table.add_argument("--service", action="store_const", dest="table", const="service",
                        help="the channels' service messages (title or photo changed, "
                             "a post pinned, ...) instead of the posts")

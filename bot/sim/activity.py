@@ -85,7 +85,34 @@ class Activity:
         if push:
             self._push_channel(ch, types.UpdateNewChannelMessage(render.post(ch, p), ch.pts, 1),
                                [p])
+        if ch.discussion is not None and p.service is None:
+            # Telegram forwards each post into the discussion group; comments answer it.
+            group = self.channel(ch.discussion)
+            copy = self.post(group, text, date=p.date, entities=entities, media=media,
+                             push=push, fwd_from=ForwardSpec(ch.id, mid, p.date))
+            ch.copies[mid] = copy.id
         return p
+
+    def comment(self, channel: Any, post_id: int, text: str, *, from_id: int,
+                reply_to: int | None = None, id: int | None = None,
+                date: datetime | None = None, push: bool = True,
+                **more: Any) -> ChannelPost:
+        """A comment on ``channel``'s post ``post_id``, in its discussion group, by the
+        person ``from_id``; ``reply_to`` answers another comment of the thread."""
+        ch = self.channel(channel)
+        if ch.discussion is None:
+            raise ValueError(f"{ch.ref()} has no discussion group")
+        parent = self._existing(ch, post_id)
+        group = self.channel(ch.discussion)
+        top = ch.copies[post_id]
+        if reply_to is not None and self._existing(group, reply_to).thread != post_id:
+            raise ValueError(f"comment {reply_to} is not in the thread of post {post_id}")
+        c = self.post(group, text, id=id, date=date, push=push, from_id=from_id,
+                      thread=post_id, reply_to=reply_to or top,
+                      reply_top=top if reply_to else None, **more)
+        parent.comments += 1
+        parent.comments_max = max(parent.comments_max, c.id)
+        return c
 
     def service(self, channel: Any, action: str, *, push: bool = True,
                 date: datetime | None = None, **detail: Any) -> ChannelPost:
@@ -124,7 +151,11 @@ class Activity:
         for mid in ids:
             self._existing(ch, mid)
         for mid in ids:
-            del ch.posts[mid]
+            gone = ch.posts.pop(mid)
+            if gone.thread is not None and ch.linked is not None:
+                parent = self.channel(ch.linked).posts.get(gone.thread)
+                if parent is not None:
+                    parent.comments -= 1
         ch.pts += len(ids)
         update = types.UpdateDeleteChannelMessages(ch.id, ids, ch.pts, len(ids))
         ch.log.append(ChannelEvent(ch.pts, len(ids), "other", update))

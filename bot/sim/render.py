@@ -45,7 +45,8 @@ def channel(ch: Channel, viewer: Account) -> types.TypeChat:
         return types.ChannelForbidden(id=ch.id, access_hash=h, title=ch.title, broadcast=True)
     return types.Channel(id=ch.id, title=ch.title, photo=types.ChatPhotoEmpty(),
                          date=ch.created, access_hash=h, username=ch.username,
-                         broadcast=True, megagroup=False, left=viewer.id not in ch.members)
+                         broadcast=not ch.megagroup, megagroup=ch.megagroup,
+                         left=viewer.id not in ch.members)
 
 
 def group(g: Group) -> types.Chat:
@@ -73,12 +74,21 @@ def post(ch: Channel, p: ChannelPost) -> types.Message | types.MessageService:
     views, forwards = p.views, p.forwards
     if (views is None) != (forwards is None):     # one TL flag covers both counters
         views, forwards = views or 0, forwards or 0
+    replies = None
+    if ch.discussion is not None:
+        replies = types.MessageReplies(replies=p.comments, replies_pts=ch.pts, comments=True,
+                                       channel_id=ch.discussion, max_id=p.comments_max or None)
+    reply_to = None
+    if p.reply_to:
+        reply_to = types.MessageReplyHeader(reply_to_msg_id=p.reply_to,
+                                            reply_to_top_id=p.reply_top)
     return types.Message(
-        id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
-        out=False, entities=entities(p.entities), views=views, forwards=forwards,
-        media=_media_of(ch, p),
-        fwd_from=forward(p.fwd) if p.fwd else None,
-        reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,
+        id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text,
+        post=not ch.megagroup, out=False, entities=entities(p.entities), views=views,
+        forwards=forwards, media=_media_of(ch, p),
+        fwd_from=forward(p.fwd) if p.fwd else None, replies=replies,
+        from_id=types.PeerUser(p.from_id) if p.from_id is not None else None,
+        reply_to=reply_to,
         grouped_id=p.grouped_id, post_author=p.author, edit_date=p.edit_date,
         reactions=reactions(p.reactions) if p.reactions else None,
         restriction_reason=[types.RestrictionReason(r.platform, r.reason, r.text)

@@ -14,6 +14,7 @@ from telethon.tl import types
 
 from storage.models import (
     Channel,
+    Comment,
     Entity,
     ForwardOrigin,
     Media,
@@ -327,3 +328,34 @@ def post_from_message(message: Any) -> Post:
         edit_date=message.edit_date,
         details=details_from_message(message),
     )
+
+
+def person_name(user: Any) -> tuple[str | None, str | None]:
+    """A sender's display name and username (a person, or a chat writing as itself)."""
+    if isinstance(user, types.User):
+        name = " ".join(n for n in (user.first_name, user.last_name) if n) or None
+        return name, user.username or None
+    if user is not None:
+        return getattr(user, "title", None), getattr(user, "username", None) or None
+    return None, None
+
+
+def comment_from_message(message: Any, channel_id: int, post_id: int,
+                         senders: dict[int, Any] | None = None) -> Comment:
+    """A discussion group's message in a post's thread as a :class:`Comment`.
+    ``senders``: the users and chats of the answer, by id (names and usernames)."""
+    group_id = channel_id_of(message)
+    if group_id is None:
+        raise ValueError(f"message {message.id} is not a group message")
+    from_id = _peer_id(message.from_id)
+    name, username = person_name((senders or {}).get(from_id)) if from_id else (None, None)
+    reply_to = message.reply_to
+    answers = None
+    if isinstance(reply_to, types.MessageReplyHeader) and reply_to.reply_to_top_id:
+        answers = reply_to.reply_to_msg_id    # another comment; else the post's copy
+    return Comment(
+        group_id=group_id, comment_id=message.id, channel_id=channel_id, post_id=post_id,
+        date=message.date, text=message.message or "",
+        entities=tuple(entity_from_tl(e) for e in message.entities or ()),
+        from_id=from_id, from_name=name, from_username=username, reply_to=answers,
+        media=media_from_tl(message.media), edit_date=message.edit_date)

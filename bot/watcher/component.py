@@ -32,6 +32,7 @@ from bot.telegram.records import ChannelAccess
 from bot.telegram.requests import Resolution
 from bot.watcher.catchup import Sweeper
 from bot.watcher.channels import WatchList
+from bot.watcher.comments import CommentCapture, comments_on
 from bot.watcher.health import HISTORY, MESSAGES, ChannelHealth, FloodGate
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.membership import JOIN_SPACING
@@ -45,6 +46,7 @@ from config.channels import load_channels
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.capture import Batch, add_event, all_states, init_state, save_batch
+from storage.comments import comment_choices
 from storage.models import CapturePath
 from storage.watchlist import WatchEntry, live_entries, sync_config
 
@@ -77,6 +79,7 @@ class Watcher:
         self._jobs: ChannelJobs | None = None
         self._list: WatchList | None = None
         self._sweeper = Sweeper(lambda: list(self.state.live), self.run)
+        self._comments = CommentCapture()
 
     @property
     def running(self) -> bool:
@@ -267,6 +270,30 @@ class Watcher:
             log.info("%s of %s: %d new, %d edited, %d deleted", kind, name_of(entry),
                      result.new, result.edited, result.deleted)
         await record_success(rt, self.state, entry, kind)
+        await self._comment_pass(rt, entry, kind)
+
+    async def _comment_pass(self, rt: Runtime, entry: WatchEntry, kind: str) -> None:
+        """After the posts: the channel's comments, when it has them on. A failure here
+        is logged and retried at the next pass; it never counts against the channel."""
+        if not comments_on(rt.settings.comments, await comment_choices(rt.db),
+                           entry.username):
+            return
+        try:
+            if kind == RECONCILE:
+                found = await self._comments.catch_up(rt.user, rt.db, entry, now=rt.now,
+                                                      window=rt.settings.recheck_window)
+            else:
+                found = await self._comments.recheck(rt.user, rt.db, entry, now=rt.now,
+                                                     window=rt.settings.recheck_window)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.warning("comments of %s: %s failed (%s); tried again at the next pass",
+                        name_of(entry), kind, classify(e).detail)
+            return
+        if found.new or found.edited or found.deleted:
+            log.info("comments of %s: %d new, %d edited, %d deleted", name_of(entry),
+                     found.new, found.edited, found.deleted)
 
     # ---- for the admins' commands (bot.commands.context.WatchOps) ----------------
 
