@@ -81,7 +81,7 @@ class Settings:
     recheck_interval: timedelta = timedelta(minutes=30)
     # Channels whose discussion comments are captured ("*": all); /watch CHANNEL comments
     # turns them on or off per channel.
-    comments: tuple[str, ...] = ()
+    comments: tuple[str, ...] | None = None
     # Alerts.
     repost_window: timedelta = timedelta(hours=6)
     # Digests: a digest that fell due while tgmon was down is still sent within this.

@@ -31,12 +31,14 @@ PASS_BUDGET = 1000      # comments read per channel and catch-up pass (the rest:
 log = logging.getLogger(__name__)
 
 
-def comments_on(setting: tuple[str, ...], choices: dict[str, bool], username: str) -> bool:
+def comments_on(setting: tuple[str, ...] | None, choices: dict[str, bool],
+                username: str) -> bool:
     """Whether a channel's comments are captured: an admin's choice, else the setting
     (``*`` or the username)."""
     name = username.lower()
     if name in choices:
         return choices[name]
+    setting = setting or ()
     return "*" in setting or name in {s.lower() for s in setting}
 
 
