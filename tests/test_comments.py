@@ -174,3 +174,39 @@ def test_admins_turn_comments_on_and_off_with_watch(sim):
     assert "is not comments or nocomments" in bad.text
     assert off.text.startswith("Comments of @legionoffreedom are no longer captured")
     assert [c["text"] for c in got] == ["первый"]          # nothing after nocomments
+
+
+def test_the_digest_names_the_most_commented_posts(tmp_path):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.digest.build import build_digest
+    from bot.digest.render_telegram import render_telegram
+    from bot.digest.render_text import render_text
+    from storage.capture import Batch, save_batch
+    from storage.db import open_database
+    from storage.digest_queries import Period, gather_material
+    from storage.models import CapturePath, Channel, Post
+
+    day = datetime(2024, 3, 12, tzinfo=UTC)
+    posts = [Post(77, n, day + timedelta(hours=n), f"пост {n}", views=1000 * n, replies=r)
+             for n, r in ((1, 0), (2, 350), (3, 12), (4, 90), (5, None))]
+
+    async def main():
+        db = await open_database(tmp_path / "log.db")
+        try:
+            await save_batch(db, Batch(77, Channel(77, "legionoffreedom"), posts),
+                             CapturePath.CATCH_UP, day + timedelta(hours=20))
+            material = await gather_material(db, Period(day, day + timedelta(days=1)))
+        finally:
+            await db.close()
+        return build_digest(material)
+
+    digest = asyncio.run(main())
+    assert [p.message_id for p in digest.most_commented] == [2, 4, 3]
+    text = render_text(digest, UTC)
+    section = text.split("== Most commented ==")[1].split("==")[0]
+    lines = [line for line in section.splitlines() if line.strip()]
+    assert "пост 2" in lines[0] and "350 comments" in lines[0], lines
+    assert "пост 4" in lines[1] and "90 comments" in lines[1]
+    assert render_telegram(digest, UTC)            # renders within Telegram's limits

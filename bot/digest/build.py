@@ -208,4 +208,6 @@ def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | Non
         unreadable=gone,
         hours=hours,
         activity=_activity(material, hours, channels),
+        most_commented=tuple(post_item(sp, style.excerpt_width)
+                             for sp in material.most_commented),
     )

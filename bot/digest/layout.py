@@ -266,6 +266,11 @@ def layout(d: Digest, tz: tzinfo, year: int | None = None) -> Layout:
         sections.append(Section("Channels", tuple(_channel_block(c, when) for c in d.channels)))
     else:
         sections.append(Section("Channels", (Block(((Span("No channels in the log yet."),),)),)))
+    if d.most_commented:
+        sections.append(Section("Most commented", tuple(
+            Block((_post_line(p, when, with_channel=True)
+                   + ((Span(SEP + plural(p.replies or 0, "comment")),)
+                      if p.views is not None else ()),)) for p in d.most_commented)))
     if d.rules:                       # a subscriber without rules gets no empty section
         sections.append(Section("Your rules", tuple(_rule_block(r, when) for r in d.rules)))
     if d.edits_total:

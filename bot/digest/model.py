@@ -117,6 +117,7 @@ class Digest:
     unreadable: tuple[UnreadableChannel, ...]
     hours: tuple[datetime, ...]               # UTC start of every hour of the period
     activity: tuple[ChannelHours, ...]        # channels with posts, the busiest first
+    most_commented: tuple[PostItem, ...] = ()  # the period's posts with the most comments
 
     @property
     def total_posts(self) -> int:
