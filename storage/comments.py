@@ -120,15 +120,18 @@ class Thread:
 
 async def threads_to_read(db: Database, channel_id: int, since: datetime,
                           limit: int = 500) -> list[Thread]:
-    """Posts of the channel dated ``since`` or later whose comment count differs from
-    the count at their thread's last full read (or that were never read): the threads
-    with comments to catch up on, newest post first."""
+    """Posts of the channel dated ``since`` or later with comments newer than their
+    thread's cursor (Telegram tells the newest comment's id with each read of the post),
+    or whose comment count differs from the count at their thread's last full read:
+    the threads with comments to catch up on, newest post first."""
     rows = await db.fetchall(
         "SELECT p.message_id, p.replies, coalesce(t.read_id, 0), t.replies FROM posts p "
         "LEFT JOIN comment_threads t ON t.channel_id = p.channel_id "
         "AND t.post_id = p.message_id "
+        "LEFT JOIN post_details d ON d.post_id = p.id "
         "WHERE p.channel_id = ? AND p.date >= ? AND p.deleted_at IS NULL AND p.replies > 0 "
-        "AND (t.replies IS NULL OR t.replies != p.replies) "
+        "AND (t.replies IS NULL OR t.replies != p.replies "
+        "     OR coalesce(d.comments_max_id, 0) > coalesce(t.read_id, 0)) "
         "ORDER BY p.message_id DESC LIMIT ?", (channel_id, to_db(since), limit))
     return [Thread(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -21,7 +21,7 @@ from storage.timefmt import to_db
 
 _COLUMNS = ("restriction_reason", "noforwards", "pinned", "webpage_url", "webpage_site",
             "webpage_title", "webpage_description", "poll", "geo", "contact", "dice",
-            "topic_id", "via_bot_id", "sender_id", "sender_name")
+            "topic_id", "via_bot_id", "sender_id", "sender_name", "comments_max_id")
 
 
 def _json(value: Any) -> str | None:
@@ -39,6 +39,7 @@ def details_row(d: PostDetails) -> tuple[Any, ...]:
         w.description if w else None,
         _json(asdict(d.poll)) if d.poll else None, _json(d.geo), _json(d.contact),
         _json(d.dice), d.topic_id, d.via_bot_id, d.sender_id, d.sender_name,
+        d.comments_max_id,
     )
 
 

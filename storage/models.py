@@ -108,6 +108,7 @@ class PostDetails:
     via_bot_id: int | None = None
     sender_id: int | None = None               # who sent it, in a group (not the channel)
     sender_name: str | None = None
+    comments_max_id: int | None = None         # its newest comment (discussion group id)
 
     @property
     def empty(self) -> bool:

@@ -272,7 +272,9 @@ def details_from_message(message: Any) -> PostDetails:
         noforwards=bool(message.noforwards), pinned=bool(message.pinned),
         webpage=webpage, poll=poll, geo=geo, contact=contact, dice=dice, topic_id=topic,
         via_bot_id=message.via_bot_id, sender_id=sender_id,
-        sender_name=_sender_name(message) if sender_id is not None else None)
+        sender_name=_sender_name(message) if sender_id is not None else None,
+        comments_max_id=getattr(message.replies, "max_id", None)
+        if getattr(message.replies, "comments", False) else None)
 
 
 def is_service(message: Any) -> bool:

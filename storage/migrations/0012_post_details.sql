@@ -19,6 +19,7 @@ CREATE TABLE post_details (
     via_bot_id          INTEGER,
     sender_id           INTEGER,    -- the person (or chat) who sent it, in a group
     sender_name         TEXT,
+    comments_max_id     INTEGER,    -- the newest comment's id in the discussion group
     updated_at          TEXT NOT NULL
 );
 
