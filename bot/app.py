@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
+    from bot.alerts.comments import CommentAlerts
     from bot.alerts.dispatcher import AlertDispatcher
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
@@ -52,7 +53,7 @@ def default_components() -> list[Component]:
     watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
     services = Services(watcher=watcher, digests=digests, delivery=sender)
     return [watcher, sender, BotCommands(all_commands(), sender.messenger(), services),
-            digests, AlertDispatcher()]
+            digests, AlertDispatcher(), CommentAlerts()]
 
 
 class App:

@@ -210,3 +210,39 @@ def test_the_digest_names_the_most_commented_posts(tmp_path):
     assert "пост 2" in lines[0] and "350 comments" in lines[0], lines
     assert "пост 4" in lines[1] and "90 comments" in lines[1]
     assert render_telegram(digest, UTC)            # renders within Telegram's limits
+
+
+def test_in_comments_rules_alert_on_captured_comments_and_only_they(sim):
+    from bot.app import default_components
+
+    w = sim.world
+    legion, _quiet, alice, _bob = _world(sim)
+    reader = w.add_user("Марк", "mark_osint", id=200)
+    other = w.add_user("Ира", "ira_desk", id=201)
+    post = w.post(legion, "Новости", push=False)
+    settings = _settings(sim, allowlist=frozenset({200, 201}))
+
+    async def body():
+        async with sim.running(default_components, settings=settings) as (_a, _rt):
+            await sim.ask(reader, "/start", timeout=120)
+            await sim.ask(other, "/start", timeout=120)
+            added = await sim.ask(reader, "/alert Тёткино in:comments", timeout=120)
+            await sim.ask(other, "/alert Тёткино", timeout=120)
+            before_reader = len(sim.texts(reader.id))
+            before_other = len(sim.texts(other.id))
+            w.comment(legion, post.id, "В Тёткино слышны взрывы", from_id=alice.id)
+            w.comment(legion, post.id, "тихо", from_id=alice.id)
+            await until(lambda: len(sim.texts(reader.id)) > before_reader, timeout=1800,
+                        step=10.0)
+            await sleep_until(sim.world.now() + timedelta(minutes=30))
+            return added, sim.texts(reader.id)[before_reader:], \
+                sim.texts(other.id)[before_other:]
+
+    added, got, others = sim.run(body)
+    assert "in:comments" in added.text
+    assert len(got) == 1, got
+    alert = got[0]
+    assert "Comment" in alert and "@legionoffreedom" in alert and "Алиса К." in alert
+    assert "В Тёткино слышны взрывы" in alert and "Тёткино; in:comments" in alert
+    assert f"https://t.me/legionoffreedom/{post.id}?comment=" in alert
+    assert others == []                         # a rule without in:comments: posts only

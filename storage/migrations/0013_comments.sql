@@ -79,3 +79,16 @@ CREATE TABLE comment_channels (
     changed_at  TEXT NOT NULL,
     changed_by  INTEGER
 ) WITHOUT ROWID;
+
+-- Comments that alerted a chat (an in:comments rule matched); recorded with the outbox
+-- message and the moved cursor (alert_cursor 'comments', over comments.id) in one
+-- transaction, so a replay never alerts twice.
+CREATE TABLE comment_alerts (
+    chat_id     INTEGER NOT NULL REFERENCES chats (chat_id),
+    comment_row INTEGER NOT NULL REFERENCES comments (id),
+    reason      TEXT NOT NULL,
+    rule_ids    TEXT NOT NULL,
+    outbox_id   INTEGER REFERENCES outbox (id),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (chat_id, comment_row)
+) WITHOUT ROWID;
