@@ -1,4 +1,4 @@
-"""Comments on watched channels' posts (migration 0013): stored like posts (idempotent
+"""Comments on watched channels' posts (migration comments): stored like posts (idempotent
 upserts keyed on the group and message id, a new version when the text or media
 changed, tombstones), the read cursor of each post's thread, and which channels have
 comments captured.

@@ -1,5 +1,5 @@
 """Storing the fields researchers cite (:class:`storage.models.PostDetails`) and the
-service messages of watched channels, beside the posts (migration 0012).
+service messages of watched channels, beside the posts (migration post_details).
 
 A post's details row holds the latest state Telegram showed (poll votes, pinned); a
 post that has none of them has no row, and a row is cleared, not deleted, when a later
@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from storage.ids import IN_IDS, ids_json
 from storage.models import Post, PostDetails, ServiceMessage
 from storage.timefmt import to_db
 
@@ -58,25 +59,26 @@ async def store_details(conn: aiosqlite.Connection, posts: Sequence[Post],
     """Keep the details of posts read from Telegram (inside the caller's transaction,
     after the posts): a row for those with any, cleared for those that lost them."""
     at = to_db(now)
-    rows = []
-    for p in posts:
-        if p.details is None:
-            continue                       # not read from Telegram: nothing to say
-        if p.details.empty:
-            # Clear a row only where there is one: most posts have none.
-            rows.append((*details_row(p.details), at, p.channel_id, p.message_id, True))
-        else:
-            rows.append((*details_row(p.details), at, p.channel_id, p.message_id, False))
-    full = [r[:-1] for r in rows if not r[-1]]
-    cleared = [r[:-1] for r in rows if r[-1]]
+    full = [(*details_row(p.details), at, p.channel_id, p.message_id)
+            for p in posts if p.details is not None and not p.details.empty]
     if full:
         await conn.executemany(_UPSERT, full)
-    if cleared:
-        await conn.executemany(
-            _UPSERT.replace("WHERE p.channel_id = ? AND p.message_id = ?",
-                            "WHERE p.channel_id = ? AND p.message_id = ? AND EXISTS "
-                            "(SELECT 1 FROM post_details d WHERE d.post_id = p.id)"),
-            cleared)
+    # Posts read without details: clear a row only where there is one (most have none,
+    # and one query per batch finds them).
+    bare: dict[int, list[Post]] = {}
+    for p in posts:
+        if p.details is not None and p.details.empty:
+            bare.setdefault(p.channel_id, []).append(p)
+    for channel_id, found in bare.items():
+        async with conn.execute(
+                "SELECT p.message_id FROM post_details d JOIN posts p ON p.id = d.post_id "
+                f"WHERE p.channel_id = ? AND p.message_id {IN_IDS}",
+                (channel_id, ids_json(p.message_id for p in found))) as cur:
+            had = {r[0] for r in await cur.fetchall()}
+        if had:
+            await conn.executemany(_UPSERT, [
+                (*details_row(p.details), at, p.channel_id, p.message_id)
+                for p in found if p.message_id in had and p.details is not None])
 
 
 async def store_service(conn: aiosqlite.Connection, messages: Sequence[ServiceMessage],

@@ -37,7 +37,7 @@ COLUMNS: tuple[str, ...] = (
     "media_kind", "media_file_name", "media_size", "media_mime_type", "forwarded_from",
     "forwarded_from_channel_id", "forwarded_message_id", "reply_to_id", "grouped_id",
     "author", "captured_via", "first_seen", "last_seen", "entities",
-    # the fields researchers cite (post_details, migration 0012)
+    # the fields researchers cite (migration post_details)
     "restriction_reason", "noforwards", "pinned", "webpage_url", "webpage_site",
     "webpage_title", "webpage_description", "poll", "geo", "contact", "dice", "topic_id",
     "via_bot_id", "sender_id", "sender_name",

@@ -42,7 +42,7 @@ def _time(expr: str) -> str:
 
 
 # The reactions of a sample: its own, or those of the latest sample before it that had
-# any (a sample keeps them only when they changed, migration 0011).
+# any (a sample keeps them only when they changed, migration post_metrics).
 _SAMPLE_REACTIONS = (
     "coalesce(m.reactions, (SELECT r.reactions FROM post_metrics r WHERE r.post_id = m.post_id "
     "AND r.at < m.at AND r.reactions IS NOT NULL ORDER BY r.at DESC LIMIT 1))")
@@ -63,7 +63,7 @@ METRICS = Table(
     json_empty="{}",
 )
 
-# Service messages of watched channels (migration 0012); ``p`` is service_messages here.
+# Service messages of watched channels (migration post_details); ``p`` is service_messages here.
 SERVICE = Table(
     name="service",
     expressions={
@@ -83,7 +83,7 @@ SERVICE = Table(
     deleted=False,
 )
 
-# Comments (migration 0013); ``p`` is comments here: --channel, --since, --until (the
+# Comments (migration comments); ``p`` is comments here: --channel, --since, --until (the
 # comment's date) and the deleted options apply.
 COMMENTS = Table(
     name="comments",

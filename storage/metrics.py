@@ -1,5 +1,5 @@
 """Engagement over time: samples of a post's counters (views, forwards, replies,
-reactions) as tgmon reads them, kept in ``post_metrics`` (migration 0011).
+reactions) as tgmon reads them, kept in ``post_metrics`` (migration post_metrics).
 
 A read adds a sample when the counters differ from the post's last sample and the post
 has reached a later stage of its age (:data:`STAGES`) than that sample: at most one

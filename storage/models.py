@@ -94,7 +94,7 @@ class Poll:
 @dataclass(frozen=True)
 class PostDetails:
     """What else a message says that decides how a researcher reads it (kept in
-    ``post_details``, migration 0012; absent when all is default)."""
+    ``post_details`` (migration post_details); absent when all is default)."""
 
     restrictions: tuple[Restriction, ...] = ()
     noforwards: bool = False

@@ -102,3 +102,35 @@ def test_export_writes_the_details_and_the_service_messages(sim, capsysbinary):
     service = [json.loads(line) for line in out.decode().splitlines()]
     assert [(s["message_id"], s["action"], s["detail"], s["url"]) for s in service] == [
         (5, "edit_title", {"title": "Легион"}, "https://t.me/legionoffreedom/5")]
+
+
+def test_a_details_row_is_cleared_when_a_later_read_shows_none(tmp_path):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from storage.capture import Batch, save_batch
+    from storage.db import open_database
+    from storage.models import CapturePath, Channel, Post, PostDetails
+
+    date = datetime(2024, 3, 12, tzinfo=UTC)
+
+    async def main():
+        db = await open_database(tmp_path / "t.db")
+        try:
+            for details in (PostDetails(pinned=True), PostDetails(), None):
+                posts = [Post(1, 5, date, "x", details=details),
+                         Post(1, 6, date, "y", details=PostDetails() if details else None)]
+                await save_batch(db, Batch(1, Channel(1, "c"), posts), CapturePath.CATCH_UP,
+                                 date + timedelta(hours=1))
+                yield [tuple(r) for r in await db.fetchall(
+                    "SELECT p.message_id, d.pinned FROM post_details d "
+                    "JOIN posts p ON p.id = d.post_id")]
+        finally:
+            await db.close()
+
+    async def collect():
+        return [x async for x in main()]
+
+    # pinned; unpinned (the row cleared, kept); an import-like read (no details) changes
+    # nothing; the post that never had any never gets a row
+    assert asyncio.run(collect()) == [[(5, 1)], [(5, 0)], [(5, 0)]]
