@@ -6,14 +6,15 @@ post forwards, links or mentions to the channel it points at, one per kind
 (``forward``, ``link``, ``mention``), with the number of posts and the first and last
 post dates.
 
-Forwards are counted by SQLite in one grouped scan; links and mentions are found in the
-texts and entities of the posts that can hold them (a ``LIKE`` prefilter), streamed.
+Forwards are counted by SQLite off a small index of the posts that are forwards; links
+and mentions are filed when posts are stored (``post_links``, :func:`storage.links.store_links`) and
+counted the same way, so a network never reads the texts; the posts stored before
+``post_links`` existed are read from their texts (a ``LIKE`` prefilter), streamed.
 Mentions count only usernames the log knows as channels (an @name may be a person).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,39 +24,10 @@ from xml.sax.saxutils import quoteattr
 
 from storage.db import Database
 from storage.ids import IN_IDS, ids_json
+from storage.links import targets_in
 from storage.timefmt import to_db
 
 KINDS = ("forward", "link", "mention")
-
-# t.me/NAME, t.me/s/NAME, t.me/c/ID, telegram.me/NAME (not invites, not t.me/+..., not
-# joinchat, not addstickers...).
-_TME = re.compile(
-    r"(?:[tT]|[tT][eE][lL][eE][gG][rR][aA][mM])\.[mM][eE]/(?:[sS]/)?"
-    r"(c/(\d+)|[A-Za-z][A-Za-z0-9_]{3,31})\b")
-_NOT_CHANNELS = frozenset({"joinchat", "addstickers", "addemoji", "share", "proxy", "socks",
-                           "setlanguage", "iv", "contact", "addlist", "boost", "login",
-                           "confirmphone", "addtheme", "bg", "invoice"})
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
-
-
-def targets_in(text: str, entities_raw: str | None) -> Iterator[tuple[str, str | int]]:
-    """``(kind, target)`` of each link and mention in a post: ``target`` is a channel id
-    (``t.me/c/ID``) or a lower-case username. Mentions are read where Telegram marked
-    one (a ``mention`` entity): an @ in an e-mail address or a quote is none."""
-    urls = [text] if ".me/" in text or ".ME/" in text or ".Me/" in text else []
-    if entities_raw and ".me/" in entities_raw:
-        urls += [e["url"] for e in json.loads(entities_raw) if e.get("url")]
-    for chunk in urls:
-        for m in _TME.finditer(chunk):
-            if m.group(2):
-                yield "link", int(m.group(2))
-            else:
-                name = m.group(1).lower()
-                if name not in _NOT_CHANNELS:
-                    yield "link", name
-    if entities_raw and '"mention"' in entities_raw:
-        for m in _MENTION.finditer(text):
-            yield "mention", m.group(1).lower()
 
 
 @dataclass
@@ -129,38 +101,13 @@ async def build_network(db: Database, f: NetworkFilter) -> Network:
             f"SELECT channel_id, count(*) FROM posts WHERE {where} GROUP BY channel_id", params):
         net.nodes[str(r[0])].posts = r[1]
 
-    # One scan: forwards, and the texts that can hold a link or a mention (Telegram marks
-    # @mentions with a "mention" entity; t.me links are in the text or a text_link).
-    can_link = ("(p.text LIKE '%.me/%' OR p.entities LIKE '%.me/%' "
-                "OR p.entities LIKE '%\"mention\"%')")
-    forwards: dict[tuple[int, int | None, str | None], list[Any]] = {}
+    # Forwards: grouped off their small index; an origin Telegram hides has only a name.
     async for r in db.stream(
-            f"SELECT p.channel_id, p.date, p.fwd_channel_id, p.fwd_name, "
-            f"iif({can_link}, p.text, NULL), iif({can_link}, p.entities, NULL) "
-            f"FROM posts p WHERE {_where(f, 'p.')[0]} "
-            f"AND (p.fwd_channel_id IS NOT NULL OR p.fwd_name IS NOT NULL OR {can_link})",
-            params, batch=2000):
-        cid, date, origin, name, text, entities = r
-        if origin is not None or name is not None:
-            seen_fwd = forwards.get((cid, origin, name))
-            if seen_fwd is None:
-                forwards[(cid, origin, name)] = [1, date, date]
-            else:
-                seen_fwd[0] += 1
-                seen_fwd[1] = min(seen_fwd[1], date)
-                seen_fwd[2] = max(seen_fwd[2], date)
-        if text is None:
-            continue
-        source = str(cid)
-        found: set[tuple[str, str]] = set()
-        for kind, target in targets_in(text, entities):
-            to = _target(net, by_username, kind, target)
-            if to is None or to == source or (kind, to) in found:
-                continue
-            found.add((kind, to))
-            _edge(net, source, to, kind).add(1, date, date)
-    # An origin Telegram hides has only a name.
-    for (cid, origin, name), (n, first, last) in forwards.items():
+            "SELECT channel_id, fwd_channel_id, fwd_name, count(*), min(date), max(date) "
+            f"FROM posts INDEXED BY posts_forwards WHERE {where} "
+            "AND (fwd_channel_id IS NOT NULL OR fwd_name IS NOT NULL) "
+            "GROUP BY channel_id, fwd_channel_id, fwd_name", params):
+        cid, origin, name = r[0], r[1], r[2]
         if origin is not None:
             target = str(origin)
             if target not in net.nodes:
@@ -170,8 +117,36 @@ async def build_network(db: Database, f: NetworkFilter) -> Network:
         else:
             target = f"name:{name}"
             net.nodes.setdefault(target, Node(target, str(name)))
-        _edge(net, str(cid), target, "forward").add(n, first, last)
+        _edge(net, str(cid), target, "forward").add(r[3], r[4], r[5])
+
+    # Links and mentions filed when the posts were stored.
+    async for r in db.stream(
+            "SELECT p.channel_id, l.kind, l.target, count(*), min(p.date), max(p.date) "
+            f"FROM post_links l JOIN posts p ON p.id = l.post_id WHERE {_where(f, 'p.')[0]} "
+            "GROUP BY p.channel_id, l.kind, l.target", params):
+        aim: str | int = int(r[2][3:]) if r[2].startswith("id:") else r[2]
+        _link(net, by_username, str(r[0]), r[1], aim, r[3], r[4], r[5])
+
+    # Posts stored before post_links existed: read from their texts.
+    below_row = await db.fetchone("SELECT below FROM post_links_scan")
+    below = int(below_row[0]) if below_row else 0
+    if below:
+        can_link = ("(p.text LIKE '%.me/%' OR p.entities LIKE '%.me/%' "
+                    "OR p.entities LIKE '%\"mention\"%')")
+        async for r in db.stream(
+                "SELECT p.channel_id, p.date, p.text, p.entities FROM posts p "
+                f"WHERE p.id <= :below AND {_where(f, 'p.')[0]} AND {can_link}",
+                {**params, "below": below}, batch=2000):
+            for kind, aim in set(targets_in(r[2], r[3])):
+                _link(net, by_username, str(r[0]), kind, aim, 1, r[1], r[1])
     return net
+
+
+def _link(net: Network, by_username: dict[str, int], source: str, kind: str,
+          target: str | int, n: int, first: str, last: str) -> None:
+    to = _target(net, by_username, kind, target)
+    if to is not None and to != source:
+        _edge(net, source, to, kind).add(n, first, last)
 
 
 def _target(net: Network, by_username: dict[str, int], kind: str,

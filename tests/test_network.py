@@ -111,3 +111,22 @@ def test_bad_options_are_refused_in_one_line(log_db, capsys):
         code = main(["network", *argv, "--db", str(log_db)])
         out, err = capsys.readouterr()
         assert_one_line_error(code, out, err, needle)
+
+
+def test_posts_stored_before_links_were_filed_are_read_from_their_texts(log_db, tmp_path):
+    import sqlite3
+
+    import networkx as nx
+
+    filed = tmp_path / "filed.gexf"
+    assert main(["network", "--output", str(filed), "--db", str(log_db)]) == 0
+    conn = sqlite3.connect(log_db)
+    assert conn.execute("SELECT count(*) FROM post_links").fetchone()[0] > 0
+    # as if the posts predated post_links (a log migrated from an older tgmon)
+    conn.execute("DELETE FROM post_links")
+    conn.execute("UPDATE post_links_scan SET below = (SELECT max(id) FROM posts)")
+    conn.commit()
+    conn.close()
+    scanned = tmp_path / "scanned.gexf"
+    assert main(["network", "--output", str(scanned), "--db", str(log_db)]) == 0
+    assert _edges(nx.read_gexf(scanned)) == _edges(nx.read_gexf(filed))

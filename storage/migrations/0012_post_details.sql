@@ -33,3 +33,24 @@ CREATE TABLE service_messages (
     noted_at    TEXT NOT NULL,
     PRIMARY KEY (channel_id, message_id)
 ) WITHOUT ROWID;
+
+-- The forward network (storage/network.py): the channels each post links (t.me) or
+-- @mentions, found when the post is stored (kind 'link' or 'mention'; target 'id:ID' for
+-- t.me/c/ID, else the username in lower case), so `tgmon network` reads this table
+-- instead of every text. Posts stored before this migration (rowid up to `below`) are
+-- read from their text by `tgmon network` itself.
+CREATE TABLE post_links (
+    post_id     INTEGER NOT NULL REFERENCES posts (id),
+    kind        TEXT NOT NULL CHECK (kind IN ('link', 'mention')),
+    target      TEXT NOT NULL,
+    PRIMARY KEY (post_id, kind, target)
+) WITHOUT ROWID;
+
+CREATE TABLE post_links_scan (
+    below       INTEGER NOT NULL          -- posts with id <= below predate post_links
+);
+INSERT INTO post_links_scan (below) SELECT coalesce(max(id), 0) FROM posts;
+
+-- Forwards, for the network: a small covering index of the posts that are forwards.
+CREATE INDEX posts_forwards ON posts (channel_id, fwd_channel_id, fwd_name, date)
+WHERE fwd_channel_id IS NOT NULL OR fwd_name IS NOT NULL;
