@@ -62,11 +62,6 @@ def build_database(path: Path, n: int) -> None:
             conn.executemany(sql, batch)
             batch.clear()
     conn.executemany(sql, batch)
-    conn.execute(
-        "INSERT INTO post_versions (post_id, version, text, entities, media_kind, "
-        "media_file_name, media_size, media_mime_type, edit_date, seen_at) "
-        "SELECT id, version, text, entities, media_kind, media_file_name, media_size, "
-        "media_mime_type, edit_date, last_seen FROM posts")
     conn.execute("COMMIT")
     conn.close()
 

@@ -15,6 +15,7 @@ import bisect
 import json
 import random
 import re
+import time
 from collections import Counter
 
 from bench.common import NEWS_POSTS, Figure, timed
@@ -150,9 +151,11 @@ def run(quick: bool) -> list[Figure]:
         rules.add((i // 10, i), rule)          # 10 rules for each of n_rules / 10 subscribers
 
     matched = 0
+    cpu = time.process_time()
     with timed() as indexed:
         for text, channel in posts:
             matched += len(rules.match(analyse(text, channel)))
+    cpu = time.process_time() - cpu
 
     with timed() as explained:
         for text, channel in posts[:n_explained]:
@@ -180,9 +183,10 @@ def run(quick: bool) -> list[Figure]:
             "matches per post")
     return [
         Figure(f"rules: match {n_rules:,} rules, analysis included", rate, "posts/s",
-               ">= 2,000 posts/s on one core", rate >= 2_000 or quick,
+               ">= 4,000 posts/s on one core", rate >= 4_000 or quick,
                baseline=n_naive / naive.seconds,
-               note=f"{what}; baseline: every rule evaluated on every post (no index)"),
+               note=f"{what}; {n_posts / cpu:,.0f} posts per CPU second; baseline: every rule "
+                    "evaluated on every post (no index)"),
         Figure("rules: match and explain every match (spans, reason)",
                n_explained / explained.seconds, "posts/s", "reported", True, baseline=rate,
                note="baseline: matching only; alerts explain one match per subscriber"),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import Figure, timed
 
 START = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
+ROUNDS = 5
 
 
 def _day(quick: bool) -> Figure:
@@ -85,7 +87,7 @@ def _pushes(quick: bool) -> list[Figure]:
             got.append(1)
         client.add_event_handler(handler, events.NewMessage())
         await client.connect()
-        with timed() as watch:
+        with timed(time.process_time) as watch:
             for i in range(n):
                 world.post(chan, f"пост {i}")
                 await asyncio.sleep(0)
@@ -103,7 +105,7 @@ def _pushes(quick: bool) -> list[Figure]:
         client.add_event_handler(handler, events.NewMessage())
         await client.connect()
         acc = world.user
-        with timed() as watch:
+        with timed(time.process_time) as watch:
             for i in range(n):
                 p = world.post(chan, f"пост {i}", push=False)
                 client._updates_queue.put_nowait(types.Updates(
@@ -115,11 +117,18 @@ def _pushes(quick: bool) -> list[Figure]:
         await client.disconnect()
         return n / watch.seconds
 
-    baseline = run_simulated(straight_into_queue, start=START, livelock_limit=None)
-    rate = run_simulated(through_world, start=START, livelock_limit=None)
+    # Posts per second of this process's CPU time (everything runs in this thread on a
+    # virtual clock; wall time on a shared machine measures the other workers as much),
+    # rounds interleaved, best of each.
+    baselines, rates = [], []
+    for _ in range(1 if quick else ROUNDS):
+        baselines.append(run_simulated(straight_into_queue, start=START, livelock_limit=None))
+        rates.append(run_simulated(through_world, start=START, livelock_limit=None))
+    baseline, rate = max(baselines), max(rates)
     return [Figure("pushed posts reaching a NewMessage handler", rate, "posts/s",
                    "ratio >= 0.5", rate / baseline >= 0.5, baseline=baseline,
-                   note="baseline: the same updates put straight into Telethon's queue")]
+                   note="baseline: the same updates put straight into Telethon's queue; "
+                        f"per CPU second, best of {len(rates)} interleaved rounds each")]
 
 
 def run(quick: bool) -> list[Figure]:

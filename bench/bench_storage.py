@@ -2,10 +2,10 @@
 a big Telegram Desktop export.
 
 1. 200k synthetic posts (Russian news texts) stored with ``save_posts`` in batches of
-   1,000 (the upsert; triggers add versions, full-text index and the change journal),
+   1,000 (the upsert; triggers add the full-text index and the change journal),
    against ``executemany`` of the same rows into the same tables of a database whose
-   triggers were dropped (posts, post_versions, posts_fts, post_changes), batch for
-   batch, each batch a transaction. Target: ratio >= 0.5.
+   triggers were dropped (posts, posts_fts, post_changes), batch for batch, each batch
+   a transaction. Target: ratio >= 0.5.
 2. ``tgmon import`` of a synthetic 200k-message ``result.json`` as a subprocess: its rate
    against the same ``executemany`` baseline, and its peak memory against a
    ``json.load`` of the same file (what a naive importer would hold).
@@ -104,15 +104,13 @@ def _plain_rows(posts: list[Post], now: datetime) -> list[tuple[list, list, list
     seen = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     batches = []
     for start in range(0, len(posts), BATCH):
-        rows, versions, fts, changes = [], [], [], []
+        rows, fts, changes = [], [], []
         for rid, p in enumerate(posts[start:start + BATCH], start=start + 1):
             row = post_row(p, CapturePath.BACKFILL, now)
             rows.append((rid, *row))
-            versions.append((rid, 1, row[3], row[4], row[9], row[10], row[11], row[12],
-                             row[23], seen))
             fts.append((rid, search_text(row[3])))
             changes.append((rid, "new", 1, seen, "backfill"))
-        batches.append((rows, versions, fts, changes))
+        batches.append((rows, fts, changes))
     return batches
 
 
@@ -138,13 +136,9 @@ def _store_plain(path: Path, batches: list, now: datetime) -> float:
     posts_sql = (f"INSERT INTO posts (id, {', '.join(_INSERT_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * (len(_INSERT_COLUMNS) + 1))})")
     with timed() as t:
-        for rows, versions, fts, changes in batches:
+        for rows, fts, changes in batches:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(posts_sql, rows)
-            conn.executemany(
-                "INSERT INTO post_versions (post_id, version, text, entities, media_kind, "
-                "media_file_name, media_size, media_mime_type, edit_date, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
             conn.executemany("INSERT INTO posts_fts (rowid, text) VALUES (?, ?)", fts)
             conn.executemany(
                 "INSERT INTO post_changes (post_id, kind, version, at, captured_via) "
@@ -234,7 +228,7 @@ def run(quick: bool) -> list[Figure]:
         plain_rate, layer_rate = n / plain_s, n / layer_s
         ratio = layer_rate / plain_rate
         figures.append(Figure(
-            f"store {n:,} posts (save_posts: upsert, versions, FTS, journal)", layer_rate,
+            f"store {n:,} posts (save_posts: upsert, FTS, journal)", layer_rate,
             "posts/s", "ratio >= 0.5 of executemany", ratio >= 0.5, baseline=plain_rate))
 
         export = d / "result.json"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from config.accounts import MAIN
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.db import Database
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.telegram.clients import Client
+    from storage.account_ends import AccountEnd
 
 
 def utcnow() -> datetime:
@@ -30,17 +32,82 @@ def utcnow() -> datetime:
 
 class Signal:
     """Wakes the task waiting for something to happen (e.g. the log changed). Level-
-    triggered: a notify before anyone waits is not lost. One waiter per signal."""
+    triggered: a notify before anyone waits is not lost. One waiter per signal; another
+    task that needs to hear of it too follows it with a signal of its own
+    (:meth:`follow`)."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._followers: list[Signal] = []
 
     def notify(self) -> None:
         self._event.set()
+        for follower in self._followers:
+            follower.notify()
+
+    def follow(self, follower: Signal) -> Callable[[], None]:
+        """Notify ``follower`` too whenever this signal is notified; returns the undo."""
+        self._followers.append(follower)
+
+        def undo() -> None:
+            if follower in self._followers:
+                self._followers.remove(follower)
+        return undo
 
     async def wait(self) -> None:
         await self._event.wait()
         self._event.clear()
+
+
+@dataclass
+class WatchingAccount:
+    """A watching account of the running app and its client."""
+
+    name: str                    # main, second, ... (config.accounts)
+    client: Client
+    gone: bool = False           # Telegram ended it, or it was not logged in at start
+    ended: AccountEnd | None = None      # the end Telegram gave, as recorded
+
+    @property
+    def running(self) -> bool:
+        return not self.gone
+
+
+class Accounts:
+    """The watching accounts the app runs with, ``main`` first. When Telegram ends one
+    while others are left, the app marks it (:meth:`lose`) and notifies ``changed``:
+    the watcher then moves its channels to the others."""
+
+    def __init__(self, accounts: list[WatchingAccount]) -> None:
+        self.all = accounts
+        self.changed = Signal()
+
+    @classmethod
+    def one(cls, client: Client, name: str = MAIN) -> Accounts:
+        return cls([WatchingAccount(name, client)])
+
+    def get(self, name: str) -> WatchingAccount | None:
+        return next((a for a in self.all if a.name == name), None)
+
+    def running(self) -> list[WatchingAccount]:
+        return [a for a in self.all if a.running]
+
+    def names(self) -> list[str]:
+        """The names of the accounts still running."""
+        return [a.name for a in self.running()]
+
+    def client(self, name: str) -> Client | None:
+        """The client of a running account (None: not running, or ended)."""
+        found = self.get(name)
+        return found.client if found is not None and found.running else None
+
+    def lose(self, name: str, end: AccountEnd | None) -> None:
+        """The app goes on without the account (``end``: what Telegram said, if it
+        ended it; None: not logged in)."""
+        found = self.get(name)
+        if found is not None and found.running:
+            found.gone, found.ended = True, end
+            self.changed.notify()
 
 
 @dataclass
@@ -50,7 +117,7 @@ class Runtime:
     settings: Settings
     db: Database
     now: Callable[[], datetime]
-    user: Client
+    user: Client                 # the first watching account's client (main's, usually)
     bot: Client | None
     scheduler: AsyncIOScheduler
     log_changed: Signal          # the watcher notifies after storing; alerts wait on it
@@ -59,6 +126,12 @@ class Runtime:
     rules_changed: Signal = field(default_factory=Signal)
     # whoever puts a message in the outbox notifies; the sender waits on it
     outbox_changed: Signal = field(default_factory=Signal)
+    # every watching account (``user`` is the first); default: ``user`` alone, as main
+    accounts: Accounts = field(default=None)   # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.accounts is None:
+            self.accounts = Accounts.one(self.user)
 
 
 class Component(Protocol):

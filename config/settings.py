@@ -19,11 +19,17 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from config.accounts import MAIN, session_stem
 from config.durations import format_duration, parse_duration
 from config.errors import TgmonError
+from config.sizes import format_size, parse_size
 from config.zones import UnknownZoneError, parse_zone
 
 ACCESS_MODES = ("open", "allowlist", "admins")
+# Kinds of media files tgmon can download (docs/media.md); TGMON_MEDIA picks some.
+MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice", "video_message",
+               "sticker")
+DEFAULT_MEDIA = ("photo", "video", "document")
 
 
 class SettingsError(TgmonError):
@@ -82,6 +88,8 @@ class Settings:
     # Channels whose discussion comments are captured ("*": all); /watch CHANNEL comments
     # turns them on or off per channel.
     comments: tuple[str, ...] | None = None
+    # Several watching accounts: how many channels each joins at most.
+    join_limit: int = 450
     # Alerts.
     repost_window: timedelta = timedelta(hours=6)
     # Digests: a digest that fell due while tgmon was down is still sent within this.
@@ -90,19 +98,41 @@ class Settings:
     # Another MTProto server (None: Telegram) and the file of its RSA public key.
     server: Server | None = None
     server_key: Path | None = None
+    # Media archive (docs/media.md): kinds downloaded (empty: off), a cap per file, a
+    # disk budget (None: none) and the directory (None: beside the database).
+    media: tuple[str, ...] = DEFAULT_MEDIA
+    media_max_size: int = 100 << 20
+    media_budget: int | None = None
+    media_dir: Path | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @property
     def user_session(self) -> Path:
-        """The watcher's (user account's) Telethon session file, without ``.session``;
+        """The ``main`` watching account's Telethon session file, without ``.session``;
         named after the server when it is not Telegram's (``user-test``)."""
-        return self.session_dir / self._session_name("user")
+        return self.account_session(MAIN)
+
+    def account_session(self, account: str) -> Path:
+        """A watching account's session file, without ``.session``: ``user`` for
+        ``main``, ``NAME`` for the others (``NAME-test`` on Telegram's test servers)."""
+        return self.session_dir / self._session_name(session_stem(account))
 
     @property
     def bot_session(self) -> Path:
         return self.session_dir / self._session_name("bot")
+
+    @property
+    def media_path(self) -> Path:
+        """Where media files are stored: ``TGMON_MEDIA_DIR``, else the database path
+        with ``.db`` replaced by ``-media`` (``data/tgmon.db`` -> ``data/tgmon-media``),
+        so a simulation's files never mix with the real archive."""
+        if self.media_dir is not None:
+            return self.media_dir
+        db = self.db_path
+        stem = db.name[:-3] if db.name.endswith(".db") else db.name
+        return db.with_name(f"{stem}-media")
 
     def _session_name(self, role: str) -> str:
         return role if self.server is None else f"{role}-{self.server.slug}"
@@ -183,6 +213,14 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(_str(v))
 
 
+def _join_limit(v: Any) -> int:
+    n = _int(v)
+    if not 0 <= n <= 1000:
+        raise ValueError(f"expected 0 to 1000 channels per account (Telegram allows 500, "
+                         f"1000 with Premium), got {v!r}")
+    return n
+
+
 def _log_level(v: Any) -> str:
     s = _str(v).upper()
     if s not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -206,6 +244,34 @@ def _server(v: Any) -> Server:
     if not 1 <= port <= 65535:
         raise ValueError(f"expected a port from 1 to 65535, got {port} in {v!r}")
     return Server(dc, host, port)
+
+
+def _media_kinds(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, list | tuple) else str(v).split(",")
+    words = [_str(i).lower() for i in items if _str(i)]
+    if words == ["off"] or words == ["none"]:
+        return ()
+    if words == ["all"]:
+        return MEDIA_KINDS
+    out: list[str] = []
+    for word in words:
+        kind = word if word in MEDIA_KINDS else word.removesuffix("s")
+        if kind not in MEDIA_KINDS:
+            raise ValueError(f"unknown media kind {word!r}: use off, all or some of "
+                             f"{', '.join(MEDIA_KINDS)}")
+        if kind not in out:
+            out.append(kind)
+    if not out:
+        raise ValueError("expected off, all or media kinds such as photo,video,document")
+    return tuple(k for k in MEDIA_KINDS if k in out)
+
+
+def _size(v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v <= 0:
+            raise ValueError(f"a size must be more than 0 bytes, got {v}")
+        return v
+    return parse_size(_str(v))
 
 
 def _show_duration(v: timedelta) -> str:
@@ -261,6 +327,9 @@ SPECS: tuple[Spec, ...] = (
          "Comma-separated usernames whose discussion comments are captured, or * for every "
          "watched channel (admins turn them on or off with /watch CHANNEL comments).",
          show=lambda v: ",".join(v)),
+    Spec("join_limit", "TGMON_JOIN_LIMIT", _join_limit,
+         "Channels each watching account joins at most (Telegram allows 500); channels "
+         "beyond every account's limit are polled."),
     Spec("repost_window", "TGMON_REPOST_WINDOW", _duration,
          "The same story posted or forwarded by several channels within this alerts once.",
          show=_show_duration),
@@ -275,6 +344,18 @@ SPECS: tuple[Spec, ...] = (
          "default: Telegram.", show=lambda v: v.name),
     Spec("server_key", "TGMON_SERVER_KEY", _path,
          "PEM file of that server's RSA public key (for DC@HOST:PORT)."),
+    Spec("media", "TGMON_MEDIA", _media_kinds,
+         "Media downloaded into the archive: off, all, or kinds among "
+         + ", ".join(MEDIA_KINDS) + ".", show=lambda v: ",".join(v) or "off"),
+    Spec("media_max_size", "TGMON_MEDIA_MAX_SIZE", _size,
+         "Files larger than this are recorded as too_large and not downloaded.",
+         show=format_size),
+    Spec("media_budget", "TGMON_MEDIA_BUDGET", _size,
+         "Disk space the media archive may fill; downloads pause when it is reached "
+         "(default: no budget).", show=format_size),
+    Spec("media_dir", "TGMON_MEDIA_DIR", _path,
+         "Directory of the media archive; default: the database path with .db replaced "
+         "by -media (data/tgmon-media)."),
 )
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from config.accounts import MAIN
 from storage.db import Database
 from storage.timefmt import from_db, from_db_opt, to_db
 
@@ -14,32 +15,41 @@ from storage.timefmt import from_db, from_db_opt, to_db
 @dataclass(frozen=True)
 class AccountEnd:
     id: int
-    role: str                   # "user" (the watching account) or "bot"
+    role: str                   # "user" (a watching account) or "bot"
     at: datetime
     code: str
     reason: str
     notified_at: datetime | None
     resumed_at: datetime | None
+    account: str | None = None  # the watching account's name (None: the bot)
 
 
 def _end(r: sqlite3.Row) -> AccountEnd:
     return AccountEnd(r["id"], r["role"], from_db(r["at"]), r["code"], r["reason"],
-                      from_db_opt(r["notified_at"]), from_db_opt(r["resumed_at"]))
+                      from_db_opt(r["notified_at"]), from_db_opt(r["resumed_at"]),
+                      # a database a reading command did not migrate has no account column
+                      r["account"] if "account" in r.keys() else _who(r["role"], None))  # noqa: SIM118
+
+
+def _who(role: str, account: str | None) -> str | None:
+    return (account or MAIN) if role == "user" else None
 
 
 async def record_end(db: Database, role: str, code: str, reason: str,
-                     now: datetime) -> AccountEnd:
-    """The end of ``role``'s account; the same end found again (by a restart before the
-    account came back) is the row already there, not a new one."""
+                     now: datetime, account: str | None = None) -> AccountEnd:
+    """The end of ``role``'s account (a watching account: ``account``, default main);
+    the same end found again (by a restart before the account came back) is the row
+    already there, not a new one."""
+    who = _who(role, account)
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "SELECT * FROM account_ends WHERE role = ? AND code = ? AND resumed_at IS NULL "
-            "ORDER BY id DESC LIMIT 1", (role, code))
+            "SELECT * FROM account_ends WHERE role = ? AND account IS ? AND code = ? "
+            "AND resumed_at IS NULL ORDER BY id DESC LIMIT 1", (role, who, code))
         row = await cur.fetchone()
         if row is None:
             cur = await conn.execute(
-                "INSERT INTO account_ends (role, at, code, reason) VALUES (?, ?, ?, ?) "
-                "RETURNING *", (role, to_db(now), code, reason))
+                "INSERT INTO account_ends (role, at, code, reason, account) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING *", (role, to_db(now), code, reason, who))
             row = await cur.fetchone()
         assert row is not None
         return _end(row)
@@ -50,11 +60,14 @@ async def mark_notified(db: Database, end_id: int, now: datetime) -> None:
                      (to_db(now), end_id))
 
 
-async def mark_resumed(db: Database, roles: tuple[str, ...], now: datetime) -> None:
-    """A run got going with these accounts: their ends are over."""
+async def mark_resumed(db: Database, roles: tuple[str, ...], now: datetime,
+                       accounts: tuple[str, ...] = (MAIN,)) -> None:
+    """A run got going with these roles (and, for ``user``, these watching accounts):
+    their ends are over."""
     for role in roles:
-        await db.execute("UPDATE account_ends SET resumed_at = ? "
-                         "WHERE role = ? AND resumed_at IS NULL", (to_db(now), role))
+        for who in (accounts if role == "user" else (None,)):
+            await db.execute("UPDATE account_ends SET resumed_at = ? WHERE role = ? AND "
+                             "account IS ? AND resumed_at IS NULL", (to_db(now), role, who))
 
 
 async def recent_ends(db: Database, since: datetime) -> list[AccountEnd]:

@@ -125,10 +125,13 @@ async def posts_at_versions(db: Database, keys: Iterable[tuple[int, int]]
     for chunk in _chunks(ids):
         posts = {r["id"]: stored_post_from_row(r) for r in await db.fetchall(
             f"{POST_SELECT} WHERE p.id IN ({_marks(len(chunk))})", chunk)}
+        # Earlier versions are stored rows; the current one is the post (migration 0011).
         for v in await db.fetchall(
                 "SELECT post_id, version, text, media_kind, media_file_name, media_size, "
-                f"media_mime_type FROM post_versions WHERE post_id IN ({_marks(len(chunk))})",
-                chunk):
+                f"media_mime_type FROM stored_versions WHERE post_id IN ({_marks(len(chunk))}) "
+                "UNION ALL SELECT id, version, text, media_kind, media_file_name, media_size, "
+                f"media_mime_type FROM posts WHERE id IN ({_marks(len(chunk))})",
+                [*chunk, *chunk]):
             key = (v["post_id"], v["version"])
             if key in wanted and v["post_id"] in posts:
                 out[key] = _at_version(posts[v["post_id"]], v)

@@ -146,20 +146,28 @@ async def set_rechecked(db: Database, channel_id: int, now: datetime) -> None:
                            (to_db(now), channel_id))
 
 
-async def set_joined(db: Database, channel_id: int, now: datetime) -> None:
+async def set_joined(db: Database, channel_id: int, now: datetime | None) -> None:
+    """The holding account was seen to be a member of the channel at ``now``; None: it
+    is not (the channel moved to an account that has not joined it yet)."""
     async with db.transaction() as conn:
         await _ensure(conn, channel_id)
+        if now is None:
+            await conn.execute("UPDATE capture_state SET joined_at = NULL WHERE channel_id = ?",
+                               (channel_id,))
+            return
         await conn.execute(
             "UPDATE capture_state SET joined_at = coalesce(joined_at, ?) WHERE channel_id = ?",
             (to_db(now), channel_id))
 
 
 async def add_event(db: Database, kind: str, channel_id: int | None, detail: str | None,
-                    now: datetime) -> None:
+                    now: datetime, account: str | None = None) -> None:
+    """Journal what happened to the capture; ``account``: the watching account it
+    happened to (a flood wait, a failure, a reconnect, a join)."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown capture event {kind!r}")
-    await db.execute("INSERT INTO capture_events (at, kind, channel_id, detail) "
-                     "VALUES (?, ?, ?, ?)", (to_db(now), kind, channel_id, detail))
+    await db.execute("INSERT INTO capture_events (at, kind, channel_id, detail, account) "
+                     "VALUES (?, ?, ?, ?, ?)", (to_db(now), kind, channel_id, detail, account))
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,25 @@ explained (ids Telegram confirmed are not posts: deleted, service messages) and 
 are not (posts tgmon never saw), when it last captured a post, and how posts came in.
 
 Channel message ids count up from 1, every id used once, so between the lowest and the
-highest id tgmon knows, each id is a stored post, a noted absent id or a hole. The
-computation (:func:`coverage_of`) is pure over ids streamed in order; nothing holds a
-channel's ids in memory.
+highest id tgmon knows, each id is a stored post, a noted absent id or a hole.
+
+:func:`channel_coverage` reads the counters and id runs that triggers keep (migration
+0012): a few indexed reads per channel, however many posts it has.
+:func:`recount_channel_coverage` computes the same from every id, streamed in order
+through the pure :func:`coverage_of` (``tgmon stats --recount``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from storage.db import Database
-from storage.stats import IdRange
-from storage.timefmt import from_db
+from storage.stats import KNOWN, POSTS, IdRange, holes_of, run_count, runs
+from storage.timefmt import from_db, from_db_opt
 
 KEEP = 5                    # ranges kept per kind (the counts cover all)
 
@@ -141,7 +146,54 @@ KNOWN_SQL = (
 )
 
 
+_KEPT_SQL = (
+    "SELECT posts, posts + gone_deleted + gone_service + gone_empty, gone_deleted, "
+    "gone_service, gone_empty, via_live, via_catch_up, via_backfill, via_import, last_capture "
+    "FROM channel_stats WHERE channel_id = ?")
+
+
+def _positive(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted((k, n) for k, n in counts.items() if n))
+
+
+def kept_coverage(conn: sqlite3.Connection, channel_id: int, keep: int = KEEP
+                  ) -> ChannelCoverage:
+    """A channel's coverage from the kept counters and id runs (on the database thread)."""
+    row = conn.execute(_KEPT_SQL, (channel_id,)).fetchone()
+    if row is None or not row[1]:
+        return ChannelCoverage(channel_id)
+    posts, known, deleted, service, empty, live, catch_up, backfill, imported, last = row
+    holes, last_holes = holes_of(conn, channel_id, known, keep, last=True)
+    first_known = runs(conn, channel_id, KNOWN, 1)
+    last_known = runs(conn, channel_id, KNOWN, 1, last=True)
+    captured = Ranges(posts, run_count(conn, channel_id, POSTS),
+                      tuple(runs(conn, channel_id, POSTS, keep)),
+                      tuple(runs(conn, channel_id, POSTS, keep, last=True))) \
+        if posts else Ranges()
+    return ChannelCoverage(
+        channel_id, captured,
+        Ranges(holes.count, holes.range_count, holes.ranges, tuple(last_holes)),
+        _positive({"deleted": deleted, "service": service, "empty": empty}),
+        _positive({"live": live, "catch-up": catch_up, "backfill": backfill,
+                   "import": imported}),
+        first_known[0].first, last_known[0].last, from_db_opt(last))
+
+
 async def channel_coverage(db: Database, channel_id: int, keep: int = KEEP) -> ChannelCoverage:
+    """A channel's coverage from the kept counters and id runs."""
+    return await db.run(partial(kept_coverage, channel_id=channel_id, keep=keep))
+
+
+async def log_coverage(db: Database, channel_ids: Sequence[int],
+                       keep: int = KEEP) -> dict[int, ChannelCoverage]:
+    """:func:`channel_coverage` of several channels in one call on the database thread."""
+    return await db.run(lambda conn: {cid: kept_coverage(conn, cid, keep)
+                                      for cid in channel_ids})
+
+
+async def recount_channel_coverage(db: Database, channel_id: int,
+                                   keep: int = KEEP) -> ChannelCoverage:
+    """:func:`channel_coverage` computed from every id of the channel, in order."""
     tally = CoverageTally(channel_id, keep)
     async for row in db.stream(KNOWN_SQL, (channel_id,)):
         tally.add(row[0], row[1], row[2])
@@ -152,10 +204,5 @@ async def top_run_floor(db: Database, channel_id: int) -> int | None:
     """The lowest id of the unbroken run of known ids (posts and noted absent ids) that
     ends at the newest one: where reading older history continues. None if the channel
     has nothing stored."""
-    row = await db.fetchone(
-        "WITH known (id) AS (SELECT message_id FROM posts WHERE channel_id = ?1"
-        " UNION SELECT message_id FROM absent_messages WHERE channel_id = ?1),"
-        " steps AS (SELECT id, lead(id) OVER (ORDER BY id DESC) AS below FROM known)"
-        " SELECT id FROM steps WHERE below IS NULL OR below < id - 1 ORDER BY id DESC LIMIT 1",
-        (channel_id,))
-    return row[0] if row else None
+    top = await db.run(partial(runs, channel_id=channel_id, kind=KNOWN, count=1, last=True))
+    return top[0].first if top else None

@@ -115,6 +115,17 @@ class EditedPost:
 
 
 @dataclass(frozen=True)
+class PeriodPhoto:
+    """A photo post of the period whose picture is in the media archive, with its
+    perceptual hash (the digest groups the same picture posted by several channels)."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    phash: str
+
+
+@dataclass(frozen=True)
 class DeletedPost:
     stored: StoredPost                  # its archived (last known) text and media
     album_size: int = 1                 # a deleted album is listed once
@@ -132,6 +143,7 @@ class DigestMaterial:
     deletions: tuple[DeletedPost, ...]          # the most viewed (at most limits.deletions)
     deletions_total: int
     most_commented: tuple[StoredPost, ...] = ()  # the most comments (limits.top_posts)
+    photos: tuple[PeriodPhoto, ...] = ()        # by date: photos with a perceptual hash
 
 
 # Every query below restricts posts to the chosen channels with this clause and the
@@ -187,13 +199,13 @@ async def _last_posts(db: Database, params: dict[str, Any]) -> dict[int, tuple[s
 
 async def _usual_gaps(db: Database, params: dict[str, Any]) -> dict[int, tuple[int, float]]:
     """``channel id -> (number of gaps, percentile gap in seconds)`` over the lookback
-    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic.
-    Posts with the same date may come in any order: the gaps are the same, and the
-    (channel_id, date) index covers the query."""
+    (the weeks before the period's start). Nearest-rank percentile, integer arithmetic
+    (whole seconds). Posts with the same date may come in any order: the gaps are the
+    same, and the (channel_id, date) index covers the query."""
     rows = await db.fetchall(
         "WITH g AS ("
-        "  SELECT channel_id, (julianday(date) - julianday(lag(date) OVER "
-        "         (PARTITION BY channel_id ORDER BY date))) * 86400.0 AS gap "
+        "  SELECT channel_id, unixepoch(date) - lag(unixepoch(date)) OVER "
+        "         (PARTITION BY channel_id ORDER BY date) AS gap "
         f"  FROM posts WHERE {_IN_CHANNELS} AND date >= :lookback AND date < :start"
         "), r AS ("
         "  SELECT channel_id, gap, "
@@ -317,12 +329,14 @@ async def _edits(db: Database, params: dict[str, Any]) -> tuple[list[EditedPost]
         "  GROUP BY post_id"
         "), t AS ("
         "  SELECT e.*, old.text AS before_text, old.media_kind AS before_media, "
-        "         new.text AS after_text, new.media_kind AS after_media, "
+        "         coalesce(new.text, q.text) AS after_text, "
+        "         iif(new.id IS NULL, q.media_kind, new.media_kind) AS after_media, "
         "         count(*) OVER () AS total "
         "  FROM e JOIN posts q ON q.id = e.post_id "
-        "  JOIN post_versions old ON old.post_id = e.post_id AND old.version = e.first_v - 1 "
-        "  JOIN post_versions new ON new.post_id = e.post_id AND new.version = e.last_v "
-        f"  WHERE q.{_IN_CHANNELS} "
+        # Earlier versions are stored rows; the latest may be the post itself (0011).
+        "  JOIN stored_versions old ON old.post_id = e.post_id AND old.version = e.first_v - 1 "
+        "  LEFT JOIN stored_versions new ON new.post_id = e.post_id AND new.version = e.last_v "
+        f"  WHERE q.{_IN_CHANNELS} AND (new.id IS NOT NULL OR q.version = e.last_v) "
         "  ORDER BY coalesce(q.views, -1) DESC, q.channel_id, q.message_id LIMIT max(:edits, 1)"
         f") {_POST_SELECT_T} JOIN t ON t.post_id = p.id "
         "ORDER BY coalesce(p.views, -1) DESC, p.channel_id, p.message_id", params)
@@ -353,6 +367,17 @@ async def _deletions(db: Database, params: dict[str, Any]) -> tuple[list[Deleted
     total = rows[0]["total"] if rows else 0
     kept = rows if params["deletions"] else []
     return [DeletedPost(_with_caption(r), r["n"]) for r in kept], total
+
+
+async def _photos(db: Database, params: dict[str, Any]) -> list[PeriodPhoto]:
+    # Small rows (no text): the digest only names the channels and links the posts.
+    rows = await db.fetchall(
+        "SELECT DISTINCT p.channel_id, p.message_id, p.date, f.phash FROM posts p "
+        "JOIN media_items m ON m.channel_id = p.channel_id AND m.message_id = p.message_id "
+        "JOIN media_files f ON f.sha256 = m.sha256 "
+        f"WHERE p.date >= :start AND p.date < :end AND p.{_IN_CHANNELS} "
+        "AND f.phash IS NOT NULL ORDER BY p.date, p.channel_id, p.message_id", params)
+    return [PeriodPhoto(r[0], r[1], from_db(r[2]), r[3]) for r in rows]
 
 
 async def gather_material(db: Database, period: Period, channel_ids: Sequence[int] | None = None,
@@ -392,6 +417,7 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
         period=period, limits=limits, channels=tuple(activity), hourly=tuple(hourly),
         top_posts=tuple(top), edits=tuple(edits), edits_total=edits_total,
         deletions=tuple(deletions), deletions_total=deletions_total,
+        photos=tuple(await _photos(db, params)),
         most_commented=tuple(commented))
 
 

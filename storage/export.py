@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "media_kind", "media_file_name", "media_size", "media_mime_type", "forwarded_from",
     "forwarded_from_channel_id", "forwarded_message_id", "reply_to_id", "grouped_id",
     "author", "captured_via", "first_seen", "last_seen", "entities",
+    "media_sha256", "media_path", "media_status",
     # the fields researchers cite (migration post_details)
     "restriction_reason", "noforwards", "pinned", "webpage_url", "webpage_site",
     "webpage_title", "webpage_description", "poll", "geo", "contact", "dice", "topic_id",
@@ -53,6 +55,9 @@ FREE_TEXT_COLUMNS = frozenset({"text", "reactions", "media_file_name", "media_mi
                                "webpage_url", "webpage_site", "webpage_title",
                                "webpage_description", "poll", "geo", "contact", "dice",
                                "sender_name"})
+# The media archive's columns (docs/media.md): the row's media item is the post's latest
+# one not newer than the row's version, so a version row shows the file it showed.
+MEDIA_COLUMNS = ("media_sha256", "media_path", "media_status")
 
 DELETED_MODES = ("exclude", "include", "only")
 
@@ -74,22 +79,38 @@ class ExportFilter:
 # ---- options -------------------------------------------------------------------
 
 _WORD = re.compile(r"\S+")
+# What FTS5's unicode61 tokenizer keeps in a token: letters, digits, combining marks
+# (which it then removes) and private-use characters. Anything else splits a word.
+_TOKEN_CATEGORIES = ("Mn", "Mc", "Me", "Co")
+
+
+def _pieces(word: str) -> list[str]:
+    out, piece = [], []
+    for ch in word:
+        if ch.isalnum() or unicodedata.category(ch) in _TOKEN_CATEGORIES:
+            piece.append(ch)
+        elif piece:
+            out.append("".join(piece))
+            piece = []
+    if piece:
+        out.append("".join(piece))
+    return out
 
 
 def fts_query(text: str) -> str:
     """A safe FTS5 query from user text: every word must appear (any case, ё = е, read
     through the normalisation the index holds: :func:`storage.normalise.search_text`);
-    a word ending in ``*`` matches words that start with it. Each word is quoted, so
-    FTS syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
+    a word ending in ``*`` matches words that start with it. A word the index splits
+    (Санкт-Петербург, 12:30) is searched as its parts; each part is quoted, so FTS
+    syntax (``AND``, ``"``, ``:``, ``-``, parentheses) is plain text here."""
     folded = search_text(text)
     terms = []
     for word in _WORD.findall(folded):
         prefix = word.endswith("*") and len(word) > 1
-        body = word.rstrip("*") if prefix else word
-        if not any(ch.isalnum() for ch in body):
-            continue
-        quoted = '"' + body.replace('"', '""') + '"'
-        terms.append(quoted + " *" if prefix else quoted)
+        pieces = _pieces(word.rstrip("*") if prefix else word)
+        terms += [f'"{p}"' for p in pieces]
+        if prefix and pieces:
+            terms[-1] += " *"
     if not terms:
         raise ExportOptionError(
             f"--search {text!r} has no word to search for: give at least one word")
@@ -116,29 +137,55 @@ DETAIL_EXPRESSIONS = {
 _DETAILS = " LEFT JOIN post_details d ON d.post_id = p.id"
 
 
+# With --versions, each post row is joined with a two-row table: k = 0 reads the post's
+# stored versions (stored_versions, one row each), k = 1 the current version, which the
+# post itself holds unless its first state is stored (migration 0011).
+_VERSION_SEEN = "coalesce(p.version_seen_at, p.first_seen)"
+
+
 def _expressions(versions: bool) -> dict[str, str]:
-    """The SQL expression of every column. ``p`` is the post, ``c`` its channel, ``s``
-    the source of text and media: the post itself (latest version) or one version."""
-    s = "v" if versions else "p"
-    seen = ("v.seen_at" if versions else
-            "(SELECT x.seen_at FROM post_versions x WHERE x.post_id = p.id "
-            "AND x.version = p.version)")
+    """The SQL expression of every column. ``p`` is the post, ``c`` its channel; text and
+    media come from the post (its latest version) or, with ``versions``, from one
+    version."""
+    def src(col: str) -> str:
+        return f"iif(k.k = 0, v.{col}, p.{col})" if versions else f"p.{col}"
+
+    seen = (f"iif(k.k = 0, v.seen_at, {_VERSION_SEEN})" if versions else
+            "coalesce((SELECT x.seen_at FROM stored_versions x WHERE x.post_id = p.id "
+            f"AND x.version = p.version), {_VERSION_SEEN})")
     exprs = {
         "channel": _CHANNEL, "channel_id": "p.channel_id", "message_id": "p.message_id",
-        "date": "p.date", "text": f"{s}.text", "views": "p.views", "forwards": "p.forwards",
-        "edit_date": f"{s}.edit_date", "deleted_at": "p.deleted_at", "url": _URL,
-        "version": f"{s}.version", "version_seen_at": seen, "replies": "p.replies",
-        "reactions": "p.reactions", "media_kind": f"{s}.media_kind",
-        "media_file_name": f"{s}.media_file_name", "media_size": f"{s}.media_size",
-        "media_mime_type": f"{s}.media_mime_type", "forwarded_from": "p.fwd_name",
+        "date": "p.date", "text": src("text"), "views": "p.views", "forwards": "p.forwards",
+        "edit_date": src("edit_date"), "deleted_at": "p.deleted_at", "url": _URL,
+        "version": src("version"), "version_seen_at": seen, "replies": "p.replies",
+        "reactions": "p.reactions", "media_kind": src("media_kind"),
+        "media_file_name": src("media_file_name"), "media_size": src("media_size"),
+        "media_mime_type": src("media_mime_type"), "forwarded_from": "p.fwd_name",
         "forwarded_from_channel_id": "p.fwd_channel_id",
         "forwarded_message_id": "p.fwd_message_id", "reply_to_id": "p.reply_to_id",
         "grouped_id": "p.grouped_id", "author": "p.author", "captured_via": "p.captured_via",
-        "first_seen": "p.first_seen", "last_seen": "p.last_seen", "entities": f"{s}.entities",
-        **DETAIL_EXPRESSIONS,
+        "first_seen": "p.first_seen", "last_seen": "p.last_seen", "entities": src("entities"),
     }
+    exprs.update(_media_expressions(exprs["version"], exprs["media_kind"]))
+    exprs.update(DETAIL_EXPRESSIONS)
     assert tuple(exprs) == COLUMNS
     return exprs
+
+
+def _media_expressions(version: str, kind: str) -> dict[str, str]:
+    """``media_sha256``, ``media_path``, ``media_status`` of the media item a row shows:
+    ``version`` and ``kind`` are the row's version and media kind expressions."""
+    item = ("SELECT {col} FROM media_items m WHERE m.channel_id = p.channel_id "
+            f"AND m.message_id = p.message_id AND m.version <= {version} "
+            "ORDER BY m.version DESC, m.id DESC LIMIT 1")
+
+    def of_item(col: str) -> str:
+        return f"iif({kind} IS NULL, NULL, ({item.format(col=col)}))"
+
+    return {"media_sha256": of_item("m.sha256"),
+            "media_path": f"(SELECT f.path FROM media_files f WHERE f.sha256 = "
+                          f"{of_item('m.sha256')})",
+            "media_status": of_item("m.status")}
 
 
 def _csv_cell(name: str, expr: str) -> str:
@@ -173,16 +220,25 @@ def _where(f: ExportFilter) -> tuple[list[str], list[Any]]:
     return where, params
 
 
+_ONE_ROW_PER_VERSION = (
+    "((k.k = 0 AND v.id IS NOT NULL) OR (k.k = 1 AND NOT EXISTS (SELECT 1 FROM "
+    "stored_versions x WHERE x.post_id = p.id AND x.version = p.version)))")
+
+
 def _from(versions: bool) -> str:
+    posts = "FROM posts p JOIN channels c ON c.channel_id = p.channel_id"
     if versions:
-        return ("FROM post_versions v JOIN posts p ON p.id = v.post_id "
-                "JOIN channels c ON c.channel_id = p.channel_id" + _DETAILS)
-    return "FROM posts p JOIN channels c ON c.channel_id = p.channel_id" + _DETAILS
+        return (f"{posts} JOIN (SELECT 0 AS k UNION ALL SELECT 1) k "
+                "LEFT JOIN stored_versions v ON k.k = 0 AND v.post_id = p.id" + _DETAILS)
+    return posts + _DETAILS
 
 
 def _tail(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
     where, params = _where(f)
-    order = "p.date, p.channel_id, p.message_id" + (", v.version" if f.versions else "")
+    if f.versions:
+        where.append(_ONE_ROW_PER_VERSION)
+    order = "p.date, p.channel_id, p.message_id" + (
+        ", iif(k.k = 0, v.version, p.version)" if f.versions else "")
     return (f" {_from(f.versions)}" + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" ORDER BY {order}"), tuple(params)
 
@@ -204,6 +260,8 @@ def csv_sql(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
 
 def count_sql(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
     where, params = _where(f)
+    if f.versions:
+        where.append(_ONE_ROW_PER_VERSION)
     sql = (f"SELECT count(*) {_from(f.versions)}"
            + (f" WHERE {' AND '.join(where)}" if where else ""))
     return sql, tuple(params)

@@ -6,7 +6,7 @@ rules, alerts, digests and exports consume it. No Telethon types beyond this poi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -34,6 +34,26 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """Where Telegram keeps a post's file: what ``upload.getFile`` needs to fetch it.
+
+    ``file_reference`` expires (hours to days): reading the message again gives a fresh
+    one (docs/media.md)."""
+
+    type: str                       # "photo" or "document"
+    id: int
+    access_hash: int
+    file_reference: bytes
+    dc_id: int
+    thumb_size: str = ""            # photos: the size fetched (its type letter, "y", "w")
+
+    @property
+    def key(self) -> str:
+        """The file's identity within a post: ``photo:ID`` or ``document:ID``."""
+        return f"{self.type}:{self.id}"
+
+
+@dataclass(frozen=True)
 class Media:
     kind: str                       # photo, video, animation, voice, audio, video_message,
                                     # sticker, document, poll, location, contact, webpage, other
@@ -43,6 +63,9 @@ class Media:
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    # The file to download, when the post came from Telegram (not from an export);
+    # not part of the media's identity (a fresh reference is the same media).
+    file: FileRef | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Storing posts: idempotent upserts that keep every version, and tombstones.
 
 Storing the same post twice changes nothing (but ``last_seen``); storing a post whose
-text or media changed raises its version and the triggers of migration 0001 keep the
-new version, re-index it for search and journal the change in ``post_changes``.
+text or media changed raises its version and the triggers (migrations 0001, 0011) keep
+the version it replaces in ``stored_versions``, re-index it for search and journal the
+change in ``post_changes``. The current version is the ``posts`` row itself: each text
+is stored once.
 New posts are indexed for search once per batch (:func:`index_pending`, migration 0004).
 """
 
@@ -21,6 +23,7 @@ from storage.channels import record_channel
 from storage.db import Database
 from storage.ids import IN_IDS, ids_json
 from storage.links import store_links
+from storage.media import queue_media
 from storage.models import (
     CapturePath,
     Channel,
@@ -84,6 +87,8 @@ UPSERT_SQL = (
         + [_keep(c) for c in ("fwd_channel_id", "fwd_message_id", "fwd_date", "fwd_name",
                               "reply_to_id", "grouped_id", "author")]
         + ["last_seen = max(posts.last_seen, excluded.last_seen)",
+           f"version_seen_at = CASE WHEN {_NEWER} THEN max(posts.last_seen, excluded.last_seen)"
+           " ELSE posts.version_seen_at END",
            f"version = posts.version + ({_NEWER})"]
     )
 )
@@ -140,8 +145,11 @@ async def _last_seq(conn: aiosqlite.Connection) -> int:
 
 async def _changes_since(conn: aiosqlite.Connection, seq: int) -> StoreResult:
     counts = {"new": 0, "edit": 0, "delete": 0}
+    # GROUP BY +kind: grouping by the (kind, at) index would read the whole journal
+    # (every store of a post then grew with the log); the new changes are a range of seq.
     async with conn.execute(
-            "SELECT kind, count(*) FROM post_changes WHERE seq > ? GROUP BY kind", (seq,)) as cur:
+            "SELECT kind, count(*) FROM post_changes WHERE seq > ? GROUP BY +kind",
+            (seq,)) as cur:
         for kind, n in await cur.fetchall():
             counts[kind] = n
     return StoreResult(counts["new"], counts["edit"], counts["delete"])
@@ -190,6 +198,7 @@ async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
         await conn.executemany(UPSERT_SQL, rows)
     await index_pending(conn)
     await store_links(conn, posts)
+    await queue_media(conn, posts, seen_at)
     return await _changes_since(conn, before)
 
 

@@ -20,6 +20,8 @@ def to_db_opt(dt: datetime | None) -> str | None:
 
 
 def from_db(s: str) -> datetime:
+    if len(s) == 20 and s[10] == "T" and s[19] == "Z":
+        return datetime.fromisoformat(s)      # ten times faster than strptime
     return datetime.strptime(s, _FMT).replace(tzinfo=UTC)
 
 

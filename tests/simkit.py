@@ -123,19 +123,23 @@ class Sim:
         return result
 
     def app(self, components: Callable[[], Sequence[Component]] = lambda: [],
-            settings: Settings | None = None) -> App:
+            settings: Settings | None = None, accounts: Sequence[str] | None = None) -> App:
+        """An app on this world; ``accounts``: its watching accounts (default: the
+        world's, ``main`` first)."""
         app = App(settings or self.settings(), make_client=self.world.client_factory(),
-                  components=components)
+                  components=components, accounts=accounts or list(self.world.watching))
         self.apps.append(app)
         return app
 
     @asynccontextmanager
     async def running(self, components: Callable[[], Sequence[Component]] = lambda: [],
-                      settings: Settings | None = None) -> AsyncIterator[tuple[App, Runtime]]:
-        """The app (on ``settings``, default :meth:`settings`) started for the block and
-        stopped after it, also when the block fails: ``async with sim.running(...) as
-        (app, rt)``."""
-        app = self.app(components, settings)
+                      settings: Settings | None = None,
+                      accounts: Sequence[str] | None = None,
+                      ) -> AsyncIterator[tuple[App, Runtime]]:
+        """The app (on ``settings``, default :meth:`settings`; with ``accounts``, default
+        every watching account of the world) started for the block and stopped after it,
+        also when the block fails: ``async with sim.running(...) as (app, rt)``."""
+        app = self.app(components, settings, accounts)
         rt = await app.start()
         try:
             yield app, rt
@@ -143,11 +147,12 @@ class Sim:
             await app.stop()
 
     async def client(self, role: str = "user", session: str | None = None,
-                     **kwargs: Any) -> TelegramClient:
-        """A connected client (the bot one logged in with the world's token). ``session``
-        names a session file under tmp_path; None keeps it in memory."""
+                     account: str = "main", **kwargs: Any) -> TelegramClient:
+        """A connected client (the bot one logged in with the world's token; a user one as
+        the watching account ``account``). ``session`` names a session file under
+        tmp_path; None keeps it in memory."""
         path = None if session is None else str(self.tmp / session)
-        client = self.world.make_client(role, path, **kwargs)
+        client = self.world.make_client(role, path, account, **kwargs)
         self.clients.append(client)
         if role == "bot":
             await client.start(bot_token=self.world.bot_token)

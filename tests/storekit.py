@@ -19,10 +19,14 @@ async def get_post(db: Database, channel_id: int, message_id: int) -> StoredPost
 
 
 async def get_versions(db: Database, channel_id: int, message_id: int) -> list[PostVersion]:
-    rows = await db.fetchall(
-        "SELECT v.* FROM post_versions v JOIN posts p ON p.id = v.post_id "
-        "WHERE p.channel_id = ? AND p.message_id = ? ORDER BY v.version",
-        (channel_id, message_id))
+    # post_versions is a view over stored_versions and posts: filtered by post id, which
+    # SQLite pushes into both arms (a join would read the whole view)
+    found = await db.fetchone("SELECT id FROM posts WHERE channel_id = ? AND message_id = ?",
+                              (channel_id, message_id))
+    if found is None:
+        return []
+    rows = await db.fetchall("SELECT * FROM post_versions WHERE post_id = ? ORDER BY version",
+                             (found[0],))
     return [PostVersion(channel_id, message_id, r["version"], r["text"], _media(r, full=False),
                         from_db_opt(r["edit_date"]), from_db(r["seen_at"])) for r in rows]
 

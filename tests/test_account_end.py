@@ -60,7 +60,7 @@ def test_the_words_say_what_happened_and_what_to_do():
     banned = account_ended(errors.UserDeactivatedBanError(None), "user")
     assert banned.reason == ("the watching account was banned by Telegram "
                              "(USER_DEACTIVATED_BAN): watch with another account: "
-                             "`tgmon login` with it, then start tgmon")
+                             "`tgmon login --account NAME` with it, then start tgmon")
     token = account_ended(errors.AuthKeyUnregisteredError(None), "bot")
     assert "token was revoked" in token.reason and "@BotFather" in token.reason
     assert str(AccountEndedError(banned)) == f"tgmon stopped: {banned.reason}"
@@ -224,7 +224,7 @@ def test_tgmon_run_exits_non_zero_with_the_reason_and_stats_shows_it(fresh_machi
     assert main(["stats", "--db", "ban.db"]) == 0
     out = capsys.readouterr().out
     assert "Accounts Telegram ended:" in out
-    assert "user: the watching account was banned by Telegram (USER_DEACTIVATED_BAN)" in out
+    assert "user main: the watching account was banned by Telegram (USER_DEACTIVATED_BAN)" in out
     assert "tgmon has not run with it since" in out
 
 

@@ -23,7 +23,7 @@ def watcher_only():
 
 
 async def swept(watcher: Watcher, n: int = 1) -> bool:
-    return watcher._sweeper.sweeps >= n
+    return watcher.sweeps >= n
 
 
 def request_times(sim, method):
@@ -99,7 +99,7 @@ def test_a_disconnect_is_counted_and_followed_by_a_catch_up(sim):
     assert len(reconnects) == 1 and watcher.reconnects == 1
     assert lost in got
     assert texts[first.id] == ["до обрыва", "до обрыва (исправлено)"]
-    assert watcher._sweeper.sweeps == 2                 # start, reconnect
+    assert watcher.sweeps == 2                 # start, reconnect
 
 
 def test_a_channel_gone_private_is_reported_once_and_the_others_go_on(sim):

@@ -30,5 +30,6 @@ def test_a_closed_pipe_ends_the_command_quietly(big_log, tmp_path, argv):
     err = proc.stderr.read().decode()
     code = proc.wait(timeout=120)
     assert first
-    assert err == ""                            # no "Task exception was never retrieved"
+    # no "Task exception was never retrieved" (a note, say on the word index, may be)
+    assert [line for line in err.splitlines() if not line.startswith("tgmon: note:")] == []
     assert code == 0

@@ -88,21 +88,27 @@ def test_stats_shows_coverage_and_the_watch_list(tmp_path, capsys):
     import asyncio
     asyncio.run(fill())
     assert main(["stats", "--db", str(path)]) == 0
-    out = capsys.readouterr().out.split("\n\n", 1)[1].splitlines()
+    blocks = capsys.readouterr().out.split("\n\n")
+    out = blocks[1].splitlines()
     assert out == [
         "Coverage (message ids from the first to the last one known):",
-        "@rybar (watched, ok): captured 1-3, 6 (4 posts in 2 ranges); explained: 1 deleted "
+        "@rybar (watched, ok; main): captured 1-3, 6 (4 posts in 2 ranges); explained: 1 deleted "
         "on Telegram; unexplained 1: 5",
         "  last capture 2024-03-12 05:00 UTC; by capture path: catch-up 4; 1 flood wait, "
         "0 failures",
         "@no_such_channel (watched, unresolved): no channel has the username @no_such_channel",
         "Reconnects of the watching account: 1"]
+    # looked up by main (as before accounts were several), never run: main holds it
+    assert blocks[2].splitlines() == [
+        "Watching accounts (flood waits and failures of the last 24 h):",
+        "  main: not run yet; holds 1 channel: 0 joined, 0 polled, 1 to join; 0 flood waits, "
+        "0 failures"]
     assert main(["stats", "--json", "--db", str(path)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data[0]["coverage"]["first_captured_ranges"] == ["1-3", "6"]
     assert data[0]["coverage"]["explained"] == {"deleted": 1}
     assert data[0]["coverage"]["first_unexplained_ranges"] == ["5"]
-    assert data[0]["watch"] == {"status": "ok", "detail": None}
+    assert data[0]["watch"] == {"status": "ok", "detail": None, "account": "main", "mode": None}
     assert data[1] == {"channel": "no_such_channel", "channel_id": None, "coverage": None,
                        "watch": {"status": "unresolved",
                                  "detail": "no channel has the username @no_such_channel"}}

@@ -159,3 +159,31 @@ def test_login_without_credentials_says_what_to_set(clean_env, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "TGMON_API_ID" in err and "TGMON_API_HASH" in err
+
+
+def test_login_with_a_name_that_cannot_be_an_account_says_what_a_name_is(clean_env, capsys):
+    assert main(["login", "--account", "bot"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'bot' cannot be an account name" in err and "main" in err
+    assert not (clean_env / "data" / "bot.session").exists()
+
+
+def test_run_beside_a_process_holding_a_second_account_says_so(clean_env, monkeypatch,
+                                                                 capsys):
+    monkeypatch.setenv("TGMON_API_ID", "12345")
+    monkeypatch.setenv("TGMON_API_HASH", "0123456789abcdef0123456789abcdef")
+    import sqlite3
+    (clean_env / "data").mkdir()
+    for name in ("user", "second"):
+        conn = sqlite3.connect(clean_env / "data" / f"{name}.session")
+        conn.execute("CREATE TABLE sessions (dc_id, server_address, port, auth_key, "
+                     "takeout_id)")
+        conn.execute("INSERT INTO sessions VALUES (2, '1.2.3.4', 443, x'0102', NULL)")
+        conn.commit()
+        conn.close()
+    with SessionLock(clean_env / "data" / "second"):
+        assert main(["run"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "another tgmon process" in err
+    assert "second.session" in err

@@ -285,3 +285,20 @@ def test_every_example_of_the_help_parses():
         assert example in RULES_HELP
         parse(example)
     assert match("Tyotkino", "Тёткино") and match("Kharkiv", "Харків")
+
+
+def test_one_ruleset_reads_a_word_in_each_posts_languages():
+    # The RuleSet caches the rules a word form files per the languages the post was
+    # read in: "танки" in a Ukrainian post may be the dance (танок), in a Russian one not.
+    ruleset = RuleSet()
+    ruleset.add("dance", compile_rule("танок"))
+    ruleset.add("tank", compile_rule("танк"))
+    posts = [analyse("Танки і бої біля Курщини"), analyse("Танки и бои, ещё один"),
+             analyse("Танки і бої біля Курщини"), analyse("Танки у Тёткино")]
+    assert [p.languages for p in posts[:2]] == [("uk",), ("ru",)]
+    for post in posts:
+        expected = [i for i, r in (("dance", compile_rule("танок")),
+                                   ("tank", compile_rule("танк"))) if r.match(post)]
+        assert [i for i, _ in ruleset.match(post)] == expected
+    assert [i for i, _ in ruleset.match(posts[0])] == ["dance", "tank"]
+    assert [i for i, _ in ruleset.match(posts[1])] == ["tank"]

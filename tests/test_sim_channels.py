@@ -135,7 +135,7 @@ def test_post_fields_survive_the_wire(sim):
     m, counts = sim.run(body)
     assert (counts.views, counts.forwards) == (5000, 90)
     assert (m.views, m.forwards, m.grouped_id, m.post_author) == (100, 7, 77, "пресс-служба")
-    assert m.photo is not None and m.photo.sizes[0].w == 800
+    assert m.photo is not None and m.photo.sizes[-1].w == 800
     assert m.reactions.results[0].count == 12
     assert isinstance(m.entities[0], types.MessageEntityBold) and m.entities[0].length == 4
     assert m.fwd_from.from_id == types.PeerChannel(gub.id) and m.fwd_from.channel_post == 1

@@ -145,6 +145,21 @@ ERRORS = [
         "channel": "legionoffreedom", "id": 3, "text": "ab",
         "entities": [{"type": "bold", "offset": 1, "length": 5}]}}),
      "$.events[3].post.entities[0]: offset + length (6) is past the end"),
+    ("bad account name", lambda d: d.update(accounts=["main", "user"]),
+     "$.accounts[1]: 'user' cannot be an account name"),
+    ("account listed twice", lambda d: d.update(accounts=["second", "second"]),
+     "$.accounts[1]: 'second' is listed twice"),
+    ("fault of an unknown account", _events({"at": AT, "fault": {
+        "kind": "account_banned", "account": "second"}}),
+     "$.events[3].fault.account: expected one of main"),
+    ("account of the bot", lambda d: (d.update(accounts=["main", "second"]), _events(
+        {"at": AT, "fault": {"kind": "session_revoked", "client": "bot",
+                             "account": "second"}})(d)),
+     "$.events[3].fault.account: names a watching account: the client is 'user'"),
+    ("ban without whom", _events({"at": AT, "fault": {"kind": "account_banned"}}),
+     "$.events[3].fault: missing 'client' (user or bot; or 'account'"),
+    ("negative join limit", lambda d: d.update(limits={"join_limit": -1}),
+     "$.limits.join_limit:"),
     ("wrong type", lambda d: d["users"][0].update(id="one"),
      "$.users[0].id: expected a whole number, got 'one'"),
 ]
@@ -164,3 +179,15 @@ def test_each_mistake_gets_one_clear_error(change, message):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ScenarioError, match="no scenario file"):
         load_scenario(tmp_path / "nope.json")
+
+
+def test_accounts_parse_with_main_first_and_faults_name_one():
+    data = copy.deepcopy(BASE)
+    data.update(accounts=["second", "Main"], limits={"join_limit": 3})
+    data["events"].append({"at": AT, "fault": {"kind": "account_banned", "account": "second"}})
+    scenario = parse_scenario(json.dumps(data), "scenario.json")
+    assert scenario.accounts == ("main", "second")
+    assert scenario.limits.join_limit == 3
+    fault = next(e.action for e in scenario.events if isinstance(e.action, Fault))
+    assert (fault.kind, fault.client, fault.account) == ("account_banned", "user", "second")
+    assert parse_scenario(json.dumps(BASE), "scenario.json").accounts == ("main",)

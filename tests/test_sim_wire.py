@@ -13,6 +13,7 @@ from telethon.network.mtprotosender import MTProtoSender
 from telethon.sessions import SQLiteSession
 from telethon.tl import functions, types
 
+from bot.sim.model import MediaSpec
 from bot.sim.rpc import HANDLERS
 from bot.sim.tl import method_name, request_class, result_bytes
 
@@ -65,6 +66,8 @@ def test_every_handler_answers_through_tl(sim):
     legion = sim.world.add_channel("legionoffreedom")
     sim.world.add_discussion(legion)
     sim.world.post(legion, "old", push=False)
+    photo = sim.world.post(legion, "photo", push=False,
+                           media=MediaSpec("photo", width=640, height=480))
     alice = sim.world.add_user("Alice", "alice_a")
     sim.world.comment(legion, 1, "first", from_id=alice.id, push=False)
     desk = sim.world.add_group("desk", [alice])
@@ -89,6 +92,9 @@ def test_every_handler_answers_through_tl(sim):
         await user(functions.messages.GetMessagesViewsRequest(peer, [1, 99], False))
         await user(functions.messages.GetDiscussionMessageRequest(peer, 1))
         await user(functions.messages.GetRepliesRequest(peer, 1, 0, None, 0, 10, 0, 0, 0))
+        message = await user.get_messages(peer, ids=photo.id)
+        # Telethon's own downloader (upload.getFile) gets the photo's bytes
+        assert await user.download_media(message, bytes) == photo.file.read(0, photo.file.size)
         sim.world.drop_updates(5)
         sim.world.post(legion, "a")
         await asyncio.sleep(6)

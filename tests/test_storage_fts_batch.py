@@ -29,7 +29,7 @@ async def index_is_consistent(db) -> bool:
     await db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('integrity-check')")
     script = [
         "CREATE VIRTUAL TABLE temp.ref USING fts5 "
-        "(text, tokenize = 'unicode61 remove_diacritics 2')",
+        "(text, detail = none, tokenize = 'unicode61 remove_diacritics 2')",
         "INSERT INTO temp.ref (rowid, text) "
         "SELECT id, tgmon_search_text(text) FROM posts",
         "CREATE VIRTUAL TABLE temp.ref_terms USING fts5vocab (temp, ref, 'instance')",

@@ -7,7 +7,10 @@ database: the dispatcher (:mod:`bot.alerts.dispatcher`) loads, calls it, records
   subscription); it is held while the chat is muted, and nothing goes to a chat that
   blocked the bot.
 - A post telling a story the chat was already alerted of (a repost, an album's photo,
-  a forward) is folded into that first alert, whose message is edited to name it.
+  a forward, the same photo) is folded into that first alert, whose message is edited
+  to name it.
+- An alert of a photo post goes with the photo, the alert as its caption (within
+  Telegram's 1024 units); the sender falls back to the text when the file is not there.
 - Edits and deletions alert the chats with /edits on that were sent the post.
 """
 
@@ -16,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.alerts import plan
 from bot.alerts.diff import word_diff
 from bot.alerts.format import (
+    CAPTION_STORY_RESERVE,
     AlertView,
     StoryMember,
     format_alert,
@@ -30,10 +34,16 @@ from bot.alerts.format import (
     with_story,
 )
 from bot.alerts.plan import Alerted, Audience
+from bot.delivery.fit import CAPTION_LIMIT
+from bot.media.phash import same_photo
 from storage.alerts import AlertRecord, LogChange
 from storage.chats import Chat
+from storage.media import PostMedia
 from storage.models import CapturePath, Channel, StoredPost
 from storage.outbox import OutMessage
+
+# A photo that may still come (or has come) goes with its alert.
+_PHOTO_STATUSES = ("pending", "done")
 
 PLANNED = 1 << 62           # order of alerts decided in this batch: after every recorded one
 
@@ -69,6 +79,14 @@ class Loaded:
     story_members: Mapping[int, Sequence[tuple[Channel, int, datetime]]]
     story_html: Mapping[int, str]
     default_tz: str                             # for chats without a time zone
+    # the media archive: the current media item of the new posts (by post id), the
+    # caption form of the stories' first alerts (by outbox id), and the perceptual
+    # hashes of those first posts' photos (by post id) and of the posts folded into
+    # them (by channel and message id), to say which show the same photo
+    photos: Mapping[int, PostMedia] = field(default_factory=dict)
+    story_captions: Mapping[int, str] = field(default_factory=dict)
+    root_photos: Mapping[int, str] = field(default_factory=dict)
+    member_photos: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,9 +103,9 @@ def decide(batch: Loaded, now: datetime) -> list[AlertRecord]:
     """The alert records of a batch: new-post alerts (folded ones editing their
     story's first alert), then edit and deletion alerts."""
     alerted = dict(batch.alerted)           # alerts decided here join those recorded
-    records, folds, planned_html = _new_posts(batch, alerted, now)
+    records, folds, planned = _new_posts(batch, alerted, now)
     if folds:
-        records = _story_edits(batch, records, folds, planned_html)
+        records = _story_edits(batch, records, folds, planned)
     return records + _follow_ups(batch, alerted, now)
 
 
@@ -96,18 +114,22 @@ def _tz(batch: Loaded, chat: Chat) -> str:
 
 
 def _new_posts(batch: Loaded, alerted: dict[Key, Alerted], now: datetime
-               ) -> tuple[list[AlertRecord], list[_Fold], dict[Key, str]]:
+               ) -> tuple[list[AlertRecord], list[_Fold], dict[Key, OutMessage]]:
     """The new-post alerts: one per chat and post, held for muted chats, folded into
     the chat's first alert of the same story; none for chats that blocked the bot."""
     records: list[AlertRecord] = []
     folds: list[_Fold] = []
-    planned_html: dict[Key, str] = {}
+    planned: dict[Key, OutMessage] = {}
     for f in batch.found:
         c, post = f.change, f.stored.post
         late = plan.lateness(c.captured_via, post.date, now)
         album_member = bool(f.related) and all(h == "album" for h in f.related.values())
         origin = batch.origins.get(post.forward.channel_id or 0) if post.forward else None
-        rendered: dict[tuple[object, ...], str] = {}     # chats that see the same alert
+        photo = batch.photos.get(c.post_id)
+        if photo is not None and (photo.kind != "photo" or
+                                  photo.status not in _PHOTO_STATUSES):
+            photo = None
+        rendered: dict[tuple[object, ...], tuple[str, str | None]] = {}   # chats alike
         for a in f.audience:
             chat = batch.chats.get(a.chat_id)
             if chat is None or chat.blocked_at is not None:
@@ -126,41 +148,60 @@ def _new_posts(batch: Loaded, alerted: dict[Key, Alerted], now: datetime
             status, message = "held" if chat.muted(now) else "queued", None
             if status == "queued":
                 tz = _tz(batch, chat)
-                html = rendered.get((tz, a.reasons, a.spans))
-                if html is None:
+                forms = rendered.get((tz, a.reasons, a.spans))
+                if forms is None:
                     view = AlertView(post, f.stored.channel, a.reasons, a.spans, origin,
                                      late, c.captured_via == CapturePath.CATCH_UP)
-                    html = rendered[(tz, a.reasons, a.spans)] = format_alert(view, tz)
-                planned_html[key] = html
+                    caption = format_alert(view, tz, limit=CAPTION_LIMIT
+                                           - CAPTION_STORY_RESERVE) if photo else None
+                    forms = rendered[(tz, a.reasons, a.spans)] = (format_alert(view, tz),
+                                                                  caption)
                 message = OutMessage(
-                    a.chat_id, "alert", html,
-                    dedup_key=f"alert:{a.chat_id}:{post.channel_id}:{post.message_id}")
+                    a.chat_id, "alert", forms[0],
+                    dedup_key=f"alert:{a.chat_id}:{post.channel_id}:{post.message_id}",
+                    media_item=photo.item_id if photo else None, caption_html=forms[1])
+                planned[key] = message
             records.append(dataclasses.replace(base, status=status, message=message))
             alerted[key] = Alerted(*key, status, PLANNED + len(records))
-    return records, folds, planned_html
+    return records, folds, planned
 
 
 def _story_edits(batch: Loaded, records: list[AlertRecord], folds: list[_Fold],
-                 planned_html: dict[Key, str]) -> list[AlertRecord]:
+                 planned: dict[Key, OutMessage]) -> list[AlertRecord]:
     """A folded post's record edits its story's first alert to name it (when that
-    alert was sent or is queued): the first alert's text plus "Also posted by"."""
+    alert was sent or is queued): the first alert's text plus "Also posted by", and
+    its caption form likewise when it went with its photo."""
     roots = {f.root.key for f in folds if f.root.status == "queued"}
-    so_far = {k: [StoryMember(ch, mid, date) for ch, mid, date
-                  in batch.story_members.get(i, [])]
+
+    def root_photo(post_id: int) -> str | None:
+        new = batch.photos.get(post_id)
+        return batch.root_photos.get(post_id) or (new.phash if new else None)
+
+    so_far = {k: [StoryMember(ch, mid, date, same_photo(
+                  root_photo(k[1]), batch.member_photos.get((ch.channel_id, mid))))
+                  for ch, mid, date in batch.story_members.get(i, [])]
               for k, i in batch.alert_id.items() if k in roots}
     out = list(records)
     for f in folds:
-        base = planned_html.get(f.root.key) or \
-            batch.story_html.get(batch.outbox_of.get(f.root.key, 0))
+        first = planned.get(f.root.key)
+        outbox_id = batch.outbox_of.get(f.root.key, 0)
+        base = first.html if first else batch.story_html.get(outbox_id)
+        base_caption = first.caption_html if first else batch.story_captions.get(outbox_id)
         if f.root.status != "queued" or base is None:
             continue
         line = so_far.setdefault(f.root.key, [])
         post = f.stored.post
-        line.append(StoryMember(f.stored.channel, post.message_id, post.date))
-        html = with_story(base, line, _tz(batch, batch.chats[f.record.chat_id]), post.date)
+        mine = batch.photos.get(f.record.post_id)
+        line.append(StoryMember(f.stored.channel, post.message_id, post.date, same_photo(
+            root_photo(f.root.key[1]), mine.phash if mine else None)))
+        tz = _tz(batch, batch.chats[f.record.chat_id])
+        html = with_story(base, line, tz, post.date)
+        caption = with_story(base_caption, line, tz, post.date, limit=CAPTION_LIMIT) \
+            if base_caption else None
         message = OutMessage(
             f.record.chat_id, "alert", html,
-            dedup_key=f"story:{f.record.chat_id}:{post.channel_id}:{post.message_id}")
+            dedup_key=f"story:{f.record.chat_id}:{post.channel_id}:{post.message_id}",
+            caption_html=caption)
         out[f.index] = dataclasses.replace(f.record, message=message, target=f.root.key,
                                            edits_target=True)
     return out

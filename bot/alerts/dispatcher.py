@@ -28,23 +28,25 @@ from bot.alerts.decide import Found, Loaded, decide
 from bot.alerts.plan import Alerted, RuleInfo
 from bot.alerts.stories import StoryIndex, StoryPost, shingles
 from bot.failures import failure, log_traceback
+from bot.media.policy import photo_alert
 from bot.rules import RuleSet, RuleSyntaxError, analyse, compile_rule
 from bot.runtime import Runtime, Signal
 from bot.tasks import stop_tasks
 from storage import alerts as store
+from storage import media, outbox
 from storage.db import Database
 from storage.models import CapturePath, StoredPost
 
 log = logging.getLogger(__name__)
 
 
-def story_post(post_id: int, stored: StoredPost) -> StoryPost:
+def story_post(post_id: int, stored: StoredPost, photo: str | None = None) -> StoryPost:
     p = stored.post
     fwd = p.forward
     origin = (fwd.channel_id, fwd.message_id) if fwd and fwd.channel_id and fwd.message_id \
         else None
     return StoryPost(post_id, p.channel_id, p.message_id, p.date, origin, p.grouped_id,
-                     shingles(p.text), bool(p.text.strip()))
+                     shingles(p.text), bool(p.text.strip()), photo)
 
 
 @dataclass
@@ -91,6 +93,7 @@ class AlertDispatcher:
         self._broken: set[int] = set()      # stored rules that no longer compile
         self._rules_dirty = True
         self._wake = Signal()
+        self._soon: float | None = None     # a photo is awaited: look again this soon
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, rt: Runtime) -> None:
@@ -130,8 +133,9 @@ class AlertDispatcher:
                 log_traceback(log, e)
                 await asyncio.sleep(5)
                 continue
+            wait = self.poll if self._soon is None else min(self._soon, self.poll)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                await asyncio.wait_for(self._wake.wait(), wait)
 
     # ---- state kept in memory ----
 
@@ -168,8 +172,11 @@ class AlertDispatcher:
         rt = self.rt
         assert rt is not None
         self.stories = StoryIndex(rt.settings.repost_window)
-        async for post_id, stored in store.recent_posts(rt.db, now - rt.settings.repost_window):
-            self.stories.add(story_post(post_id, stored))
+        since = now - rt.settings.repost_window
+        photos = {post_id: phash async for post_id, phash in media.photo_hashes_since(rt.db,
+                                                                                       since)}
+        async for post_id, stored in store.recent_posts(rt.db, since):
+            self.stories.add(story_post(post_id, stored, photos.get(post_id)))
 
     # ---- the loop ----
 
@@ -184,6 +191,9 @@ class AlertDispatcher:
             if not changes:
                 return
             now = rt.now()
+            changes = await self._photos_ready(changes, now)
+            if not changes:
+                return
             records = await self._plan_safely(changes, now)
             await store.record(rt.db, records, changes[-1].seq, now)
             self.cursor = changes[-1].seq
@@ -191,6 +201,30 @@ class AlertDispatcher:
             if any(r.message for r in records):
                 rt.outbox_changed.notify()
             await asyncio.sleep(0)
+
+    async def _photos_ready(self, changes: list[store.LogChange],
+                            now: datetime) -> list[store.LogChange]:
+        """The changes up to the first new photo post whose photo is still being
+        downloaded (for at most PHOTO_WAIT from its capture): its alert then goes with
+        the photo, and a re-post of the same picture is seen as one story."""
+        rt = self.rt
+        assert rt is not None
+        self._soon = None
+        if "photo" not in rt.settings.media:
+            return changes
+        news = [c.post_id for c in changes if c.kind == "new"
+                and c.captured_via in plan.ALERTING_PATHS]
+        if not news:
+            return changes
+        found = await media.media_of_posts(rt.db, news)
+        paused = await media.get_pause(rt.db) is not None
+        for i, c in enumerate(changes):
+            m = found.get(c.post_id) if c.kind == "new" else None
+            if m is not None and m.kind == "photo" and \
+                    photo_alert(m.status, False, m.queued_at, now, paused=paused) == "wait":
+                self._soon = 1.0
+                return changes[:i]
+        return changes
 
     async def _plan_safely(self, changes: Sequence[store.LogChange],
                            now: datetime) -> list[store.AlertRecord]:
@@ -243,7 +277,8 @@ class AlertDispatcher:
                                         since.get(post.channel_id))
 
         news = [c for c in news if alerting(c)]
-        found = await self._audiences(news, posts, now)
+        photos = await media.media_of_posts(db, {c.post_id for c in news})
+        found = await self._audiences(news, posts, photos, now)
         follow_ids = {c.post_id for c in follows}
         related = {p for f in found for p in f.related}
         known = await _Known.load(db, related | follow_ids)
@@ -261,14 +296,21 @@ class AlertDispatcher:
                  and known.alerted[k].status == "queued"}
         members = await store.story_members(
             db, {known.alert_id[k] for k in roots if k in known.alert_id}) if roots else {}
-        html_of = await store.outbox_html(
-            db, {known.outbox_of[k] for k in roots if k in known.outbox_of}) if roots else {}
+        root_outboxes = {known.outbox_of[k] for k in roots if k in known.outbox_of}
+        html_of = await store.outbox_html(db, root_outboxes) if roots else {}
+        captions = await outbox.captions(db, root_outboxes) if roots else {}
+        root_photos = await media.phashes_of_posts(db, {k[1] for k in roots}) \
+            if roots else {}
+        member_photos = await media.phashes_of_messages(
+            db, {(ch.channel_id, mid) for line in members.values() for ch, mid, _ in line}) \
+            if members else {}
         return Loaded(found, follows, posts, known.alerted, known.alert_id, known.outbox_of,
-                      chats, origins, members, html_of, rt.settings.timezone)
+                      chats, origins, members, html_of, rt.settings.timezone, photos,
+                      captions, root_photos, member_photos)
 
     async def _audiences(self, news: Sequence[store.LogChange],
                          posts: dict[tuple[int, int], StoredPost],
-                         now: datetime) -> list[Found]:
+                         photos: dict[int, media.PostMedia], now: datetime) -> list[Found]:
         """Who each new post alerts, and which recent posts tell the same story (every
         post joins the story index, alerting or not)."""
         assert self.rt is not None and self.stories is not None
@@ -282,7 +324,8 @@ class AlertDispatcher:
                                channel_id=stored.post.channel_id)
             audience = plan.audiences(self.rules.match(analysed), self.rule_info,
                                       subs.get(stored.post.channel_id, ()))
-            sp = story_post(c.post_id, stored)
+            photo = photos.get(c.post_id)
+            sp = story_post(c.post_id, stored, photo.phash if photo else None)
             related = self.stories.related(sp)
             self.stories.add(sp)
             if audience:

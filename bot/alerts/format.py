@@ -24,6 +24,8 @@ from storage.models import Channel, Media, Post, post_url, utf16_len
 ELLIPSIS = "…"
 # Kept free in every alert for a story's "Also posted by" line, added later by an edit.
 STORY_RESERVE = 300
+# The same, in an alert that goes as a photo's caption (1024 units in all).
+CAPTION_STORY_RESERVE = 150
 STORY_SHOWN = 5                 # channels named in that line; more are counted
 RULE_SHOWN = 80                 # characters of a rule's text shown in an alert
 REASONS_SHOWN = 3               # matching rules named; more are counted
@@ -59,6 +61,7 @@ class StoryMember:
     channel: Channel
     message_id: int
     date: datetime
+    same_photo: bool = False        # it shows the same photo (bot.media.phash)
 
 
 # ---- small pieces ----
@@ -272,18 +275,20 @@ def story_line(members: Sequence[StoryMember], tz: str, reference: datetime) -> 
             _cut(m.channel.title or str(m.channel.channel_id), 30)
         url = post_url(m.channel.username, m.channel.channel_id, m.message_id)
         shown.append(f'<a href="{escape(url)}">{escape(name)}</a> '
-                     f"{escape(_short_time(m.date, tz, reference))}")
+                     f"{escape(_short_time(m.date, tz, reference))}"
+                     + (" (same photo)" if m.same_photo else ""))
     more = len(members) - STORY_SHOWN
     return "🔁 Also posted by " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def with_story(alert_html: str, members: Sequence[StoryMember], tz: str,
-               reference: datetime) -> str:
-    """The alert with its story line appended (what the edit of a sent alert says)."""
+               reference: datetime, *, limit: int = TEXT_LIMIT) -> str:
+    """The alert with its story line appended (what the edit of a sent alert says);
+    ``limit``: CAPTION_LIMIT for an alert sent as a photo's caption."""
     shown = list(members)
     while True:
         out = f"{alert_html}\n{story_line(shown, tz, reference)}"
-        if telegram_length(out) <= TEXT_LIMIT or len(shown) <= 1:
+        if telegram_length(out) <= limit or len(shown) <= 1:
             return out
         shown.pop()
 

@@ -13,7 +13,10 @@ Two posts are one story when
   shorter is at least ``LENGTH_RATIO`` of the longer (a one-line quote inside a long
   round-up is not the round-up's story);
 * one is a member of an album without text of its own, and the other is a member of
-  the same album (its caption, usually).
+  the same album (its caption, usually);
+* they come from different channels and show the same photo: their perceptual hashes
+  are within a few bits (:mod:`bot.media.phash`), so a picture re-posted, re-compressed
+  or resized is recognised ("same photo").
 
 Only posts dated within the window of each other are related. The index lives in memory;
 the dispatcher rebuilds it from the log's last window at start. Pure: no clock, no I/O.
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.media.phash import PhotoIndex
 from storage.normalise import normalise
 
 SHINGLE = 3
@@ -69,10 +73,11 @@ class StoryPost:
     grouped_id: int | None                  # album
     shingles: frozenset[int]
     has_text: bool
+    photo: str | None = None                # perceptual hash of its photo, once stored
 
 
 class StoryIndex:
-    """Recent posts, by forward origin, album and shingle."""
+    """Recent posts, by forward origin, album, shingle and photo."""
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
@@ -81,6 +86,7 @@ class StoryIndex:
         self._forwards: dict[tuple[int, int], set[int]] = {}
         self._albums: dict[tuple[int, int], set[int]] = {}
         self._shingles: dict[int, set[int]] = {}
+        self._photos: PhotoIndex[int] = PhotoIndex()
         self._by_date: list[tuple[datetime, int]] = []
 
     def __len__(self) -> int:
@@ -100,6 +106,8 @@ class StoryIndex:
             self._albums.setdefault((p.channel_id, p.grouped_id), set()).add(p.post_id)
         for s in p.shingles:
             self._shingles.setdefault(s, set()).add(p.post_id)
+        if p.photo is not None:
+            self._photos.add(p.post_id, p.photo)
         heapq.heappush(self._by_date, (p.date, p.post_id))
 
     def expire(self, now: datetime) -> None:
@@ -120,10 +128,11 @@ class StoryIndex:
             _discard(self._albums, (p.channel_id, p.grouped_id), post_id)
         for s in p.shingles:
             _discard(self._shingles, s, post_id)
+        self._photos.remove(post_id)
 
     def related(self, p: StoryPost) -> dict[int, str]:
         """Other posts of ``p``'s story in the index: post id -> how ("forward", "text",
-        "album")."""
+        "album", "photo")."""
         found: dict[int, str] = {}
         if p.forward is not None:
             origin = self._by_message.get(p.forward)
@@ -145,6 +154,10 @@ class StoryIndex:
                 if q.channel_id != p.channel_id and near_duplicates(p.shingles, q.shingles,
                                                                     shared):
                     found.setdefault(other, "text")
+        if p.photo is not None:
+            for other in self._photos.similar(p.photo):
+                if self._posts[other].channel_id != p.channel_id:
+                    found.setdefault(other, "photo")
         found.pop(p.post_id, None)
         return {other: how for other, how in found.items()
                 if abs(self._posts[other].date - p.date) <= self.window}

@@ -65,6 +65,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                             "a post pinned, ...) instead of the posts")
     p.add_argument("--no-bom", action="store_true",
                    help="CSV without the UTF-8 byte order mark Excel needs to see UTF-8")
+    p.add_argument("--with-media", type=Path, metavar="DIR",
+                   help="also copy the exported posts' media files into DIR, with a "
+                        "SHA256SUMS manifest that `sha256sum -c SHA256SUMS` verifies there")
     p.set_defaults(func=run, deleted="exclude", table=None)
 
 
@@ -107,6 +110,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"unknown export format {args.format!r}: use {' or '.join(FORMATS)}")
     if args.output is not None:
         _check_output(args.output)
+    if args.with_media is not None:
+        from bot.cli._evidence import check_package_dir
+        check_package_dir(args.with_media)
     build_filter(args, ())               # bad dates and searches fail before opening anything
     db = await open_database(settings.db_path, read_only=True)
     try:
@@ -117,6 +123,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.buffer.flush()
         else:
             await _export_to_file(db, flt, fmt, args)
+        if args.with_media is not None:
+            from bot.cli._evidence import write_package
+            await write_package(db, flt, settings.media_path, args.with_media)
     finally:
         await db.close()
     return 0

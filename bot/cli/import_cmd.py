@@ -76,6 +76,8 @@ def _summary(result: FileImport) -> list[str]:
         if c.unsupported:
             extra += (f", {c.unsupported} messages Telegram Desktop could not export "
                       "(left as holes)")
+        if c.media_files:
+            extra += f", {c.media_files} media files taken into the archive"
         lines.append(f"{result.path}: {name} (id {c.channel.channel_id}): {c.posts} posts — "
                      f"{c.new} new, {c.edited} changed, {c.unchanged} already stored{extra}")
     return lines
@@ -123,7 +125,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         bar.write(f"tgmon: note: {message}")
 
     opts = ImportOptions(username=username, export_tz=export_tz,
-                         progress=bar.update)
+                         progress=bar.update, media_dir=settings.media_path)
     db = await open_database(settings.db_path)
     done: list[Path] = []
     noted: set[str] = set()

@@ -1,6 +1,7 @@
-"""``tgmon login``: the first, interactive login of the watching user account (phone,
-the code Telegram sends, the two-step password if the account has one). It creates the
-session file readable by its owner only; ``tgmon run`` then starts without questions."""
+"""``tgmon login``: the first, interactive login of a watching user account (phone, the
+code Telegram sends, the two-step password if the account has one): ``main``, or
+another one with ``--account NAME``. It creates the account's session file readable by
+its owner only; ``tgmon run`` then starts every logged-in account without questions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.telegram.login import LoginError, Prompts
+from config.accounts import MAIN
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,14 +26,19 @@ __all__ = ["LoginError", "Prompts", "login"]
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "login", parents=[common], help="log the watching account in (once, interactively)",
-        description="Log in the Telegram user account that watches the channels: asks for "
+        "login", parents=[common], help="log a watching account in (once, interactively)",
+        description="Log in a Telegram user account that watches the channels: asks for "
                     "its phone number, the code Telegram sends to its apps, and its two-step "
                     "password if it has one. Creates the session file (readable by you only) "
-                    "that `tgmon run` uses. Needs TGMON_API_ID and TGMON_API_HASH.")
+                    "that `tgmon run` uses: user.session for the first account (main), "
+                    "NAME.session for another one (--account NAME); `tgmon run` starts every "
+                    "account logged in. Needs TGMON_API_ID and TGMON_API_HASH.")
     p.add_argument("--phone", metavar="PHONE",
                    help="the account's phone number in international format (+44...); "
                         "asked for if not given")
+    p.add_argument("--account", metavar="NAME", default=MAIN,
+                   help=f"which watching account (default {MAIN}): letters a-z, digits and "
+                        "underscores; channels are spread over all of them")
     p.set_defaults(func=run)
 
 
@@ -41,7 +48,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.cli.run import MissingCredentialsError
     from bot.telegram.clients import telegram_client_factory
+    from config.accounts import check_account_name
 
+    account = check_account_name(args.account)
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
             "tgmon login needs TGMON_API_ID and TGMON_API_HASH (from https://my.telegram.org) "
@@ -53,18 +62,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         code=lambda: input("The code Telegram sent to your Telegram app: "),
         password=lambda: getpass.getpass("Two-step verification password: "))
     factory = telegram_client_factory(settings)
-    print(asyncio.run(login(settings, factory, prompts)))
+    print(asyncio.run(login(settings, factory, prompts, account)))
     return 0
 
 
-async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts) -> str:
-    """Log the user account in (unless the session already is); returns what to tell
-    the person. Holds the session lock, so it cannot run beside ``tgmon run``. If
-    Telegram cannot be reached, one LoginError after Telethon's attempts."""
+async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts,
+                account: str = MAIN) -> str:
+    """Log the watching account ``account`` in (unless its session already is); returns
+    what to tell the person. Holds that session's lock, so it cannot run beside a
+    ``tgmon run`` that uses the account. If Telegram cannot be reached, one LoginError
+    after Telethon's attempts."""
     from bot.reconnect import UNREACHABLE
 
     try:
-        return await _login(settings, make_client, prompts)
+        return await _login(settings, make_client, prompts, account)
     except UNREACHABLE as e:
         raise LoginError(
             f"cannot reach Telegram ({type(e).__name__}: {e}; the client tried "
@@ -72,18 +83,24 @@ async def login(settings: Settings, make_client: ClientFactory, prompts: Prompts
             "then run tgmon login again") from None
 
 
-async def _login(settings: Settings, make_client: ClientFactory, prompts: Prompts) -> str:
+async def _login(settings: Settings, make_client: ClientFactory, prompts: Prompts,
+                 account: str) -> str:
     from bot.telegram.login import sign_in
     from bot.watcher.session import SessionLock, session_file
     from storage.dbfile import SESSION_PLACE, make_private_dir
 
+    base = settings.account_session(account)
     make_private_dir(settings.session_dir, "the session files", SESSION_PLACE)
-    with SessionLock(settings.user_session):
-        client = make_client("user", settings.user_session)
+    with SessionLock(base):
+        client = make_client("user", base, account)
         name, already = await sign_in(client, prompts)
+    which = "" if account == MAIN else f" (watching account {account})"
+    # a tgmon run that is running takes a new account on at its next start
+    start = "Run `tgmon run` (restart it if it runs)" if account != MAIN else "Run `tgmon run`"
     if already:
-        return f"Already logged in as {name}; nothing to do. Run `tgmon run`."
-    path = session_file(settings.user_session)
+        return f"Already logged in as {name}{which}; nothing to do. {start}."
+    path = session_file(base)
     path.chmod(0o600)
-    return (f"Logged in as {name}. The session is {path} (readable "
-            "by you only: it gives full access to the account). Now run `tgmon run`.")
+    return (f"Logged in as {name}{which}. The session is {path} (readable "
+            f"by you only: it gives full access to the account). Now {start[0].lower()}"
+            f"{start[1:]}.")

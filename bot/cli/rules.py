@@ -66,27 +66,29 @@ def run_test(args: argparse.Namespace, settings: Settings,
 
 async def _test(settings: Settings, rule: Any, since: datetime, until: datetime,
                 args: argparse.Namespace) -> int:
+    from bot.cli.index import note_index_lag
+    from bot.rules.backtest import count_period
     from bot.rules.trial import matching_posts, try_rule
     from storage.db import open_database
     from storage.timefmt import to_db
 
     db = await open_database(settings.db_path, read_only=True)
     try:
+        await note_index_lag(db)
         if args.json:
-            scanned = 0
-            # aclosing: if stdout goes away (| head), the cursor closes before the database.
+            matched = 0
+            # aclosing: if stdout goes away (| head), the search stops before the database.
             async with aclosing(matching_posts(db, rule, since, until)) as results:
-                async for stored, m in results:
-                    scanned += 1
-                    if m is None:
-                        continue
+                async for found in results:
+                    matched += 1
+                    stored = found.post
                     post = stored.post
                     print(json.dumps({
                         "channel": stored.channel.username or str(post.channel_id),
                         "channel_id": post.channel_id, "message_id": post.message_id,
                         "date": to_db(post.date), "url": stored.url,
                     }, ensure_ascii=False))
-            if not scanned and args.since is None:
+            if not matched and args.since is None and not await count_period(db, since, until):
                 await _note_older_posts(db, since)
             return 0
         trial = await try_rule(db, rule, since, until, limit=args.limit)

@@ -22,7 +22,8 @@ class MissingCredentialsError(TgmonError):
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "run", parents=[common], help="run the watcher, alerts and digests",
-        description="Run tgmon: capture posts, send alerts and digests. With --simulate, "
+        description="Run tgmon: capture posts with every logged-in watching account (see "
+                    "`tgmon login --account`), send alerts and digests. With --simulate, "
                     "play a scenario against the simulated Telegram instead (no credentials "
                     "needed; the clock runs as fast as the work allows).")
     p.add_argument("--simulate", nargs="?", const=BUILTIN, metavar="SCENARIO",
@@ -50,7 +51,7 @@ def _production(settings: Settings) -> int:
     from bot.app import App
     from bot.logs import setup_logging
     from bot.telegram.clients import telegram_client_factory
-    from bot.watcher.session import SessionLock, require_login
+    from bot.watcher.session import SessionLock, logged_in_accounts, require_login
 
     if settings.api_id is None or not settings.api_hash:
         raise MissingCredentialsError(
@@ -58,12 +59,14 @@ def _production(settings: Settings) -> int:
             "(from https://my.telegram.org) in .env or the environment, and TGMON_BOT_TOKEN "
             "for the bot; to try tgmon without them, run `tgmon run --simulate`")
     make_client = telegram_client_factory(settings)       # TGMON_SERVER(_KEY) checked
-    # Refuse before the network: never logged in, or another process has the session.
-    require_login(settings.user_session)
-    with SessionLock(settings.user_session):
-        pass
+    # Refuse before the network: never logged in, or another process has a session.
+    accounts = logged_in_accounts(settings)
+    require_login(settings.account_session(accounts[0]), accounts[0])
+    for account in accounts:
+        with SessionLock(settings.account_session(account)):
+            pass
     setup_logging(settings.log_level, [settings.api_hash, settings.bot_token])
-    app = App(settings, make_client=make_client)
+    app = App(settings, make_client=make_client, accounts=accounts)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

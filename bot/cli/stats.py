@@ -12,6 +12,7 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from storage.account_ends import AccountEnd
+    from storage.accounts import AccountFigures
     from storage.capture import EventCounts
     from storage.coverage import ChannelCoverage
     from storage.stats import ChannelStats
@@ -32,14 +33,20 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                     "first and last known id that tgmon never saw (service messages and ids "
                     "known to be deleted are not holes). Then the capture's coverage per "
                     "channel: the id ranges captured, holes explained and not, the last "
-                    "capture, posts per capture path; and watched channels tgmon cannot read. "
-                    "Last, accounts Telegram ended (revoked, banned, deleted, bot token "
-                    "revoked) that are not back or ended in the last 30 days.")
+                    "capture, posts per capture path, the watching account that holds it; and "
+                    "watched channels tgmon cannot read. Then each watching account: the "
+                    "channels it holds, joined and polled, its flood waits and failures of "
+                    "the last 24 hours, its state. Last, accounts Telegram ended (revoked, "
+                    "banned, deleted, bot token revoked) that are not back or ended in the "
+                    "last 30 days.")
     p.add_argument("--channel", action="append", default=[], metavar="NAME_OR_ID",
                    help="only this channel (username or id); repeat for several")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--ranges", type=int, default=5, metavar="N",
                    help="hole ranges to show per channel (default 5)")
+    p.add_argument("--recount", action="store_true",
+                   help="count everything again from the stored posts instead of reading the "
+                        "figures tgmon keeps as it writes (slow on a big log; the same numbers)")
     p.set_defaults(func=run)
 
 
@@ -51,10 +58,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli._channels import channel_ids
     from storage.account_ends import recent_ends
+    from storage.accounts import account_figures
     from storage.capture import event_counts
-    from storage.coverage import channel_coverage
+    from storage.coverage import log_coverage, recount_channel_coverage
     from storage.db import open_database
-    from storage.stats import log_stats
+    from storage.stats import log_stats, recount_channel_stats
     from storage.watchlist import live_entries
 
     if args.ranges < 0:
@@ -64,11 +72,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         ids = list(await channel_ids(db, args.channel))
         stats = await log_stats(db, ids, keep=args.ranges)
         keep = max(args.ranges, 1)
-        coverage = {s.channel.channel_id: await channel_coverage(db, s.channel.channel_id, keep)
-                    for s in stats}
+        if args.recount:
+            stats = [await recount_channel_stats(db, s.channel, args.ranges) for s in stats]
+            coverage = {s.channel.channel_id: await recount_channel_coverage(
+                db, s.channel.channel_id, keep) for s in stats}
+        else:
+            coverage = await log_coverage(db, [s.channel.channel_id for s in stats], keep)
         watched = [e for e in await live_entries(db) if not ids or e.channel_id in ids]
         events = await event_counts(db)
         ends = await recent_ends(db, datetime.now(UTC) - timedelta(days=30))
+        accounts = await account_figures(db, datetime.now(UTC) - timedelta(hours=24))
     finally:
         await db.close()
     if args.json:
@@ -80,6 +93,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         report = format_coverage(stats, coverage, watched, events, keep)
         if report:
             print(f"\n{report}")
+        if accounts:
+            print(f"\n{format_accounts(accounts)}")
         if ends:
             print(f"\n{format_account_ends(ends)}")
     return 0
@@ -138,13 +153,32 @@ def stats_json(stats: Sequence[ChannelStats]) -> list[dict[str, Any]]:
     } for s in stats]
 
 
+def format_accounts(accounts: Sequence[AccountFigures]) -> str:
+    """Each watching account: what it holds, its last 24 hours, its state."""
+    out = ["Watching accounts (flood waits and failures of the last 24 h):"]
+    for a in accounts:
+        if a.ended_code:
+            state = f"ended ({a.ended_code}) {_when(a.ended_at)} UTC"
+        elif a.last_started:
+            state = f"active, last started {_when(a.last_started)} UTC"
+        else:
+            state = "not run yet"
+        held = (f"holds {_count(a.held, 'channel')}: {_num(a.joined)} joined, "
+                f"{_num(a.polled)} polled" + (f", {_num(a.joining)} to join" if a.joining
+                                              else "")) if a.held else "holds no channel"
+        out.append(f"  {a.name}: {state}; {held}; {_count(a.flood_waits, 'flood wait')}, "
+                   f"{_count(a.failures, 'failure')}")
+    return "\n".join(out)
+
+
 def format_account_ends(ends: Sequence[AccountEnd]) -> str:
     """Accounts Telegram ended (not back yet, or in the last 30 days)."""
     out = ["Accounts Telegram ended:"]
     for e in ends:
         back = (f"running again since {_when(e.resumed_at)} UTC" if e.resumed_at
                 else "tgmon has not run with it since")
-        out.append(f"  {_when(e.at)} UTC {e.role}: {e.reason}; {back}")
+        who = e.role if e.role != "user" else f"user {e.account or 'main'}"
+        out.append(f"  {_when(e.at)} UTC {who}: {e.reason}; {back}")
     return "\n".join(out)
 
 
@@ -156,6 +190,8 @@ _REASONS = {"deleted": "deleted on Telegram", "service": "service messages", "em
 def _coverage_lines(s: ChannelStats, c: ChannelCoverage, entry: WatchEntry | None,
                     events: EventCounts, keep: int) -> list[str]:
     state = f"watched, {entry.status}" if entry else "not watched"
+    if entry is not None and entry.account is not None:
+        state += f"; {entry.account}" + (f", {entry.mode}" if entry.mode else "")
     captured = (f"captured {c.captured.shown(keep)} ({_count(c.captured.count, 'post')} in "
                 f"{_count(c.captured.runs, 'range')})" if c.captured.count else "captured nothing")
     explained = ", ".join(f"{_num(n)} {_REASONS.get(r, r)}" for r, n in c.explained.items())
@@ -205,7 +241,8 @@ def coverage_json(stats: Sequence[ChannelStats], coverage: dict[int, ChannelCove
     for item, s in zip(data, stats, strict=True):
         cid = s.channel.channel_id
         c, e = coverage[cid], entries.get(cid)
-        item["watch"] = {"status": e.status, "detail": e.status_detail} if e else None
+        item["watch"] = {"status": e.status, "detail": e.status_detail, "account": e.account,
+                         "mode": e.mode} if e else None
         item["coverage"] = {
             "captured": c.captured.count, "captured_ranges": c.captured.runs,
             "first_captured_ranges": [str(r) for r in c.captured.first],

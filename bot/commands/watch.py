@@ -3,6 +3,7 @@ its buttons), /status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
 
@@ -10,10 +11,12 @@ from bot.commands.context import Button, Context, WatchOps
 from bot.commands.router import Access, Router
 from bot.telegram.requests import Resolution
 from bot.timefmt import local
+from config.accounts import MAIN
 from config.channels import USERNAME_RE, normalize_username
 from config.errors import TgmonError
 from storage import outbox
 from storage.account_ends import recent_ends
+from storage.accounts import AccountFigures, account_figures
 from storage.capture import all_states, event_counts
 from storage.comments import set_comments
 from storage.models import channel_url
@@ -147,11 +150,14 @@ async def watch_button(ctx: Context, payload: str) -> None:
     await watch(ctx, username)            # no longer remembered: look the name up
 
 
-@router.command("status", summary="how capture goes, per channel",
-                help="Per watched channel: its state, last post, when tgmon last captured "
-                     "and checked it, flood waits and failures in the last 24 hours; then "
-                     "reconnects, accounts Telegram ended in the last 7 days, and the "
-                     "bot's delivery queue.", access=Access.ADMIN)
+@router.command("status", summary="how capture goes, per channel and account",
+                help="Per watched channel: its state, the watching account that holds it "
+                     "(joined or polled), last post, when tgmon last captured and checked "
+                     "it, flood waits and failures in the last 24 hours; per watching "
+                     "account: its state, the channels it holds, joined and polled, its "
+                     "flood waits and failures in the last 24 hours; then reconnects, "
+                     "accounts Telegram ended in the last 7 days, and the bot's delivery "
+                     "queue.", access=Access.ADMIN)
 async def status(ctx: Context) -> None:
     now = ctx.now()
     entries = await live_entries(ctx.db)
@@ -164,12 +170,18 @@ async def status(ctx: Context) -> None:
     def when(dt: datetime | None) -> str:
         return escape(local(dt, ctx.tz)) if dt else "never"
 
+    figures = await account_figures(ctx.db, now - timedelta(hours=24))
+    several = len(figures) > 1          # one account: only a polled channel says so
     lines = [f"<b>Capture</b> — {len(entries)} channels"]
     for e in entries:
         state = states.get(e.channel_id or 0)
         head = f"• {_channel(e)} — {escape(e.status)}"
         if e.status != "ok" and e.status_detail:
             head += f": {escape(e.status_detail)}"
+        if e.account is not None and several:
+            head += f" · {escape(e.account)}" + (f", {e.mode}" if e.mode else "")
+        elif e.mode == "polled":
+            head += " · polled"
         lines.append(head)
         if e.channel_id is None:
             continue
@@ -185,10 +197,13 @@ async def status(ctx: Context) -> None:
         elif counts.of(e.channel_id, "error"):
             facts.append(f"errors {counts.of(e.channel_id, 'error')}")
         lines.append("   " + " · ".join(facts))
+    lines += _accounts(ctx, figures, when)
     reconnects = counts.client.get("reconnect", 0)
     lines.append(f"Reconnects (24 h): {reconnects}")
     for end in await recent_ends(ctx.db, now - timedelta(days=7)):
-        who = "the watching account" if end.role == "user" else "the bot"
+        who = "the bot" if end.role != "user" else "the watching account" \
+            if len(ctx.rt.accounts.all) == 1 and end.account in (None, MAIN) \
+            else f"the watching account {escape(end.account or MAIN)}"
         back = f"; running again since {when(end.resumed_at)}" if end.resumed_at else ""
         lines.append(f"⛔ Telegram ended {who} {when(end.at)} "
                      f"(<code>{escape(end.code)}</code>){back}")
@@ -200,3 +215,30 @@ async def status(ctx: Context) -> None:
         delivery += f" · bot flood waits since start: {bot_floods}"
     lines.append(delivery)
     await ctx.reply("\n".join(lines))
+
+
+def _accounts(ctx: Context, figures: list[AccountFigures],
+              when: Callable[[datetime | None], str]) -> list[str]:
+    """Per watching account: running (in this tgmon), ended, or not running; the
+    channels it holds; its flood waits and failures of the last 24 hours."""
+    running = set(ctx.rt.accounts.names())
+    lines = [f"<b>Watching accounts</b> — {len(running)} running"]
+    for a in figures:
+        if a.name in running:
+            state = "running"
+        elif a.ended_code:
+            state = f"ended {when(a.ended_at)} (<code>{escape(a.ended_code)}</code>)"
+        else:
+            state = "not running (not logged in)"
+        held = f"{a.held} channels: {a.joined} joined, {a.polled} polled" if a.held \
+            else "no channels"
+        if a.joining:
+            held += f", {a.joining} to join"
+        facts = [held]
+        if a.flood_waits:
+            facts.append(f"flood waits {a.flood_waits}")
+        if a.failures:
+            facts.append(f"failures {a.failures}")
+        lines.append(f"• {escape(a.name)} — {state}")
+        lines.append("   " + " · ".join(facts))
+    return lines

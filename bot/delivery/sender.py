@@ -13,22 +13,25 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.commands.context import Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
 from bot.delivery.retry import Step, after_failure
 from bot.failures import failure, log_traceback
+from bot.media.policy import photo_alert
 from bot.runtime import Runtime
 from bot.tasks import stop_tasks
 from bot.telegram.errors import classify
 from bot.telegram.send import deliver
-from storage import outbox
+from storage import media, outbox
 from storage.chats import mark_blocked
 
 log = logging.getLogger(__name__)
 
 EDIT_RETRY = 2.0                 # seconds between looks at the message an edit waits for
+PHOTO_RECHECK = 1.0              # seconds between looks at the photo an alert waits for
 
 
 class Sender:
@@ -119,8 +122,23 @@ class Sender:
             else:
                 await outbox.give_up(rt.db, item.id, "the message it edits was not sent")
             return
+        photo: Path | None = None
+        text = msg.html
+        if msg.edit_of is not None and item.target_sent_photo and msg.caption_html:
+            text = msg.caption_html             # the message it edits is a photo's caption
+        elif msg.media_item is not None and msg.edit_of is None:
+            path = rt.settings.media_path / item.photo_path if item.photo_path else None
+            paused = item.photo_status == "pending" and await media.get_pause(rt.db) is not None
+            how = photo_alert(item.photo_status, path is not None and path.is_file(),
+                              item.photo_queued_at, now, paused=paused)
+            if how == "wait":
+                await outbox.wait_until(rt.db, item.id, "waiting for the post's photo",
+                                        now + timedelta(seconds=PHOTO_RECHECK))
+                return
+            if how == "photo" and msg.caption_html:
+                photo, text = path, msg.caption_html
         try:
-            sent = await self._deliver(item, msg.html)
+            sent = await self._deliver(item, text, photo)
         except Exception as e:
             failed = classify(e, "bot")
             then = after_failure(failed, item.attempts, now)
@@ -140,11 +158,13 @@ class Sender:
                 await outbox.drop_chat(rt.db, item.chat_id, then.reason)
                 return
             if then.step is Step.PLAIN:
-                limit = CAPTION_LIMIT if msg.file_data is not None else TEXT_LIMIT
+                caption = msg.file_data is not None or photo is not None \
+                    or text is msg.caption_html
+                limit = CAPTION_LIMIT if caption else TEXT_LIMIT
                 log.error("outbox %s too long (%s, %s units): sent as plain text", item.id,
-                          failed.error, telegram_length(msg.html))
+                          failed.error, telegram_length(text))
                 try:
-                    sent = await self._deliver(item, plain_fallback(msg.html, limit))
+                    sent = await self._deliver(item, plain_fallback(text, limit), photo)
                 except Exception as e2:
                     again = classify(e2, "bot")
                     if not again.telegram:
@@ -164,9 +184,12 @@ class Sender:
                 return
         self.paused_until = None
         self.limiter.record(item.chat_id, item.chat_kind == "group", rt.now().timestamp())
-        await outbox.mark_sent(rt.db, item.id, sent, rt.now())
+        await outbox.mark_sent(rt.db, item.id, sent, rt.now(),
+                               photo=photo is not None or (msg.edit_of is not None
+                                                           and item.target_sent_photo))
 
-    async def _deliver(self, item: outbox.Pending, html_text: str) -> int | None:
+    async def _deliver(self, item: outbox.Pending, html_text: str,
+                       photo: Path | None = None) -> int | None:
         bot = self.rt.bot if self.rt else None
         assert bot is not None
         msg = item.message
@@ -174,7 +197,7 @@ class Sender:
             bot, item.chat_id, html_text, buttons=msg.buttons,
             edit=item.target_message_id if msg.edit_of is not None else None,
             file_data=msg.file_data, file_name=msg.file_name, as_photo=msg.as_photo,
-            reply_to=item.reply_to_message_id)
+            reply_to=item.reply_to_message_id, photo=photo)
 
 
 class OutboxMessenger:

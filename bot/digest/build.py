@@ -18,6 +18,7 @@ from bot.digest.model import (
     DeletionItem,
     Digest,
     EditItem,
+    PhotoStory,
     PostItem,
     RuleSection,
     SilentChannel,
@@ -25,7 +26,8 @@ from bot.digest.model import (
 )
 from bot.digest.rule_matches import RuleMatches
 from bot.digest.silence import silence
-from storage.digest_queries import ChannelActivity, DigestMaterial, Period, TopPost
+from bot.media.phash import groups
+from storage.digest_queries import ChannelActivity, DigestMaterial, Period, PeriodPhoto, TopPost
 from storage.metrics import Growth
 from storage.models import Channel, StoredPost, post_url
 
@@ -167,6 +169,32 @@ def _activity(material: DigestMaterial, hours: tuple[datetime, ...],
                  for c in order if c.channel.channel_id in counts)
 
 
+SAME_PHOTO_SHOWN = 10            # stories of one picture listed; more are counted
+
+
+def _same_photo(material: DigestMaterial) -> tuple[tuple[PhotoStory, ...], int]:
+    """The pictures posted by more than one channel, the most widely posted first."""
+    channels = {a.channel.channel_id: a.channel for a in material.channels}
+    photos = {(p.channel_id, p.message_id): p for p in material.photos}
+    stories = []
+    for members in groups(((p.channel_id, p.message_id), p.phash) for p in material.photos):
+        shown = sorted((photos[k] for k in members),
+                       key=lambda p: (p.date, p.channel_id, p.message_id))
+        if len({p.channel_id for p in shown}) < 2:
+            continue                    # one channel posting its picture twice
+        stories.append(PhotoStory(tuple(_photo_item(p, channels) for p in shown)))
+    stories.sort(key=lambda s: (-s.channels, s.posts[0].date, s.posts[0].channel.channel_id,
+                                s.posts[0].message_id))
+    return tuple(stories[:SAME_PHOTO_SHOWN]), len(stories)
+
+
+def _photo_item(p: PeriodPhoto, channels: dict[int, Channel]) -> PostItem:
+    channel = channels.get(p.channel_id) or Channel(p.channel_id, None, None)
+    return PostItem(channel=channel, message_id=p.message_id,
+                    url=post_url(channel.username, channel.channel_id, p.message_id),
+                    date=p.date, excerpt="[photo]")
+
+
 def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | None = None,
                  unreadable: Sequence[tuple[Channel, str]] = (),
                  style: DigestStyle | None = None) -> Digest:
@@ -198,6 +226,7 @@ def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | Non
     deletions.sort(key=lambda d: display_key(d.post))
     gone = _unreadable(unreadable, material.channels)
     hours = hour_starts(period)
+    same_photo, same_photo_total = _same_photo(material)
     return Digest(
         period=period,
         channels=channels,
@@ -210,4 +239,5 @@ def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | Non
         activity=_activity(material, hours, channels),
         most_commented=tuple(post_item(sp, style.excerpt_width)
                              for sp in material.most_commented),
+        same_photo=same_photo, same_photo_total=same_photo_total,
     )

@@ -90,15 +90,18 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
                             right=1 - right / width, top=1 - top / height,
                             bottom=bottom / height, hspace=gap / ((bars_h + heat_h) / 2))
     bars = fig.add_subplot(grid[0])
-    heat = fig.add_subplot(grid[1], sharex=bars)
+    heat = fig.add_subplot(grid[1])
     fig.suptitle(f"Posts per hour, {fmt_period(digest.period, tz)}", fontsize=11,
                  y=1 - 0.15 / height)
 
     totals = matrix.sum(axis=0) if len(labels) else np.zeros(len(hours))
     bars.bar(np.arange(len(hours)), totals, width=0.85, color="#3b6ea8")
-    bars.set_ylabel("all channels", fontsize=8)
+    # Axis titles placed by hand: matplotlib would measure every tick label to place them.
+    fig.text((left - 0.62) / width, 1 - (top + bars_h / 2) / height, "all channels", fontsize=8,
+             rotation=90, ha="center", va="center")
     bars.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    bars.tick_params(labelbottom=False, labelsize=8)
+    bars.tick_params(bottom=False, labelbottom=False, labelsize=8)
+    bars.set_xlim(-0.5, len(hours) - 0.5)
     bars.set_ylim(0, max(1.0, float(totals.max()) if len(hours) else 1.0) * 1.1)
     bars.grid(axis="y", alpha=0.3)
 
@@ -110,7 +113,13 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
         heat.pcolormesh(np.arange(len(hours) + 1) - 0.5, np.arange(len(labels) + 1) - 0.5,
                         matrix, cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=peak))
         heat.invert_yaxis()
-        heat.set_yticks(np.arange(len(labels)), labels=labels, fontsize=8)
+        # Channel names as plain text beside the rows: ticks (two lines, two labels and a
+        # grid line each) would cost more to build than the whole heat map.
+        heat.set_yticks([])
+        beside = heat.get_yaxis_transform()
+        for i, label in enumerate(labels):
+            heat.text(-0.01, i, label, fontsize=8, ha="right", va="center",
+                      transform=beside)
         heat.set_title(f"per channel (darkest: {int(peak)} "
                        f"post{'' if peak == 1 else 's'} in an hour)", fontsize=9, loc="left")
     else:
@@ -120,7 +129,9 @@ def render_chart(digest: Digest, tz: tzinfo, *, max_rows: int = MAX_ROWS,
     positions, tick_labels = _ticks(hours, tz)
     heat.set_xticks(positions, labels=tick_labels, fontsize=8)
     heat.set_xlim(-0.5, len(hours) - 0.5)
-    heat.set_xlabel(f"hour ({getattr(tz, 'key', None) or tz})", fontsize=8)
+    fig.text(left / width + (1 - (left + right) / width) / 2, 0.2 / height,
+             f"hour ({getattr(tz, 'key', None) or tz})", fontsize=8, ha="center",
+             va="bottom")
 
     buf = io.BytesIO()
     # No "Software" text chunk: the bytes depend on the data, not on the library version.

@@ -18,6 +18,7 @@ from bot.digest.model import (
     DeletionItem,
     Digest,
     EditItem,
+    PhotoStory,
     PostItem,
     RuleSection,
     SilentChannel,
@@ -219,6 +220,17 @@ def _deletion_block(d: DeletionItem, when: Dates) -> Block:
     return Block((line,))
 
 
+def _photo_block(s: PhotoStory, when: Dates) -> Block:
+    first, *others = s.posts
+    head: Line = (Span(BULLET),
+                  Span(f"{_cap(channel_label(first.channel), 60)}{SEP}{when.at(first.date)}",
+                       url=first.url),
+                  Span(f" — the same photo in {s.channels} channels; also:"))
+    rest = tuple((Span("  "), Span(f"{_cap(channel_label(p.channel), 60)}{SEP}"
+                                   f"{when.at(p.date)}", url=p.url)) for p in others)
+    return Block((head, *rest))
+
+
 def _silent_block(s: SilentChannel, when: Dates) -> Block:
     line: Line = (Span(BULLET), Span(_cap(channel_label(s.channel), 100), url=s.url),
                   Span(f": no posts for {fmt_span(s.silent_for)} (last "
@@ -279,6 +291,12 @@ def layout(d: Digest, tz: tzinfo, year: int | None = None) -> Layout:
     if d.deletions_total:
         sections.append(Section("Deleted", tuple(_deletion_block(x, when) for x in d.deletions)
                                 + _more(len(d.deletions), d.deletions_total, "deleted posts")))
+    if d.same_photo:
+        more = d.same_photo_total - len(d.same_photo)
+        sections.append(Section("Same photo in several channels",
+                                tuple(_photo_block(s, when) for s in d.same_photo)
+                                + ((Block(((Span(f"… and {more:,} more", "i"),),),),)
+                                   if more > 0 else ())))
     if d.silent:
         sections.append(Section("Silent for longer than usual",
                                 tuple(_silent_block(s, when) for s in d.silent)))

@@ -105,6 +105,18 @@ class ChannelHours:
 
 
 @dataclass(frozen=True)
+class PhotoStory:
+    """The same picture (perceptual hash, :mod:`bot.media.phash`) posted by several
+    channels in the period: its first post, then the others in time order."""
+
+    posts: tuple[PostItem, ...]   # at least two, from at least two channels
+
+    @property
+    def channels(self) -> int:
+        return len({p.channel.channel_id for p in self.posts})
+
+
+@dataclass(frozen=True)
 class Digest:
     period: Period
     channels: tuple[ChannelSummary, ...]
@@ -118,6 +130,8 @@ class Digest:
     hours: tuple[datetime, ...]               # UTC start of every hour of the period
     activity: tuple[ChannelHours, ...]        # channels with posts, the busiest first
     most_commented: tuple[PostItem, ...] = ()  # the period's posts with the most comments
+    same_photo: tuple[PhotoStory, ...] = ()   # the most widely posted first (at most 10)
+    same_photo_total: int = 0
 
     @property
     def total_posts(self) -> int:

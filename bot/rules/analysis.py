@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from bot.rules.keys import post_languages, text_keys_cache, text_word_keys
 from bot.rules.match import Span
 from bot.rules.text import HASHTAG, WORD, fold_text, fold_yo, word_text
-from storage.normalise import Offsets, normalise_mapped
+from storage.normalise import Offsets, normalise, normalise_mapped
 
 # The key of a comment (``in:comments`` rules need it; posts never have it).
 COMMENT_KEY = "in:comments"
@@ -61,12 +62,29 @@ class AnalysedText:
         return _original(self.offsets, start, end)
 
 
-def analyse(text: str, channel: str | None = None,
-            channel_id: int | None = None, *, comment: bool = False) -> AnalysedText:
+def regex_texts(text: str) -> tuple[str, ...]:
+    """Every text a rule's regexes read of a post (a regex holds if it finds something in
+    one): :attr:`AnalysedText.regex_text`, and :attr:`AnalysedText.normalised_regex_text`
+    when normalising changes the text. Backtests decide ``/regex/`` terms from these
+    without analysing the post (bot.rules.backtest): keep the two in step."""
+    normalised = normalise(text)
+    if normalised == text:
+        return (fold_yo(text),)
+    return fold_yo(text), fold_yo(normalised)
+
+
+# Keys of words looked up elsewhere before they are worked out: (forms, the post's
+# languages) -> the keys of those it knows (the word index keeps every word's keys).
+KeyLookup = Callable[[list[str], tuple[str, ...]], Mapping[str, tuple[str, ...]]]
+
+
+def analyse(text: str, channel: str | None = None, channel_id: int | None = None, *,
+            lookup: KeyLookup | None = None, comment: bool = False) -> AnalysedText:
     """Normalise, tokenise, fold, lemmatise and romanize ``text`` (the post's channel, by
     username and/or id, is what ``from:`` rules look at; ``comment``: a comment on one of
     its posts, what ``in:comments`` looks at). Every word key of a post comes from here,
-    so whatever reads keys sees through the same disguises."""
+    so whatever reads keys sees through the same disguises. ``lookup`` is asked first for
+    words whose keys are not cached, so that stored keys spare the dictionaries."""
     normalised, offsets = normalise_mapped(text)
     folded = fold_text(normalised)
     langs = post_languages(folded, yo="ё" in normalised or "Ё" in normalised)
@@ -74,6 +92,10 @@ def analyse(text: str, channel: str | None = None,
     cache = text_keys_cache(langs)
     get = cache.get
     word_keys = [get(f) for f in forms]
+    if None in word_keys and lookup is not None:
+        cache.update(lookup(list({f for f, k in zip(forms, word_keys, strict=True)
+                                  if k is None}), langs))
+        word_keys = [get(f) for f in forms]
     if None in word_keys:
         for i, form in enumerate(forms):
             if word_keys[i] is None:

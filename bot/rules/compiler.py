@@ -96,18 +96,28 @@ class _Sequence(_Term):
         self.parts = parts
 
     def holds(self, keys: Keys, post: AnalysedText) -> bool:
-        if any(p.isdisjoint(keys) for p in self.parts):
-            return False
+        for part in self.parts:
+            if part.isdisjoint(keys):
+                return False
         return bool(self._starts(post, first_only=True))
 
     def exact(self) -> bool:
         return False
 
     def _starts(self, post: AnalysedText, first_only: bool = False) -> list[int]:
-        n, wk, parts = len(self.parts), post.word_keys, self.parts
+        wk, first, rest = post.word_keys, self.parts[0], self.parts[1:]
         starts = []
-        for i in range(len(wk) - n + 1):
-            if all(not parts[j].isdisjoint(wk[i + j]) for j in range(n)):
+        # Plain loops, no generator per position: a post has ~80 words, a rule set
+        # hundreds of phrases.
+        for i in range(len(wk) - len(rest)):
+            if first.isdisjoint(wk[i]):
+                continue
+            j = i
+            for part in rest:
+                j += 1
+                if part.isdisjoint(wk[j]):
+                    break
+            else:
                 starts.append(i)
                 if first_only:
                     break

@@ -51,13 +51,15 @@ class Match:
     """
 
     __slots__ = ("_hits", "_keys", "_post", "_root", "_spans")
+    _hits: tuple[Hit, ...]
+    _spans: tuple[Span, ...]
 
     def __init__(self, root: Explains, keys: AbstractSet[str], post: Any) -> None:
+        # _hits and _spans are set when first worked out (a post matches dozens of
+        # rules; most matches are never explained).
         self._root: Explains | None = root
         self._keys = keys
         self._post = post
-        self._hits: tuple[Hit, ...] = ()
-        self._spans: tuple[Span, ...] = ()
 
     @property
     def hits(self) -> tuple[Hit, ...]:

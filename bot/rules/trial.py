@@ -1,7 +1,10 @@
-"""Trying a rule on the stored log: what ``/test`` and ``tgmon rules test`` show.
+"""Trying a rule on the stored log: what ``/test``, ``/alert`` and ``tgmon rules test``
+show.
 
-The imperative shell around the pure core: posts stream from the database, newest
-first, and each is analysed and matched as it arrives. ``now`` is always passed in.
+The imperative shell around the pure core: the word index names the candidate posts
+of the period and the matcher verifies them (:mod:`bot.rules.backtest`), newest first.
+The answers are those of matching every post of the period. ``now`` is always passed
+in.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.rules.analysis import analyse
+from bot.rules.backtest import count_period, search
 from bot.rules.compiler import CompiledRule, compile_rule
 from bot.rules.match import Match
+from bot.rules.postwords import search_plan
 from storage.db import Database
 from storage.models import StoredPost
-from storage.search import posts_between
 
 TEST_WINDOW = timedelta(days=30)
 
@@ -52,14 +55,12 @@ def default_period(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def matching_posts(db: Database, rule: CompiledRule, since: datetime,
-                         until: datetime
-                         ) -> AsyncGenerator[tuple[StoredPost, Match | None], None]:
-    """Every post of the period, newest first, with the rule's match (or None)."""
-    async with aclosing(posts_between(db, since, until)) as posts:
-        async for stored in posts:
-            analysed = analyse(stored.post.text, channel=stored.channel.username,
-                               channel_id=stored.post.channel_id)
-            yield stored, rule.match(analysed)
+                         until: datetime) -> AsyncGenerator[Found, None]:
+    """Every post of the period the rule matches, newest first."""
+    async with aclosing(search(db, search_plan(rule), rule.match, since, until)) as found:
+        async for f in found:
+            assert f.checked is not None
+            yield Found(f.checked.stored, f.checked.result)
 
 
 async def try_rule(db: Database, rule: str | CompiledRule, since: datetime,
@@ -68,16 +69,14 @@ async def try_rule(db: Database, rule: str | CompiledRule, since: datetime,
     newest. Raises :class:`~bot.rules.errors.RuleSyntaxError` for a malformed rule
     before reading anything."""
     compiled = compile_rule(rule) if isinstance(rule, str) else rule
-    scanned = matched = deleted = 0
+    matched = deleted = 0
     latest: list[Found] = []
-    async with aclosing(matching_posts(db, compiled, since, until)) as results:
-        async for stored, m in results:
-            scanned += 1
-            if m is None:
-                continue
+    async with aclosing(search(db, search_plan(compiled), compiled.match, since, until,
+                               want_post=lambda n: n < limit)) as found:
+        async for f in found:
             matched += 1
-            found = Found(stored, m)
-            deleted += found.deleted
-            if len(latest) < limit:
-                latest.append(found)
+            deleted += f.deleted
+            if f.checked is not None and len(latest) < limit:
+                latest.append(Found(f.checked.stored, f.checked.result))
+    scanned = await count_period(db, since, until)
     return RuleTrial(compiled, since, until, scanned, matched, deleted, tuple(latest))

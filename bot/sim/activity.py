@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from telethon.tl import types
 
 from bot.sim import render
+from bot.sim.files import SimFile
 from bot.sim.model import (
     Account,
     AccountEvent,
@@ -22,6 +23,7 @@ from bot.sim.model import (
     ChannelEvent,
     ChannelPost,
     ChatMessage,
+    ContentSpec,
     EntitySpec,
     ForwardSpec,
     Group,
@@ -47,6 +49,7 @@ class Activity:
     senders: list[SimSender]
     chat_log: list[ChatMessage]
     open_queries: dict[int, tuple[int, int]]
+    files: dict[int, SimFile]
     _query_ids: Iterator[int]
 
     if TYPE_CHECKING:
@@ -55,6 +58,7 @@ class Activity:
         def channel(self, ref: Any) -> Channel: ...
         def person(self, ref: Any) -> Person: ...
         def ended(self, sender: SimSender) -> str | None: ...
+        def new_id(self) -> int: ...
         @property
         def accounts(self) -> dict[int, Account]: ...
 
@@ -77,14 +81,14 @@ class Activity:
             raise ValueError(f"post ids of {ch.ref()} must increase: {mid} after {ch.last_id}")
         p = ChannelPost(mid, date or self.now(), text, tuple(entities), views, forwards,
                         dict(reactions or {}), media, fwd_from, reply_to, grouped_id, author,
-                        **more)
+                        file=self._new_file(media, ch.id * 1_000_003 + mid), **more)
         ch.posts[mid] = p
         ch.last_id = mid
         ch.pts += 1
         ch.log.append(ChannelEvent(ch.pts, 1, "new", mid))
         if push:
-            self._push_channel(ch, types.UpdateNewChannelMessage(render.post(ch, p), ch.pts, 1),
-                               [p])
+            message = render.post(ch, p, self.ts())
+            self._push_channel(ch, types.UpdateNewChannelMessage(message, ch.pts, 1), [p])
         if ch.discussion is not None and p.service is None:
             # Telegram forwards each post into the discussion group; comments answer it.
             group = self.channel(ch.discussion)
@@ -133,13 +137,29 @@ class Activity:
         return ForwardSpec(channel_id=ch.id, message_id=message_id, date=original.date,
                            author=original.author)
 
+    def _new_file(self, media: MediaSpec | None, seed: int) -> SimFile | None:
+        """The file of a post's media, served by ``upload.getFile`` from now on."""
+        if media is None:
+            return None
+        file = SimFile(self.new_id(), media, media.content or ContentSpec(), seed)
+        self.files[file.id] = file
+        return file
+
     def edit(self, channel: Any, message_id: int, text: str, *,
-             entities: Iterable[EntitySpec] = (), push: bool = True) -> ChannelPost:
+             entities: Iterable[EntitySpec] = (), media: MediaSpec | None = None,
+             push: bool = True) -> ChannelPost:
+        """A new version of a post's text (and with ``media``, of its media: the old
+        file's references stop working, as the message no longer shows it)."""
         ch = self.channel(channel)
         p = self._existing(ch, message_id)
         p.text, p.entities, p.edit_date = text, tuple(entities), self.now()
+        if media is not None:
+            if p.file is not None:
+                p.file.revoke()
+            p.media = media
+            p.file = self._new_file(media, self.new_id())
         ch.pts += 1
-        update = types.UpdateEditChannelMessage(render.post(ch, p), ch.pts, 1)
+        update = types.UpdateEditChannelMessage(render.post(ch, p, self.ts()), ch.pts, 1)
         ch.log.append(ChannelEvent(ch.pts, 1, "other", update))
         if push:
             self._push_channel(ch, update, [p])
@@ -152,6 +172,8 @@ class Activity:
             self._existing(ch, mid)
         for mid in ids:
             gone = ch.posts.pop(mid)
+            if gone.file is not None:       # the message no longer shows its file
+                gone.file.revoke()
             if gone.thread is not None and ch.linked is not None:
                 parent = self.channel(ch.linked).posts.get(gone.thread)
                 if parent is not None:

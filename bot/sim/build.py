@@ -25,6 +25,9 @@ from bot.sim.world import World
 
 def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = None) -> World:
     world = World(clock=clock)
+    for name in scenario.accounts[1:]:
+        world.add_account(name)
+    world.set_join_limit(scenario.limits.join_limit)
     for spec in scenario.channels:
         created = min((p.date for p in spec.history if p.date), default=scenario.start)
         ch = world.add_channel(spec.username, spec.title, id=spec.id, joined=spec.joined,
@@ -40,6 +43,7 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
     world.set_resolve_budget(scenario.limits.resolve_budget, scenario.limits.resolve_window)
     world.latency = scenario.limits.latency
     world.omit_missing_messages = scenario.limits.missing_messages == "omitted"
+    world.file_reference_lifetime = scenario.limits.file_reference_lifetime
     return world
 
 
@@ -68,7 +72,7 @@ def apply_to_world(world: World, action: Any) -> None:
                           reply_to=action.reply_to, id=action.id)
         case Edit():
             world.edit(_where(world, action.channel, action.comment), action.id, action.text,
-                       entities=action.entities)
+                       entities=action.entities, media=action.media)
         case Delete():
             world.delete(_where(world, action.channel, action.comment), action.ids)
         case Views():
@@ -98,15 +102,16 @@ def _where(world: World, channel: str, comment: bool) -> Any:
 def _fault(world: World, f: Fault) -> None:
     if f.kind == "drop_updates":
         assert f.until is not None
-        world.drop_updates((f.until - world.now()).total_seconds(), role=f.client)
+        world.drop_updates((f.until - world.now()).total_seconds(), role=f.client,
+                           account=f.account)
     elif f.kind == "disconnect":
-        world.disconnect(f.seconds or 5.0, role=f.client)
+        world.disconnect(f.seconds or 5.0, role=f.client, account=f.account)
     elif f.kind == "unreachable":
         assert f.seconds is not None
-        world.unreachable(f.seconds, role=f.client)
+        world.unreachable(f.seconds, role=f.client, account=f.account)
     elif f.kind == "flood_wait":
         assert f.method is not None and f.seconds is not None
-        world.flood_wait(f.method, f.seconds, role=f.client)
+        world.flood_wait(f.method, f.seconds, role=f.client, account=f.account)
     elif f.kind in ("block_bot", "unblock_bot"):
         assert f.user is not None
         world.block_bot(f.user, f.kind == "block_bot")
@@ -118,9 +123,12 @@ def _fault(world: World, f: Fault) -> None:
         world.change_username(f.channel, f.to)
     elif f.kind == "session_revoked":
         assert f.client is not None
-        world.revoke_sessions(f.client)
+        world.revoke_sessions(f.client, f.account)
     elif f.kind == "account_banned":
         assert f.client is not None
-        world.ban(f.client)
+        world.ban(f.client, f.account)
+    elif f.kind == "file_reference_expired":
+        assert f.channel is not None and f.id is not None
+        world.expire_file_references(f.channel, f.id)
     else:
         raise ValueError(f"fault {f.kind!r} is not applied to the world")

@@ -1,5 +1,5 @@
-"""The simulated Telegram's state: channels and their posts, the two accounts tgmon
-logs in as (the watching user and the bot), the people who talk to the bot, groups,
+"""The simulated Telegram's state: channels and their posts, the accounts tgmon logs
+in as (one or more watching user accounts and the bot), the people who talk to the bot, groups,
 and the record of what passed between the bot and people.
 
 Plain mutable records; :mod:`bot.sim.render` turns them into TL objects as a given
@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from storage.models import Poll, Restriction, WebPage
 
 MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
+
+
+@dataclass(frozen=True)
+class ContentSpec:
+    """Where a simulated file's bytes come from (a scenario's media keys; see
+    :mod:`bot.sim.files`)."""
+
+    path: Path | None = None        # a real file
+    bytes: int | None = None        # generated content of this length ...
+    seed: int | None = None         # ... from this seed (photos: the picture's seed)
+    quality: int | None = None      # photos drawn from a seed: JPEG quality (1-95)
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class MediaSpec:
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    content: ContentSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class ChannelPost:
     grouped_id: int | None = None
     author: str | None = None
     edit_date: datetime | None = None
+    file: Any = None                # the bot.sim.files.SimFile of its media, if any
     poll: Poll | None = None
     webpage: WebPage | None = None          # a link preview
     restrictions: tuple[Restriction, ...] = ()
@@ -125,13 +139,15 @@ class AccountEvent:
 
 @dataclass
 class Account:
-    """An account a client logs in as: the watching user account or the bot."""
+    """An account a client logs in as: a watching user account or the bot."""
 
     id: int
     first_name: str
     username: str | None = None
     phone: str | None = None
     bot: bool = False
+    name: str = "main"              # tgmon's name of a watching account
+    join_limit: int = 500           # channels it may be a member of (CHANNELS_TOO_MUCH)
     pts: int = 1
     log: list[AccountEvent] = field(default_factory=list)
     last_message_id: int = 0        # private chats and basic groups number per account

@@ -85,9 +85,9 @@ def simulation_settings(base: Settings, world: World) -> Settings:
                         session_dir=db.parent / f"{db.stem}-sim-sessions")
 
 
-def reset_sessions(settings: Settings) -> None:
+def reset_sessions(settings: Settings, accounts: Sequence[str] = ("main",)) -> None:
     """Sessions of an earlier simulated world mean nothing to a new one."""
-    for base in (settings.user_session, settings.bot_session):
+    for base in (*(settings.account_session(a) for a in accounts), settings.bot_session):
         for suffix in (".session", ".session-journal"):
             base.with_name(base.name + suffix).unlink(missing_ok=True)
 
@@ -119,7 +119,7 @@ class Player:
         await sleep_until(s.start)
         world = build_world(s)
         settings = simulation_settings(self.base_settings, world)
-        reset_sessions(settings)
+        reset_sessions(settings, s.accounts)
         self.report = report = PlayReport(s, settings, world, transcript)
         self.factory = world.client_factory(self.base_factory)
         try:
@@ -188,7 +188,8 @@ class Player:
 
     async def _start_app(self) -> None:
         assert self.report is not None and self.factory is not None
-        app = App(self.report.settings, make_client=self.factory, components=self.components)
+        app = App(self.report.settings, make_client=self.factory, components=self.components,
+                  accounts=self.scenario.accounts)
         self.app = app
         rt = await app.start()
         self._clients = (rt.user, rt.bot)

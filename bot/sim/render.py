@@ -12,6 +12,7 @@ from typing import Any
 
 from telethon.tl import types
 
+from bot.sim.files import SimFile
 from bot.sim.model import (
     Account,
     Channel,
@@ -68,7 +69,9 @@ def account(acc: Account, viewer: Account) -> types.User:
                       bot_info_version=1 if acc.bot else None)
 
 
-def post(ch: Channel, p: ChannelPost) -> types.Message | types.MessageService:
+def post(ch: Channel, p: ChannelPost, now: float) -> types.Message | types.MessageService:
+    """A channel post as members read it at ``now`` (Unix time: when its file
+    reference is issued)."""
     if p.service is not None:
         return service(ch, p)
     views, forwards = p.views, p.forwards
@@ -85,7 +88,7 @@ def post(ch: Channel, p: ChannelPost) -> types.Message | types.MessageService:
     return types.Message(
         id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text,
         post=not ch.megagroup, out=False, entities=entities(p.entities), views=views,
-        forwards=forwards, media=_media_of(ch, p),
+        forwards=forwards, media=_media_of(ch, p, now),
         fwd_from=forward(p.fwd) if p.fwd else None, replies=replies,
         from_id=types.PeerUser(p.from_id) if p.from_id is not None else None,
         reply_to=reply_to,
@@ -96,9 +99,9 @@ def post(ch: Channel, p: ChannelPost) -> types.Message | types.MessageService:
         noforwards=p.noforwards or None, pinned=p.pinned or None)
 
 
-def _media_of(ch: Channel, p: ChannelPost) -> types.TypeMessageMedia | None:
-    if p.media:
-        return media(p.media, p.date, seed=ch.id * 1_000_003 + p.id)
+def _media_of(ch: Channel, p: ChannelPost, now: float) -> types.TypeMessageMedia | None:
+    if p.media and p.file is not None:
+        return media(p.media, p.date, p.file, now)
     if p.poll:
         return poll(p.poll, seed=ch.id * 1_000_003 + p.id)
     if p.webpage:
@@ -162,13 +165,17 @@ _MIME = {"photo": "image/jpeg", "video": "video/mp4", "animation": "video/mp4",
          "document": "application/octet-stream", "audio": "audio/mpeg", "voice": "audio/ogg"}
 
 
-def media(spec: MediaSpec, date: datetime, *, seed: int) -> types.TypeMessageMedia:
-    """A photo or a document with the attributes Telegram gives that kind of media."""
+def media(spec: MediaSpec, date: datetime, file: SimFile,
+          now: float) -> types.TypeMessageMedia:
+    """A photo or a document with the attributes Telegram gives that kind of media, and
+    a file reference issued ``now``."""
+    ref = file.reference(now)
     if spec.kind == "photo":
         w, h = spec.width or 1280, spec.height or 720
         return types.MessageMediaPhoto(photo=types.Photo(
-            id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
-            sizes=[types.PhotoSize(type="y", w=w, h=h, size=spec.size or 100_000)],
+            id=file.id, access_hash=file.access_hash, file_reference=ref, date=date,
+            sizes=[types.PhotoStrippedSize(type="i", bytes=b"\x01\x28\x1e"),
+                   types.PhotoSize(type="y", w=w, h=h, size=file.size)],
             dc_id=DC_ID))
     attributes: list[types.TypeDocumentAttribute] = []
     if spec.kind in ("video", "animation"):
@@ -183,8 +190,8 @@ def media(spec: MediaSpec, date: datetime, *, seed: int) -> types.TypeMessageMed
     if spec.file_name:
         attributes.append(types.DocumentAttributeFilename(spec.file_name))
     document = types.Document(
-        id=seed, access_hash=seed ^ 0x5A5A, file_reference=b"sim", date=date,
-        mime_type=spec.mime_type or _MIME[spec.kind], size=spec.size or 1, dc_id=DC_ID,
+        id=file.id, access_hash=file.access_hash, file_reference=ref, date=date,
+        mime_type=spec.mime_type or _MIME[spec.kind], size=file.size, dc_id=DC_ID,
         attributes=attributes)
     return types.MessageMediaDocument(document=document,
                                       video=spec.kind == "video" or None,

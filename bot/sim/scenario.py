@@ -22,13 +22,14 @@ from bot.sim.scenario_posts import (
     read_post,
     username,
 )
+from config.accounts import MAIN, AccountNameError, check_account_name
 from config.durations import parse_duration
 from config.settings import SPEC_BY_NAME, Settings, SettingsError, settings_from_values
 
 BUILTIN_SCENARIO = "2024-03-12.json"
 # Settings the simulation decides itself (credentials, where files go).
 NOT_IN_SCENARIO = ("api_id", "api_hash", "bot_token", "db_path", "session_dir", "server",
-                   "server_key")
+                   "server_key", "media_dir")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Limits:
     latency: float = 0.0            # seconds from a request to its answer
     missing_messages: str = "empty"  # channels.getMessages for ids without a post:
     #                                  "empty" (messageEmpty, Telegram) or "omitted"
+    join_limit: int = 500           # channels each watching account may be a member of
+    file_reference_lifetime: float | None = None    # seconds; None: until revoked
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Scenario:
     groups: tuple[GroupSpec, ...]
     events: tuple[Event, ...]
     limits: Limits = Limits()
+    accounts: tuple[str, ...] = (MAIN,)      # the watching accounts, main first
 
     def apply_settings(self, base: Settings) -> Settings:
         """``base`` with the scenario's settings; ``watch`` defaults to every channel."""
@@ -107,7 +111,7 @@ def parse_scenario(text: str, source: str = "scenario.json") -> Scenario:
                             f"{e.msg}") from None
     root = Node(data, "$", source)
     f = root.fields(required=("start", "end", "channels"),
-                    optional=("settings", "users", "groups", "events", "limits"))
+                    optional=("settings", "users", "groups", "events", "limits", "accounts"))
     start, end = f["start"].time(), f["end"].time()
     if end <= start:
         f["end"].fail(f"must be after start ({f['start'].value})")
@@ -127,9 +131,27 @@ def parse_scenario(text: str, source: str = "scenario.json") -> Scenario:
         root.fail("a username is used twice (channels and users share one name space)")
     settings = _settings(f["settings"]) if "settings" in f else ()
     limits = _limits(f["limits"]) if "limits" in f else Limits()
-    scenario = Scenario(source, start, end, settings, channels, users, groups, (), limits)
+    accounts = _accounts(f["accounts"]) if "accounts" in f else (MAIN,)
+    scenario = Scenario(source, start, end, settings, channels, users, groups, (), limits,
+                        accounts)
     events = read_events(f["events"], scenario) if "events" in f else ()
-    return Scenario(source, start, end, settings, channels, users, groups, events, limits)
+    return Scenario(source, start, end, settings, channels, users, groups, events, limits,
+                    accounts)
+
+
+def _accounts(node: Node) -> tuple[str, ...]:
+    """The watching accounts by name; ``main`` is always one (first)."""
+    names = [MAIN]
+    for item in node.items():
+        try:
+            name = check_account_name(item.text(empty=False))
+        except AccountNameError as e:
+            item.fail(str(e))
+        if name in names[1:]:
+            item.fail(f"{name!r} is listed twice")
+        if name != MAIN:
+            names.append(name)
+    return tuple(names)
 
 
 def _unique(node: Node | None, values: list[Any], key: str) -> None:
@@ -202,7 +224,7 @@ def _settings(node: Node) -> tuple[tuple[str, Any], ...]:
 
 def _limits(node: Node) -> Limits:
     f = node.fields(optional=("resolve_budget", "resolve_window", "latency",
-                              "missing_messages"))
+                              "missing_messages", "join_limit", "file_reference_lifetime"))
     window = Limits.resolve_window
     if "resolve_window" in f:
         try:
@@ -216,5 +238,12 @@ def _limits(node: Node) -> Limits:
         f["latency"].fail("expected seconds of network round trip, at most 10")
     missing = f["missing_messages"].choice(MISSING_MESSAGES) if "missing_messages" in f \
         else Limits.missing_messages
-    return Limits(budget, window, latency, missing)
+    joins = f["join_limit"].integer(minimum=0) if "join_limit" in f else Limits.join_limit
+    lifetime = None
+    if "file_reference_lifetime" in f:
+        try:
+            lifetime = parse_duration(str(f["file_reference_lifetime"].value)).total_seconds()
+        except ValueError as e:
+            f["file_reference_lifetime"].fail(str(e))
+    return Limits(budget, window, latency, missing, joins, lifetime)
 

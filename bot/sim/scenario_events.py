@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.sim.jsonread import Node, optional
-from bot.sim.model import EntitySpec
+from bot.sim.model import EntitySpec, MediaSpec
 from bot.sim.scenario_posts import (
     Event,
     PostSpec,
     read_entities,
+    read_media,
     read_post,
     read_reactions,
     username,
@@ -32,18 +33,20 @@ ACTIONS = ("post", "edit", "delete", "views", "comment", "message", "press", "fa
 CLIENTS = ("user", "bot")
 # fault kind -> (required keys, optional keys) besides "kind"
 FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "drop_updates": (("until",), ("client",)),
-    "disconnect": ((), ("seconds", "client")),
-    "unreachable": (("seconds",), ("client",)),
-    "flood_wait": (("method", "seconds"), ("client",)),
+    "drop_updates": (("until",), ("client", "account")),
+    "disconnect": ((), ("seconds", "client", "account")),
+    "unreachable": (("seconds",), ("client", "account")),
+    "flood_wait": (("method", "seconds"), ("client", "account")),
     "app_down": (("until",), ()),
     "block_bot": (("user",), ()),
     "unblock_bot": (("user",), ()),
     "channel_private": (("channel",), ()),
     "username_change": (("channel", "to"), ()),
-    "session_revoked": (("client",), ()),
-    "account_banned": (("client",), ()),
+    "session_revoked": ((), ("client", "account")),
+    "account_banned": ((), ("client", "account")),
+    "file_reference_expired": (("channel", "id"), ()),
 }
+ENDING = ("session_revoked", "account_banned")       # need a client or an account
 CALLBACK_DATA_MAX = 64
 
 
@@ -58,6 +61,7 @@ class Edit:
     id: int
     text: str
     entities: tuple[EntitySpec, ...] = ()
+    media: MediaSpec | None = None      # the post's media replaced
     comment: bool = False           # a comment of the channel's discussion group
 
 
@@ -108,9 +112,11 @@ class Fault:
     seconds: float | None = None
     method: str | None = None
     client: str | None = None       # "user" or "bot"; None: both
+    account: str | None = None      # one watching account (client "user"); None: each
     user: int | None = None
     channel: str | None = None
     to: str | None = None           # username_change: the new username, None to drop it
+    id: int | None = None           # file_reference_expired: the post
 
 
 class _Paper:
@@ -221,13 +227,15 @@ def _is_comment(f: dict[str, Node], channel: str, paper: _Paper) -> bool:
 
 
 def _edit(node: Node, at: datetime, paper: _Paper) -> Edit:
-    f = node.fields(required=("channel", "id", "text"), optional=("entities", "comment"))
+    f = node.fields(required=("channel", "id", "text"),
+                    optional=("entities", "media", "comment"))
     channel = paper.channel(f["channel"])
     text = f["text"].text(empty=False)
     comment = _is_comment(f, channel, paper)
     mid = _comment_of(f["id"], channel, paper) if comment else paper.existing(f["id"], channel)
     return Edit(channel, mid, text,
-                read_entities(f["entities"], text) if "entities" in f else (), comment)
+                read_entities(f["entities"], text) if "entities" in f else (),
+                read_media(f["media"]) if optional(f, "media") else None, comment)
 
 
 def _delete(node: Node, at: datetime, paper: _Paper) -> Delete:
@@ -316,12 +324,23 @@ def _fault(node: Node, at: datetime, paper: _Paper) -> Fault:
     to = optional(f, "to")
     if to is not None and username(to).lower() in paper.channels:
         to.fail(f"{to.value!r} is another scenario channel's username")
+    client = f["client"].choice(CLIENTS) if "client" in f else None
+    account = f["account"].choice(paper.scenario.accounts) if "account" in f else None
+    if account is not None:
+        if client == "bot":
+            f["account"].fail("names a watching account: the client is 'user'")
+        client = "user"
+    if kind in ENDING and client is None:
+        node.fail("missing 'client' (user or bot; or 'account': a watching account)")
+    channel = paper.channel(f["channel"]) if "channel" in f else None
+    post_id = None
+    if "id" in f:
+        assert channel is not None
+        post_id = paper.existing(f["id"], channel)
     return Fault(
         kind, until, f["seconds"].number(minimum=0.001) if "seconds" in f else None, method,
-        f["client"].choice(CLIENTS) if "client" in f else None,
-        paper.user(f["user"]) if "user" in f else None,
-        paper.channel(f["channel"]) if "channel" in f else None,
-        username(to) if to else None)
+        client, account, paper.user(f["user"]) if "user" in f else None,
+        channel, username(to) if to else None, post_id)
 
 
 _READERS = {"post": _post, "edit": _edit, "delete": _delete, "views": _views,

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.sim.jsonread import Node, optional
-from bot.sim.model import MEDIA_KINDS, EntitySpec, MediaSpec
+from bot.sim.model import MEDIA_KINDS, ContentSpec, EntitySpec, MediaSpec
 from bot.sim.tl import ENTITY_TYPES
 from storage.models import Poll, PollAnswer, Restriction, WebPage, utf16_len
 
@@ -74,7 +75,7 @@ def read_post(node: Node, channel: str, *, dated: bool, extra: tuple[str, ...] =
     f = node.fields(required=("id", "date") if dated else ("id",),
                     optional=(*POST_KEYS, *extra))
     text = f["text"].text() if "text" in f else ""
-    media = _media(f["media"]) if optional(f, "media") else None
+    media = read_media(f["media"]) if optional(f, "media") else None
     poll = _poll(f["poll"]) if optional(f, "poll") else None
     if not text and media is None and poll is None:
         node.fail("a post needs text, media or a poll")
@@ -155,16 +156,41 @@ def read_reactions(node: Node) -> tuple[tuple[str, int], ...]:
     return tuple((emoji, node.child(emoji).integer(minimum=0)) for emoji in node.value)
 
 
-def _media(node: Node) -> MediaSpec:
-    f = node.fields(required=("kind",), optional=("file_name", "size", "mime_type", "width",
-                                                  "height", "duration"))
+MEDIA_KEYS = ("kind", "file_name", "size", "mime_type", "width", "height", "duration", "file",
+              "bytes", "seed", "quality")
+
+
+def read_media(node: Node) -> MediaSpec:
+    """A post's media; its content from ``file`` (a path relative to the scenario file),
+    or ``bytes`` generated from a ``seed`` (photos: a picture drawn from ``seed``)."""
+    f = node.fields(required=("kind",), optional=MEDIA_KEYS[1:])
+    kind = f["kind"].choice(MEDIA_KINDS)
+    path = None
+    if "file" in f:
+        if "bytes" in f:
+            node.fail("give file or bytes, not both")
+        given = Path(f["file"].text(empty=False))
+        source = Path(node.source)
+        path = given if given.is_absolute() else \
+            (source.parent if source.exists() else Path.cwd()) / given
+        if not path.is_file():
+            f["file"].fail(f"no file {str(given)!r} (a path relative to the scenario file)")
+    size = _count(f, "bytes", minimum=1)
+    content = ContentSpec(path, size, _count(f, "seed"),
+                          f["quality"].integer(minimum=1) if "quality" in f else None)
+    if "quality" in f and (kind != "photo" or content.quality is None or content.quality > 95):
+        f["quality"].fail("quality (1-95) is for photos drawn from a seed")
+    declared = _count(f, "size") or 0
+    if size is not None and declared and declared != size:
+        f["size"].fail(f"size {declared} disagrees with bytes {size}: give one of them")
     return MediaSpec(
-        f["kind"].choice(MEDIA_KINDS),
+        kind,
         f["file_name"].text(empty=False) if "file_name" in f else None,
-        _count(f, "size") or 0,
+        declared or size or 0,
         f["mime_type"].text(empty=False) if "mime_type" in f else None,
         _count(f, "width"), _count(f, "height"),
-        f["duration"].number() if "duration" in f else None)
+        f["duration"].number() if "duration" in f else None,
+        content if content != ContentSpec() else None)
 
 
 def _forward(node: Node) -> Forward:

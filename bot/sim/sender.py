@@ -258,11 +258,13 @@ def _settle(future: asyncio.Future[Any], error: BaseException | None, result: An
         future.set_result(result)
 
 
-def attach(world: World, client: TelegramClient, role: str) -> TelegramClient:
-    """Swap ``client``'s network layer for ``world`` (before ``connect()``)."""
+def attach(world: World, client: TelegramClient, role: str,
+           account: str = "main") -> TelegramClient:
+    """Swap ``client``'s network layer for ``world`` (before ``connect()``); ``account``
+    names the watching account a ``user`` client logs in as."""
     if client.is_connected():
         raise RuntimeError("attach the simulation before connecting the client")
-    client._sender = SimSender(world, world.account(role), role,
+    client._sender = SimSender(world, world.account(role, account), role,
                                client._updates_queue, client.session.auth_key,
                                client._handle_auto_reconnect,
                                retries=client._connection_retries,

@@ -15,6 +15,7 @@ from telethon.tl import types
 
 from bot.sim import render
 from bot.sim.activity import Activity
+from bot.sim.files import SimFile
 from bot.sim.limits import BotSendLimits, Faults
 from bot.sim.model import (
     Account,
@@ -43,7 +44,8 @@ PersonRef = Person | int
 
 
 class World(Activity):
-    """Channels, people, the user account and the bot, as Telegram's servers hold them.
+    """Channels, people, the watching user accounts (``main`` is ``user``; more with
+    :meth:`add_account`) and the bot, as Telegram's servers hold them.
 
     ``clock`` is the simulation's wall clock; by default ``datetime.now(UTC)``, which
     :func:`bot.sim.vclock.run_simulated` makes virtual.
@@ -55,6 +57,7 @@ class World(Activity):
         self.user = user or Account(USER_ACCOUNT_ID, "Monitor", phone="15550000001")
         self.bot = bot or Account(BOT_ACCOUNT_ID, "tgmon (simulated)",
                                   username="tgmon_sim_bot", bot=True)
+        self.watching: dict[str, Account] = {self.user.name: self.user}   # by tgmon's name
         self.bot_token = f"{self.bot.id}:SIMULATED-bot-token"
         self.login_code = "12345"
         self.channels: dict[int, Channel] = {}
@@ -78,11 +81,16 @@ class World(Activity):
         self.senders: list[SimSender] = []
         # records
         self.requests: list[RequestRecord] = []
+        self.keep_requests = True       # False: count them only (a long benchmark)
+        self.request_counts: dict[tuple[int, str], int] = {}   # (account id, method) -> n
         self.chat_log: list[ChatMessage] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.open_queries: dict[int, tuple[int, int]] = {}     # query id -> (user, msg id)
         self.uploads: dict[int, dict[int, bytes]] = {}         # file id -> part -> bytes
         self.documents: dict[int, Any] = {}                    # media the bot sent, by id
+        self.files: dict[int, SimFile] = {}                    # channel posts' files, by id
+        # seconds a file reference stays valid (None: until revoked)
+        self.file_reference_lifetime: float | None = None
         self.answered: dict[str, int] = {}                     # method -> answers given
         self.connection_attempts: list[tuple[str, bool]] = []  # (role, succeeded)
         self.failures: list[str] = []                          # requests it could not answer
@@ -105,12 +113,36 @@ class World(Activity):
 
     @property
     def accounts(self) -> dict[int, Account]:
-        return {self.user.id: self.user, self.bot.id: self.bot}
+        return {**{a.id: a for a in self.watching.values()}, self.bot.id: self.bot}
 
-    def account(self, role: str) -> Account:
+    def account(self, role: str, name: str | None = None) -> Account:
+        """The bot, or the watching account ``name`` (default: main)."""
         if role not in ROLES:
             raise ValueError(f"unknown client role {role!r} (known: {', '.join(ROLES)})")
-        return self.user if role == "user" else self.bot
+        if role == "bot":
+            return self.bot
+        if name is None:
+            return self.user
+        if name not in self.watching:
+            raise KeyError(f"no watching account {name!r} (known: "
+                           f"{', '.join(self.watching)})")
+        return self.watching[name]
+
+    def add_account(self, name: str, *, join_limit: int | None = None) -> Account:
+        """Another watching user account (tgmon's ``--account NAME``); its sessions start
+        logged in, as ``main``'s do."""
+        if name in self.watching:
+            raise ValueError(f"watching account {name!r} exists already")
+        n = len(self.watching)
+        acc = Account(USER_ACCOUNT_ID + n, f"Monitor {n + 1}", phone=f"1555000{n + 1:04d}",
+                      name=name, join_limit=join_limit or self.user.join_limit)
+        self.watching[name] = acc
+        return acc
+
+    def set_join_limit(self, limit: int) -> None:
+        """Channels each watching account may be a member of (Telegram: 500)."""
+        for acc in self.watching.values():
+            acc.join_limit = limit
 
     def add_channel(self, username: str | None, title: str | None = None, *,
                     id: int | None = None, joined: bool = True,
@@ -218,29 +250,37 @@ class World(Activity):
 
     # ---- faults ----
 
-    def _accounts_for(self, role: str | None) -> list[Account]:
-        return [self.account(role)] if role else [self.user, self.bot]
+    def _accounts_for(self, role: str | None, account: str | None = None) -> list[Account]:
+        """A fault's accounts: the watching account ``account``; else every watching
+        account (``user``), the bot (``bot``), or all of them (None)."""
+        if account is not None:
+            return [self.account("user", account)]
+        users = list(self.watching.values())
+        return users if role == "user" else [self.bot] if role == "bot" else [*users, self.bot]
 
-    def drop_updates(self, seconds: float, *, role: str | None = None) -> None:
-        """Pushes to ``role``'s clients (default: both) are lost for ``seconds``."""
-        for acc in self._accounts_for(role):
+    def drop_updates(self, seconds: float, *, role: str | None = None,
+                     account: str | None = None) -> None:
+        """Pushes to ``role``'s clients (default: all) are lost for ``seconds``."""
+        for acc in self._accounts_for(role, account):
             self.faults.drop_until[acc.id] = self.ts() + seconds
 
-    def disconnect(self, seconds: float = 5.0, *, role: str | None = None) -> None:
+    def disconnect(self, seconds: float = 5.0, *, role: str | None = None,
+                   account: str | None = None) -> None:
         """The network drops: connected clients lose their link for ``seconds``."""
-        accounts = {a.id for a in self._accounts_for(role)}
+        accounts = {a.id for a in self._accounts_for(role, account)}
         for sender in list(self.senders):
             if sender.account.id in accounts:
                 sender.drop_link(seconds)
 
-    def unreachable(self, seconds: float, *, role: str | None = None) -> None:
+    def unreachable(self, seconds: float, *, role: str | None = None,
+                    account: str | None = None) -> None:
         """Telegram cannot be reached for ``seconds`` (the network is down, or a proxy in
         between refuses every connection): connected clients lose their link, and every
         connection attempt fails meanwhile, as Telethon meets it: its sender retries
         (``connection_retries``, ``retry_delay`` apart, logging each failed attempt)
         and then gives up, ending the client's ``disconnected`` with a ConnectionError;
         ``connect()`` raises one after its attempts."""
-        accounts = {a.id for a in self._accounts_for(role)}
+        accounts = {a.id for a in self._accounts_for(role, account)}
         for acc in accounts:
             self.faults.unreachable_until[acc] = self.ts() + seconds
         for sender in list(self.senders):
@@ -250,12 +290,23 @@ class World(Activity):
     def reachable(self, account: Account) -> bool:
         return not self.faults.unreachable(account.id, self.ts())
 
-    def flood_wait(self, method: str, seconds: float, *, role: str | None = None) -> None:
+    def flood_wait(self, method: str, seconds: float, *, role: str | None = None,
+                   account: str | None = None) -> None:
         """``method`` (e.g. ``messages.getHistory``) answers FLOOD_WAIT for ``seconds``."""
         if request_class(method) is None:
             raise ValueError(f"unknown method {method!r} (e.g. messages.getHistory)")
-        for acc in self._accounts_for(role):
+        for acc in self._accounts_for(role, account):
             self.faults.flood_until[(acc.id, method)] = self.ts() + seconds
+
+    def expire_file_references(self, channel: ChannelRef, message_id: int) -> None:
+        """The file references of a post's file handed out so far expire: the next
+        ``upload.getFile`` with one answers ``FILE_REFERENCE_EXPIRED`` (read the message
+        again for a fresh one)."""
+        ch = self.channel(channel)
+        post = ch.posts.get(message_id)
+        if post is None or post.file is None:
+            raise KeyError(f"{ch.ref()} has no post {message_id} with a file")
+        post.file.revoke()
 
     def set_resolve_budget(self, count: int, window_seconds: float) -> None:
         self.faults.resolve_budget, self.faults.resolve_window = count, window_seconds
@@ -284,12 +335,12 @@ class World(Activity):
             raise ValueError(f"username {username!r} is taken")
         ch.username = username
 
-    def revoke_sessions(self, role: str) -> None:
-        """Every session of ``role``'s account ends: the person terminated them (user:
-        requests answer ``SESSION_REVOKED``), or the bot's token was revoked in
-        @BotFather (bot: ``AUTH_KEY_UNREGISTERED``, and the old token is refused).
-        Pushes stop."""
-        acc = self.account(role)
+    def revoke_sessions(self, role: str, account: str | None = None) -> None:
+        """Every session of ``role``'s account (a watching account: ``account``, default
+        main) ends: the person terminated them (user: requests answer
+        ``SESSION_REVOKED``), or the bot's token was revoked in @BotFather (bot:
+        ``AUTH_KEY_UNREGISTERED``, and the old token is refused). Pushes stop."""
+        acc = self.account(role, account)
         code = "AUTH_KEY_UNREGISTERED" if acc.bot else "SESSION_REVOKED"
         for key, owner in list(self.sessions.items()):
             if owner == acc.id:
@@ -298,10 +349,11 @@ class World(Activity):
         if acc.bot:
             self.bot_token = f"{acc.id}:SIMULATED-bot-token-{len(self.revoked)}"
 
-    def ban(self, role: str) -> None:
-        """Telegram bans ``role``'s account: every request that needs a logged-in
-        account answers ``USER_DEACTIVATED_BAN``; pushes stop."""
-        self.banned.add(self.account(role).id)
+    def ban(self, role: str, account: str | None = None) -> None:
+        """Telegram bans ``role``'s account (a watching account: ``account``, default
+        main): every request that needs a logged-in account answers
+        ``USER_DEACTIVATED_BAN``; pushes stop."""
+        self.banned.add(self.account(role, account).id)
 
     def ended(self, sender: SimSender) -> str | None:
         """The 401 error a request from ``sender`` gets because its account or session
@@ -318,7 +370,7 @@ class World(Activity):
         key = sender.auth_key.key_id
         if key not in self.sessions and key not in self.revoked and sender.role == "user" \
                 and self.user_logged_in:
-            self.sessions[key] = self.user.id
+            self.sessions[key] = sender.account.id
 
     def set_two_step_password(self, password: str | None) -> None:
         """The user account's two-step password (None: none); a login must give it."""
@@ -341,14 +393,15 @@ class World(Activity):
     # ---- clients ----
 
     def make_client(self, role: str, session: str | Path | None = None,
-                    **kwargs: Any) -> TelegramClient:
-        """A real, unconnected ``TelegramClient`` whose network is this world."""
+                    account: str = "main", **kwargs: Any) -> TelegramClient:
+        """A real, unconnected ``TelegramClient`` whose network is this world (a
+        ``user`` client logs in as the watching account ``account``)."""
         from telethon import TelegramClient
 
         from bot.sim.sender import SIM_API_HASH, SIM_API_ID, attach
         client = TelegramClient(None if session is None else str(session),
                                 SIM_API_ID, SIM_API_HASH, **kwargs)
-        return attach(self, client, role)
+        return attach(self, client, role, account)
 
     def client_factory(self, base: ClientFactory | None = None) -> ClientFactory:
         """A :data:`~bot.telegram.clients.ClientFactory` for :class:`bot.app.App`:
@@ -364,17 +417,22 @@ class World(Activity):
             base = telegram_client_factory(Settings(api_id=SIM_API_ID, api_hash=SIM_API_HASH))
         made = base
 
-        def make(role: str, session: Path) -> TelegramClient:
-            return attach(self, made(role, session), role)
+        def make(role: str, session: Path, account: str = "main") -> TelegramClient:
+            return attach(self, made(role, session, account), role, account)
         return make
 
     # ---- records ----
 
-    def requests_of(self, request_type: type | str, *, role: str | None = None) -> list[Any]:
-        """Requests received of a type (class or method name such as ``messages.getHistory``)."""
+    def requests_of(self, request_type: type | str, *, role: str | None = None,
+                    account: str | None = None) -> list[Any]:
+        """Requests received of a type (class or method name such as
+        ``messages.getHistory``), from ``role``'s clients or the watching account
+        ``account``'s."""
         name = request_type if isinstance(request_type, str) else method_name(request_type)
+        who = None if account is None else self.account("user", account).id
         return [r.request for r in self.requests
-                if method_name(r.request) == name and (role is None or r.role == role)]
+                if method_name(r.request) == name and (role is None or r.role == role)
+                and (who is None or r.account_id == who)]
 
     def sent_by_bot(self, chat_id: int | None = None) -> list[ChatMessage]:
         return [m for m in self.chat_log if m.out and (chat_id is None or m.chat_id == chat_id)]

@@ -17,11 +17,12 @@ import os
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from telethon import TelegramClient
 
 from bot.failures import failure, log_traceback
+from config.accounts import MAIN
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,12 @@ log = logging.getLogger(__name__)
 # What the rest of tgmon holds a client as (it calls only this package's functions on it).
 Client: TypeAlias = TelegramClient
 
-# role ("user" or "bot"), session file path without ".session" -> an unconnected client
-ClientFactory = Callable[[str, Path], Client]
+class ClientFactory(Protocol):
+    """Builds an unconnected client: ``role`` is ``user`` (a watching account, named
+    ``account``) or ``bot``; ``session`` the session file's path without ``.session``."""
+
+    def __call__(self, role: str, session: Path, account: str = MAIN) -> Client: ...
+
 
 ReconnectListener = Callable[[], Awaitable[None]]
 
@@ -49,12 +54,14 @@ def telegram_client_factory(settings: Settings) -> ClientFactory:
     api_id, api_hash = settings.api_id, settings.api_hash
     server = check_server(settings)
 
-    def make(role: str, session: Path) -> TelegramClient:
+    def make(role: str, session: Path, account: str = MAIN) -> TelegramClient:
         _owner_only(session.with_name(session.name + ".session"))
         cls = WatchingClient if role == "user" else TelegramClient
+        logger = "tgmon.telethon.bot" if role == "bot" else \
+            "tgmon.telethon.user" if account == MAIN else f"tgmon.telethon.user.{account}"
         client = cls(str(session), api_id, api_hash, catch_up=True,
                      flood_sleep_threshold=0 if role == "user" else 5,
-                     base_logger=f"tgmon.telethon.{role}", **client_options(server))
+                     base_logger=logger, **client_options(server))
         point_at(client, server)
         return client
     return make

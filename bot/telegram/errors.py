@@ -26,6 +26,7 @@ class Action(StrEnum):
     TOO_LONG = "too long"           # the message does not fit: send it shorter
     MOOT = "moot"                   # the message an edit is for cannot be edited
     UNCHANGED = "unchanged"         # the edit changes nothing: it is done
+    REFRESH = "refresh"             # a file reference expired: read the message again
     FAIL = "fail"                   # not an answer of Telegram's: a bug, or the unexpected
 
 
@@ -46,6 +47,14 @@ _TOO_LONG = (errors.MessageTooLongError, errors.MediaCaptionTooLongError,
              errors.EntityBoundsInvalidError)
 _MOOT = (errors.MessageIdInvalidError, errors.MessageEditTimeExpiredError,
          errors.MessageAuthorRequiredError)
+# A file's location no longer works as given (docs/media.md): a fresh one comes with the
+# message, read again.
+_REFRESH = (errors.FileReferenceExpiredError, errors.FilerefUpgradeNeededError,
+            errors.FileReferenceInvalidError, errors.FileIdInvalidError,
+            errors.LocationInvalidError)
+# Waits Telegram asks for: FLOOD_WAIT_X, and FLOOD_PREMIUM_WAIT_X (downloads slowed for
+# accounts without Premium; not an error of the file).
+_WAITS = (errors.FloodWaitError, errors.FloodPremiumWaitError)
 # What may pass: any other answer of Telegram's, and the network.
 _PASSING = (errors.RPCError, ConnectionError, OSError, ValueError)
 
@@ -65,7 +74,7 @@ def classify(error: BaseException, role: str = "user") -> Failure:
     name = type(error).__name__
     detail = f"{name}: {error}"[:200]
     telegram = isinstance(error, errors.RPCError)
-    if isinstance(error, errors.FloodWaitError):
+    if isinstance(error, _WAITS):
         return Failure(Action.PAUSE, name, detail, seconds=error.seconds, telegram=True)
     state = next((s for cls, s in UNREACHABLE.items() if isinstance(error, cls)), None)
     if state is not None:
@@ -76,6 +85,8 @@ def classify(error: BaseException, role: str = "user") -> Failure:
         action = Action.UNCHANGED
     elif isinstance(error, _MOOT):
         action = Action.MOOT
+    elif isinstance(error, _REFRESH):
+        action = Action.REFRESH
     elif account_ended(error, role) is not None:
         action = Action.STOP_ACCOUNT
     elif isinstance(error, _PASSING):
@@ -87,4 +98,4 @@ def classify(error: BaseException, role: str = "user") -> Failure:
 
 def wait_seconds(error: BaseException) -> int | None:
     """How long Telegram asks to wait, if ``error`` is a flood wait."""
-    return error.seconds if isinstance(error, errors.FloodWaitError) else None
+    return error.seconds if isinstance(error, _WAITS) else None

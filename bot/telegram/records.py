@@ -16,6 +16,7 @@ from storage.models import (
     Channel,
     Comment,
     Entity,
+    FileRef,
     ForwardOrigin,
     Media,
     Poll,
@@ -129,27 +130,44 @@ def _reaction(rc: Any) -> Reaction | None:
     return None
 
 
-def _photo_size(photo: Any) -> tuple[int | None, int | None, int | None]:
-    """Bytes, width and height of the largest size of a photo."""
-    best: tuple[int | None, int | None, int | None] = (None, None, None)
+def _photo_size(photo: Any) -> tuple[int | None, int | None, int | None, str]:
+    """Bytes, width, height and type letter of the largest size of a photo (by pixel
+    area, then bytes): the one to download."""
+    best: tuple[int | None, int | None, int | None, str] = (None, None, None, "")
+    rank = (-1, -1)
     for size in getattr(photo, "sizes", None) or ():
         if isinstance(size, types.PhotoSize):
             nbytes = size.size
         elif isinstance(size, types.PhotoSizeProgressive):
             nbytes = max(size.sizes) if size.sizes else None
         else:
-            continue
-        if best[0] is None or (nbytes or 0) > best[0]:
-            best = (nbytes, size.w, size.h)
+            continue                    # stripped and cached previews are not files
+        mine = (size.w * size.h, nbytes or 0)
+        if mine > rank:
+            rank, best = mine, (nbytes, size.w, size.h, size.type)
     return best
+
+
+def _photo_file(photo: Any, thumb: str) -> FileRef | None:
+    if not isinstance(photo, types.Photo) or not thumb:
+        return None
+    return FileRef("photo", photo.id, photo.access_hash, bytes(photo.file_reference),
+                   photo.dc_id, thumb)
+
+
+def _document_file(doc: Any) -> FileRef | None:
+    if not isinstance(doc, types.Document):
+        return None
+    return FileRef("document", doc.id, doc.access_hash, bytes(doc.file_reference), doc.dc_id)
 
 
 def media_from_tl(media: Any) -> Media | None:
     if media is None:
         return None
     if isinstance(media, types.MessageMediaPhoto):
-        size, w, h = _photo_size(media.photo)
-        return Media("photo", size=size, width=w, height=h)
+        size, w, h, thumb = _photo_size(media.photo)
+        return Media("photo", size=size, width=w, height=h,
+                     file=_photo_file(media.photo, thumb))
     if isinstance(media, types.MessageMediaDocument):
         return _document_media(media.document)
     kinds = {
@@ -185,7 +203,7 @@ def _document_media(doc: Any) -> Media:
         elif isinstance(attr, types.DocumentAttributeSticker):
             kind = "sticker"
     return Media(kind, file_name=name, size=doc.size, mime_type=doc.mime_type or None,
-                 width=width, height=height, duration=duration)
+                 width=width, height=height, duration=duration, file=_document_file(doc))
 
 
 def forward_from_tl(fwd: Any) -> ForwardOrigin | None:

@@ -41,18 +41,27 @@ async def resolve_once(client: Any, username: str) -> Resolution:
 JOIN_REQUEST = functions.channels.JoinChannelRequest.__name__   # how the journal names it
 
 
-async def join_channel(client: Any, channel_id: int, access_hash: int) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why Telegram refused a join, for people; ``too_many``: the account is in as many
+    channels as Telegram allows."""
+
+    why: str
+    too_many: bool = False
+
+
+async def join_channel(client: Any, channel_id: int, access_hash: int) -> Refusal | None:
     """Join a channel (Telegram pushes a channel's posts to its members). Returns why
-    Telegram refused, for people, or None when joined; raises flood waits and
-    unexpected errors."""
+    Telegram refused, or None when joined; raises flood waits and unexpected errors."""
     try:
         await client(functions.channels.JoinChannelRequest(
             types.InputChannel(channel_id, access_hash)))
     except errors.ChannelsTooMuchError:
-        return "the watching account is in too many channels (Telegram allows 500)"
+        return Refusal("the watching account is in too many channels (Telegram allows "
+                       "500)", too_many=True)
     except (errors.ChannelPrivateError, errors.ChannelInvalidError,
             errors.InviteRequestSentError) as e:
-        return f"Telegram refused ({type(e).__name__})"
+        return Refusal(f"Telegram refused ({type(e).__name__})")
     return None
 
 

@@ -46,14 +46,16 @@ class CommentCapture:
     """Comment passes of the watcher; remembers each channel's discussion group."""
 
     def __init__(self) -> None:
-        self._groups: dict[int, Discussion | None] = {}
+        # (channel id, its access hash) -> its group: hashes differ per watching account
+        self._groups: dict[tuple[int, int], Discussion | None] = {}
 
     async def _discussion(self, client: Client, entry: WatchEntry) -> Discussion | None:
         assert entry.channel_id is not None and entry.access_hash is not None
-        if entry.channel_id not in self._groups:
-            self._groups[entry.channel_id] = await discussion_of(
+        key = (entry.channel_id, entry.access_hash)
+        if key not in self._groups:
+            self._groups[key] = await discussion_of(
                 client, peer_of(entry.channel_id, entry.access_hash))
-        return self._groups[entry.channel_id]
+        return self._groups[key]
 
     async def catch_up(self, client: Client, db: Database, entry: WatchEntry, *,
                        now: Callable[[], datetime], window: timedelta,

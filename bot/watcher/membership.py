@@ -13,7 +13,7 @@ from bot.failures import failure, log_traceback
 from bot.tasks import stop_tasks
 from bot.telegram.clients import Client
 from bot.telegram.errors import wait_seconds
-from bot.telegram.requests import join_channel
+from bot.telegram.requests import Refusal, join_channel
 from bot.watcher.health import JOIN, FloodGate
 from storage.watchlist import WatchEntry
 
@@ -25,7 +25,7 @@ JOIN_SPACING = 30.0         # seconds between two joins
 class Joiner:
     def __init__(self, client: Client, gate: FloodGate, now: Callable[[], datetime],
                  on_joined: Callable[[WatchEntry], Awaitable[None]],
-                 on_refused: Callable[[WatchEntry, str], Awaitable[None]],
+                 on_refused: Callable[[WatchEntry, Refusal], Awaitable[None]],
                  on_flood_wait: Callable[[WatchEntry, float], Awaitable[None]],
                  spacing: float = JOIN_SPACING) -> None:
         self.client = client
@@ -39,8 +39,8 @@ class Joiner:
         self._queued: set[int] = set()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="watcher joins")
+    def start(self, name: str = "watcher joins") -> None:
+        self._task = asyncio.create_task(self._run(), name=name)
 
     async def stop(self) -> None:
         await stop_tasks([self._task])

@@ -60,7 +60,7 @@ async def record_failure(rt: Runtime, state: WatchState, jobs: ChannelJobs, entr
               name_of(entry), said, describe_wait(retry.total_seconds()))
     if exc is not None:
         log_traceback(log, exc)
-    await add_event(rt.db, "error", cid, f"{kind}: {error}", rt.now())
+    await add_event(rt.db, "error", cid, f"{kind}: {error}", rt.now(), entry.account)
     why = escape(detail or f"{kind} failed ({error})")
     await notify_admins(rt, f"watch-failing:{cid}:{rt.now().isoformat()}",
                         f"⚠️ Capture of <b>{escape(name_of(entry))}</b> is failing: {why}. "
@@ -83,7 +83,7 @@ async def record_success(rt: Runtime, state: WatchState, entry: WatchEntry,
     elif not was_failing:
         return
     log.info("capture of %s works again", name_of(entry))
-    await add_event(rt.db, "recovered", cid, kind, rt.now())
+    await add_event(rt.db, "recovered", cid, kind, rt.now(), entry.account)
     await notify_admins(rt, f"watch-recovered:{cid}:{rt.now().isoformat()}",
                         f"✅ Capture of <b>{escape(name_of(entry))}</b> works again.")
 

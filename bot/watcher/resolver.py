@@ -8,6 +8,7 @@ as long as Telegram says. The result is kept in the database and never asked aga
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -53,6 +54,8 @@ class Resolver:
                         raise
                     self.gate.close(RESOLVE, seconds, self.now())
                     log.warning("resolving usernames: Telegram asks to wait %s s", seconds)
-                    self.on_flood_wait(seconds)
+                    told = self.on_flood_wait(seconds)
+                    if inspect.isawaitable(told):
+                        await told
                 finally:
                     self._last = loop.time()

@@ -12,7 +12,9 @@ import os
 import sqlite3
 from pathlib import Path
 
+from config.accounts import MAIN, account_of_stem, ordered
 from config.errors import TgmonError
+from config.settings import Settings
 from storage.dbfile import SESSION_PLACE, make_private_dir
 
 
@@ -45,7 +47,7 @@ class SessionLock:
             who = f" (pid {holder})" if holder.isdigit() else ""
             raise SessionLockedError(
                 f"another tgmon process{who} is using the session {self.session}: stop it "
-                "first (tgmon run, backfill and login cannot share the watching account's "
+                "first (tgmon run, backfill and login cannot share a watching account's "
                 "session), or point TGMON_SESSION_DIR at another directory") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -83,11 +85,31 @@ def has_auth_key(base: Path) -> bool:
     return bool(row and row[0])
 
 
-def require_login(base: Path) -> None:
+def require_login(base: Path, account: str = MAIN) -> None:
     """Refuse, in one line, when the session was never logged in."""
     from bot.runtime import NotAuthorizedError
 
     if not has_auth_key(base):
+        option = "" if account == MAIN else f" --account {account}"
         raise NotAuthorizedError(
-            f"no logged-in session at {session_file(base)}: run `tgmon login` once in a "
-            "terminal (phone, code, two-step password), then start tgmon again")
+            f"no logged-in session at {session_file(base)}: run `tgmon login{option}` once "
+            "in a terminal (phone, code, two-step password), then start tgmon again")
+
+
+def logged_in_accounts(settings: Settings) -> list[str]:
+    """The watching accounts with a logged-in session file in the session directory
+    (for the configured server), ``main`` first; ``[main]`` when there is none, so that
+    starting says what to do about main's session."""
+    suffix = "" if settings.server is None else f"-{settings.server.slug}"
+    found = []
+    if settings.session_dir.is_dir():
+        for path in settings.session_dir.glob(f"*{suffix}.session"):
+            stem = path.name[:-len(".session")]
+            if suffix:
+                stem = stem[:-len(suffix)]
+            name = account_of_stem(stem)
+            if name is not None and settings.account_session(name) == \
+                    path.with_name(path.name[:-len(".session")]) and \
+                    has_auth_key(settings.account_session(name)):
+                found.append(name)
+    return ordered(found) or [MAIN]

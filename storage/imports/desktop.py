@@ -196,6 +196,28 @@ def _time(raw: Mapping[str, Any], key: str, export_tz: tzinfo | None) -> datetim
     return wall.replace(tzinfo=export_tz).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class ExportedFile:
+    """Where an export says a message's media file is: ``path`` relative to the export's
+    folder (``photos/…``, ``files/…``, ``video_files/…``), or ``note`` when the export
+    did not include it."""
+
+    path: str | None
+    note: str | None = None
+
+
+def exported_file(raw: Mapping[str, Any]) -> ExportedFile | None:
+    """The media file an exported message names, if it has one."""
+    value = raw.get("photo") if "photo" in raw else raw.get("file")
+    if not isinstance(value, str) or not value:
+        return None
+    if value.startswith(_NOT_A_PATH):
+        return ExportedFile(None, value.strip("()").strip() or "not included in the export")
+    if value.startswith("/") or ".." in value.replace("\\", "/").split("/"):
+        return ExportedFile(None, f"the export names {value!r}, outside its folder")
+    return ExportedFile(value)
+
+
 def _media(raw: Mapping[str, Any]) -> Media | None:
     def num(key: str) -> int | None:
         return _opt_int(raw.get(key))

@@ -19,14 +19,17 @@ from config.errors import TgmonError
 from storage.channels import record_channel
 from storage.db import Database
 from storage.imports.desktop import (
+    ExportedFile,
     ExportFormatError,
     MessageError,
     NeedsTimeZoneError,
     NotAChannelError,
     Skipped,
     channel_of,
+    exported_file,
     parse_message,
 )
+from storage.imports.media import MediaImport
 from storage.imports.reader import ChatReader, ExportFileError, ExportReader, open_stream
 from storage.models import CapturePath, Channel, Post
 from storage.posts import StoreResult, note_absent, store_posts
@@ -48,6 +51,7 @@ class ChannelImport:
     edited: int = 0               # posts whose text or media differed: a new version
     service: int = 0              # service messages (noted as absent ids)
     unsupported: int = 0          # messages Telegram Desktop could not export
+    media_files: int = 0          # media files taken into the archive
 
     @property
     def unchanged(self) -> int:
@@ -68,6 +72,8 @@ class ImportOptions:
     export_tz: tzinfo | None = None           # --export-tz: for exports without *_unixtime
     username_channel: int | None = None       # the channel that already took --username
     progress: Callable[[int], None] = lambda _bytes: None
+    # The media archive to take the export's media files into (None: leave them).
+    media_dir: Path | None = None
 
 
 async def import_file(db: Database, path: Path, opts: ImportOptions,
@@ -135,16 +141,21 @@ async def _import_chat(conn: aiosqlite.Connection, reader: ExportReader, chat: C
                   f"its links will be t.me/c/{channel.channel_id}/...; "
                   "pass --username NAME to record it")
     posts: list[Post] = []
+    files: list[tuple[Post, ExportedFile]] = []
     service: list[int] = []
     total = StoreResult()
-    counts = {"posts": 0, "service": 0, "unsupported": 0}
+    counts = {"posts": 0, "service": 0, "unsupported": 0, "media": 0}
     last_bytes = reader.bytes_read
+    archive = MediaImport(opts.media_dir, path.parent) if opts.media_dir else None
 
     async def flush() -> None:
         nonlocal total, last_bytes
         total = total + await store_posts(conn, posts, CapturePath.IMPORT, now)
         await note_absent(conn, channel.channel_id, service, "service", now)
+        if archive is not None and files:
+            counts["media"] += await archive.take(conn, files, now)
         posts.clear()
+        files.clear()
         service.clear()
         opts.progress(reader.bytes_read - last_bytes)
         last_bytes = reader.bytes_read
@@ -159,6 +170,9 @@ async def _import_chat(conn: aiosqlite.Connection, reader: ExportReader, chat: C
                 continue
             counts["posts"] += 1
             posts.append(item)
+            exported = exported_file(raw) if item.media is not None else None
+            if exported is not None:
+                files.append((item, exported))
             if len(posts) >= BATCH:
                 await flush()
     except NeedsTimeZoneError as e:
@@ -171,4 +185,4 @@ async def _import_chat(conn: aiosqlite.Connection, reader: ExportReader, chat: C
                               "tgmon can read") from None
     await flush()
     return ChannelImport(channel, counts["posts"], total.new, total.edited, counts["service"],
-                         counts["unsupported"])
+                         counts["unsupported"], counts["media"])

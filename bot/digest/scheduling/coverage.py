@@ -4,12 +4,15 @@ the watched ones among them that cannot be read, and what its rules matched."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from bot.digest.rule_matches import RuleMatches, RuleTally
-from bot.rules import CompiledRule, RuleSet, RuleSyntaxError, analyse, compile_rule
+from bot.rules import CompiledRule, RuleSet, RuleSyntaxError, compile_rule
+from bot.rules.backtest import search
+from bot.rules.postwords import search_plan, union_plan
 from storage.db import Database
-from storage.digest_queries import Period, stream_period_posts
+from storage.digest_queries import Period
 from storage.models import Channel
 from storage.subscriptions import SavedRule, subscribed_channels
 from storage.watchlist import WatchEntry, live_entries
@@ -55,22 +58,27 @@ def compiled_rules(saved: Sequence[SavedRule]) -> list[tuple[str, CompiledRule]]
 async def tally_rules_of_many(db: Database, period: Period, channel_ids: Sequence[int],
                               rules: Mapping[int, Sequence[tuple[str, CompiledRule]]]
                               ) -> dict[int, tuple[RuleMatches, ...]]:
-    """What each chat's rules matched among the period's posts, in one pass: each post
-    is read and analysed once, and every chat's rules are matched through one index."""
+    """What each chat's rules matched among the period's posts, in one pass: the word
+    index names the posts any of the rules may match, and each of those is analysed
+    once and matched against every chat's rules through one RuleSet."""
     ruleset = RuleSet()
     owners: dict[Hashable, tuple[int, int]] = {}    # rule id -> (chat, its number there)
     tallies = {}
+    plans = []
     for chat_id, chat_rules in rules.items():
         tallies[chat_id] = RuleTally([label for label, _ in chat_rules])
         for i, (_, compiled) in enumerate(chat_rules):
             number = len(owners)
             ruleset.add(number, compiled)
             owners[number] = (chat_id, i)
+            plans.append(search_plan(compiled))
     if owners:
-        async for sp in stream_period_posts(db, period, channel_ids):
-            analysed = analyse(sp.post.text, channel=sp.channel.username,
-                               channel_id=sp.post.channel_id)
-            for matched, _match in ruleset.match(analysed):
-                chat_id, i = owners[matched]
-                tallies[chat_id].add(i, sp)
+        found = search(db, union_plan(plans), ruleset.match, period.start, period.end,
+                       channel_ids)
+        async with aclosing(found) as posts:
+            async for f in posts:
+                assert f.checked is not None
+                for matched, _match in f.checked.result:
+                    chat_id, i = owners[matched]
+                    tallies[chat_id].add(i, f.checked.stored)
     return {chat_id: tally.result() for chat_id, tally in tallies.items()}

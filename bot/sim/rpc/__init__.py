@@ -4,7 +4,7 @@ A request without a handler fails loudly, naming it: add a handler (a function d
 with :func:`~bot.sim.rpc.registry.handles`) in the module of its area.
 """
 
-from bot.sim.rpc import bot, channels, session, updates
+from bot.sim.rpc import bot, channels, files, session, updates
 from bot.sim.rpc.registry import HANDLERS, dispatch
 
-__all__ = ["HANDLERS", "bot", "channels", "dispatch", "session", "updates"]
+__all__ = ["HANDLERS", "bot", "channels", "dispatch", "files", "session", "updates"]

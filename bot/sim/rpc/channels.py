@@ -12,7 +12,7 @@ from bot.sim.model import Channel, ChannelPost, Person
 from bot.sim.rpc.registry import Call, handles, unique, users_only
 from bot.sim.tl import RpcFail
 
-JOINED_CHANNELS_MAX = 500
+JOINED_CHANNELS_MAX = 500          # Telegram's default (Account.join_limit)
 PAGE_MAX = 100
 
 
@@ -58,7 +58,7 @@ def join_channel(call: Call, req: Any) -> types.Updates:
     world, acc = call.world, call.account
     ch = world.input_channel(acc, req.channel)
     if acc.id not in ch.members:
-        if sum(acc.id in c.members for c in world.channels.values()) >= JOINED_CHANNELS_MAX:
+        if sum(acc.id in c.members for c in world.channels.values()) >= acc.join_limit:
             raise RpcFail(400, "CHANNELS_TOO_MUCH")
         world.join(acc, ch)
     return types.Updates(updates=[types.UpdateChannel(ch.id)], users=[],
@@ -115,7 +115,7 @@ def get_dialogs(call: Call, req: Any) -> types.messages.Dialogs:
     tops = [(ch, ch.posts[max(ch.posts)]) for ch in joined if ch.posts]
     return types.messages.Dialogs(
         dialogs=[render.dialog(ch) for ch in joined],
-        messages=[render.post(ch, p) for ch, p in tops],
+        messages=[render.post(ch, p, call.world.ts()) for ch, p in tops],
         chats=unique([render.channel(ch, acc) for ch in joined]
                      + call.world.origin_chats(acc, [p for _, p in tops])),
         users=[])
@@ -185,7 +185,7 @@ def get_discussion_message(call: Call, req: Any) -> types.messages.DiscussionMes
     ch, group, top = _thread(call, req)
     post = ch.posts[req.msg_id]
     return types.messages.DiscussionMessage(
-        messages=[render.post(group, group.posts[top])], unread_count=0,
+        messages=[render.post(group, group.posts[top], call.world.ts())], unread_count=0,
         max_id=post.comments_max or None, read_inbox_max_id=0, read_outbox_max_id=0,
         chats=[render.channel(ch, call.account), render.channel(group, call.account)],
         users=[])
@@ -208,7 +208,8 @@ def get_replies(call: Call, req: Any) -> types.messages.ChannelMessages:
     if req.min_id:
         page = [p for p in page if p.id > req.min_id]
     return types.messages.ChannelMessages(
-        pts=group.pts, count=total, messages=[render.post(group, p) for p in page],
+        pts=group.pts, count=total,
+        messages=[render.post(group, p, call.world.ts()) for p in page],
         topics=[], chats=[render.channel(group, call.account), render.channel(ch, call.account)],
         users=_people(call, page))
 
@@ -223,7 +224,7 @@ def _channel_peer(call: Call, peer: Any) -> Channel:
 def _channel_messages(call: Call, ch: Channel, items: list[Any],
                       count: int) -> types.messages.ChannelMessages:
     posts = [p for p in items if isinstance(p, ChannelPost)]
-    messages = [render.post(ch, p) if isinstance(p, ChannelPost)
+    messages = [render.post(ch, p, call.world.ts()) if isinstance(p, ChannelPost)
                 else types.MessageEmpty(id=p, peer_id=types.PeerChannel(ch.id))
                 for p in items]
     return types.messages.ChannelMessages(

@@ -54,9 +54,13 @@ def handles(*request_types: type, auth: bool = True) -> Callable[[F], F]:
 def dispatch(world: World, sender: SimSender, request: Any) -> Any:
     while isinstance(request, _WRAPPERS):
         request = request.query
-    world.requests.append(RequestRecord(world.now(), sender.account.id, sender.role, request))
-    entry = HANDLERS.get(type(request))
     method = method_name(request)
+    if world.keep_requests:
+        world.requests.append(RequestRecord(world.now(), sender.account.id, sender.role,
+                                            request))
+    key = (sender.account.id, method)
+    world.request_counts[key] = world.request_counts.get(key, 0) + 1
+    entry = HANDLERS.get(type(request))
     if entry is None:
         raise NotImplementedError(
             f"the simulated Telegram does not answer {method} ({type(request).__name__}); "

@@ -56,7 +56,7 @@ def get_channel_difference(call: Call, req: Any) -> Any:
                                                     timeout=CHANNEL_DIFF_TIMEOUT)
     if len(missed) > req.limit:
         top = max(ch.posts, default=0)
-        latest = [render.post(ch, ch.posts[top])] if top else []
+        latest = [render.post(ch, ch.posts[top], call.world.ts())] if top else []
         return types.updates.ChannelDifferenceTooLong(
             dialog=render.dialog(ch), messages=latest,
             chats=chats + world.origin_chats(acc, [ch.posts[top]] if top else []),
@@ -64,6 +64,6 @@ def get_channel_difference(call: Call, req: Any) -> Any:
     posts = [ch.posts[e.ref] for e in missed if e.kind == "new" and e.ref in ch.posts]
     return types.updates.ChannelDifference(
         pts=ch.pts, final=True, timeout=CHANNEL_DIFF_TIMEOUT,
-        new_messages=[render.post(ch, p) for p in posts],
+        new_messages=[render.post(ch, p, call.world.ts()) for p in posts],
         other_updates=[e.ref for e in missed if e.kind == "other"],
         chats=chats + world.origin_chats(acc, posts), users=[])

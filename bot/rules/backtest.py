@@ -1,0 +1,308 @@
+"""Rules over the stored log through the word index: the index names candidate posts,
+the matcher verifies them (imperative shell around :mod:`bot.rules.postwords`).
+
+A rule's :func:`~bot.rules.postwords.plan` is evaluated over the posts of the period:
+its key sets become an FTS5 expression over the tokens of each month (keys become the
+vocabulary's words that have them, ``from:`` the channels of that name, ``word*`` a
+prefix of every word), and its regexes are run over the texts of the posts in
+question (all of the period only for a regex nothing else narrows down). Every post
+still waiting to be indexed (new, or edited since) is a candidate too, so an answer
+never depends on how far the indexer got. A candidate is analysed (its words' keys
+come from the vocabulary, not the dictionaries) and matched, unless the plan is exact:
+then satisfying it is the match, and only the posts shown are analysed (to explain).
+
+Without a usable index (never built, or built by another analysis) every post of the
+period is a candidate: the answer is the same, only slower.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Generic, TypeVar
+
+import re2
+
+from bot.rules import postwords as pw
+from bot.rules.analysis import AnalysedText, analyse, regex_texts
+from bot.rules.indexer import vocabulary_lookup
+from bot.rules.parser import regex_options
+from bot.rules.postwords import INDEX_VERSION, NAMESPACES, Formula, SearchPlan
+from storage import word_index as wi
+from storage.db import Database
+from storage.models import StoredPost
+from storage.posts import POST_SELECT, stored_post_from_row
+
+T = TypeVar("T")
+CHUNK = 500                 # candidates checked per call on the database thread
+
+
+def _ids_json(ids: Iterable[int]) -> str:
+    return f"[{','.join(map(str, ids))}]"
+
+
+class _Evaluator:
+    """Evaluates formulas over the indexed posts of a period (on the database thread)."""
+
+    def __init__(self, conn: sqlite3.Connection, since: datetime, until: datetime,
+                 channel_ids: Sequence[int] | None) -> None:
+        self.conn = conn
+        self.since, self.until = since, until
+        self.channel_ids = channel_ids
+        self.buckets = wi.buckets(conn, since, until)
+        self._terms: dict[frozenset[str], list[tuple[str, bool]]] = {}
+        self._scanned: dict[str, set[int]] = {}
+
+    # -- the index --
+
+    def terms(self, keys: frozenset[str]) -> list[tuple[str, bool]]:
+        """``(word, is_prefix)`` the post must be filed under one of."""
+        found = self._terms.get(keys)
+        if found is None:
+            out: set[tuple[str, bool]] = set()
+            words = [k for k in keys if pw.is_word_key(k)]
+            out.update((w, False) for w in wi.words_with_keys(self.conn, words))
+            for k in keys:
+                if k.startswith(pw.TAG_KEY):
+                    out.add((pw.TAG + k[len(pw.TAG_KEY):], False))
+                elif k.startswith(pw.CHANNEL_ID_KEY):
+                    out.add((pw.CHANNEL + k[len(pw.CHANNEL_ID_KEY):], False))
+                elif k.startswith(pw.CHANNEL_KEY):
+                    out.update((f"{pw.CHANNEL}{cid}", False)
+                               for cid in wi.channels_named(self.conn, k[len(pw.CHANNEL_KEY):]))
+                elif k.startswith(pw.PREFIX_KEY):
+                    out.update((ns + k[len(pw.PREFIX_KEY):], True) for ns in NAMESPACES.values())
+            found = self._terms[keys] = sorted(out)
+        return found
+
+    def expression(self, formula: Formula, bucket: str) -> str | None:
+        """The FTS5 expression of a formula without regexes in one month (None: no post
+        can satisfy it)."""
+        match formula:
+            case pw.Has(keys=keys):
+                terms = [f'"{bucket}{wi.token(w)}"' + (" *" if prefix else "")
+                         for w, prefix in self.terms(keys)]
+                return " OR ".join(terms) if terms else None
+            case pw.AnyOf(parts=parts):
+                some = [e for e in (self.expression(p, bucket) for p in parts) if e]
+                return " OR ".join(f"({e})" for e in some) if some else None
+            case pw.AllOf(parts=parts):
+                every = [self.expression(p, bucket) for p in parts]
+                if any(e is None for e in every):
+                    return None
+                return " AND ".join(f"({e})" for e in every if e)
+            case pw.Without(have=have, lack=lack):
+                yes = self.expression(have, bucket)
+                no = self.expression(lack, bucket)
+                if yes is None or no is None:
+                    return yes
+                return f"({yes}) NOT ({no})"
+        raise TypeError(formula)
+
+    def indexed(self, formula: Formula) -> set[int]:
+        """Posts of the period the index files under a formula without regexes."""
+        found = [e for e in (self.expression(formula, b) for b in self.buckets) if e]
+        if not found:
+            return set()
+        return set(wi.indexed_posts(self.conn, " OR ".join(f"({e})" for e in found),
+                                    self.since, self.until, self.channel_ids))
+
+    # -- regexes: the texts --
+
+    # RE2 reads UTF-8: bytes spare its binding the conversion of a str, which also maps
+    # every offset back to characters (two thirds of a search's time on a post).
+
+    def scan(self, pattern: str) -> set[int]:
+        """Posts of the period whose text the regex finds something in."""
+        found = self._scanned.get(pattern)
+        if found is None:
+            regex = re2.compile(pattern, regex_options())
+            found = self._scanned[pattern] = {
+                pid for pid, text in wi.window_texts(self.conn, self.since, self.until,
+                                                     self.channel_ids)
+                if any(regex.search(read.encode()) for read in regex_texts(text))}
+        return found
+
+    def finds(self, ids: set[int], patterns: Iterable[str]) -> dict[str, set[int]]:
+        """Of posts ``ids``, those each regex finds something in (their texts read once)."""
+        regexes = {p: re2.compile(p, regex_options()) for p in patterns}
+        out: dict[str, set[int]] = {p: set() for p in regexes}
+        for pid, text in wi.texts(self.conn, ids):
+            reads = [read.encode() for read in regex_texts(text)]
+            for p, regex in regexes.items():
+                if any(regex.search(read) for read in reads):
+                    out[p].add(pid)
+        return out
+
+    # -- formulas --
+
+    def evaluate(self, formula: Formula) -> set[int]:
+        """The indexed posts of the period that satisfy the formula."""
+        if not pw.has_regex(formula):
+            return self.indexed(formula)
+        match formula:
+            case pw.Finds(pattern=pattern):
+                return self.scan(pattern)
+            case pw.AnyOf(parts=parts):
+                plain = [p for p in parts if not pw.has_regex(p)]
+                out = self.indexed(pw.AnyOf(tuple(plain))) if plain else set()
+                for p in parts:
+                    if pw.has_regex(p):
+                        out |= self.evaluate(p)
+                return out
+            case pw.AllOf(parts=parts):
+                plain = [p for p in parts if not pw.has_regex(p)]
+                rest = [p for p in parts if pw.has_regex(p)]
+                if plain:
+                    found = self.indexed(pw.AllOf(tuple(plain)))
+                else:
+                    found = self.evaluate(rest.pop(0))
+                for p in rest:
+                    found = self.keep(found, p)
+                return found
+            case pw.Without(have=have, lack=lack):
+                found = self.evaluate(have)
+                return found - self.keep(found, lack)
+        raise TypeError(formula)
+
+    def keep(self, ids: set[int], formula: Formula) -> set[int]:
+        """Those of ``ids`` that satisfy the formula."""
+        if not ids:
+            return ids
+        if not pw.has_regex(formula):
+            return ids & self.indexed(formula)
+        if isinstance(formula, pw.Finds):
+            if formula.pattern in self._scanned:
+                return ids & self._scanned[formula.pattern]
+            return self.finds(ids, [formula.pattern])[formula.pattern]
+        match formula:
+            case pw.AnyOf(parts=parts):
+                out: set[int] = set()
+                for p in parts:
+                    out |= self.keep(ids - out, p)
+                return out
+            case pw.AllOf(parts=parts):
+                for p in parts:
+                    ids = self.keep(ids, p)
+                return ids
+            case pw.Without(have=have, lack=lack):
+                found = self.keep(ids, have)
+                return found - self.keep(found, lack)
+        raise TypeError(formula)
+
+
+def candidates(conn: sqlite3.Connection, plan: SearchPlan, since: datetime, until: datetime,
+               channel_ids: Sequence[int] | None) -> list[wi.Candidate]:
+    """The plan's candidates in the period, newest first: the indexed posts that satisfy
+    it, and every pending post (to be checked)."""
+    if plan.formula is None:            # nothing to narrow down: every post of the period
+        found = {pid for pid, _ in wi.window_texts(conn, since, until, channel_ids)}
+    else:
+        found = _Evaluator(conn, since, until, channel_ids).evaluate(plan.formula)
+    return wi.candidates(conn, found, since, until, channel_ids)
+
+
+@dataclass(frozen=True)
+class Checked(Generic[T]):
+    """A candidate the matcher verified, with its row (read into a post on demand)."""
+
+    row: sqlite3.Row
+    result: T
+
+    @property
+    def stored(self) -> StoredPost:
+        return stored_post_from_row(self.row)
+
+
+def check(conn: sqlite3.Connection, ids: Sequence[int],
+          matcher: Callable[[AnalysedText], T | None], use_vocabulary: bool
+          ) -> dict[int, Checked[T]]:
+    """Analyse and match the posts ``ids`` (on the database thread); those that match."""
+    lookup = vocabulary_lookup(conn) if use_vocabulary else None
+    rows = conn.execute(f"{POST_SELECT} WHERE p.id IN (SELECT value FROM json_each(?))",
+                        (_ids_json(ids),)).fetchall()
+    out: dict[int, Checked[T]] = {}
+    for row in rows:
+        analysed = analyse(row["text"], channel=row["channel_username"],
+                           channel_id=row["channel_id"], lookup=lookup)
+        result = matcher(analysed)
+        if result:
+            out[row["id"]] = Checked(row, result)
+    return out
+
+
+@dataclass(frozen=True)
+class Found(Generic[T]):
+    """A post of the period that matched: with its row and match result when asked for
+    (an exact plan counts posts without reading them)."""
+
+    post_id: int
+    deleted: bool
+    checked: Checked[T] | None
+
+
+async def search(db: Database, plan: SearchPlan, matcher: Callable[[AnalysedText], T | None],
+                 since: datetime, until: datetime, channel_ids: Sequence[int] | None = None,
+                 want_post: Callable[[int], bool] = lambda _n: True
+                 ) -> AsyncGenerator[Found[T], None]:
+    """The posts of ``[since, until)`` (of ``channel_ids``, None: all) the matcher
+    accepts, newest first. ``want_post(n)``: whether the n-th match (0-based) needs its
+    post and match result (true for the first matches only, say n < 5); under an exact
+    plan the others are counted unread."""
+    if await db.run(wi.index_version) != INDEX_VERSION:
+        async with aclosing(_scan(db, matcher, since, until, channel_ids)) as scanned:
+            async for found in scanned:
+                yield found
+        return
+    listed = await db.run(partial(candidates, plan=plan, since=since, until=until,
+                                  channel_ids=channel_ids))
+    n = 0
+    for start in range(0, len(listed), CHUNK):
+        chunk = listed[start:start + CHUNK]
+        todo = []
+        sure = 0            # candidates before this one in the chunk that surely match
+        for c in chunk:
+            if c.pending or not plan.exact:
+                todo.append(c.post_id)
+            else:
+                if want_post(n + sure):     # it is at least the (n + sure)-th match
+                    todo.append(c.post_id)
+                sure += 1
+        checked: dict[int, Checked[T]] = await db.run(
+            partial(check, ids=todo, matcher=matcher, use_vocabulary=True)) if todo else {}
+        for c in chunk:
+            hit = checked.get(c.post_id)
+            if hit is None and (c.pending or not plan.exact):
+                continue
+            yield Found(c.post_id, c.deleted, hit)
+            n += 1
+
+
+async def _scan(db: Database, matcher: Callable[[AnalysedText], T | None], since: datetime,
+                until: datetime, channel_ids: Sequence[int] | None
+                ) -> AsyncGenerator[Found[T], None]:
+    """Without a usable index: every post of the period is checked, a page at a time."""
+    before: tuple[str, int] | None = None
+    while True:
+        page = await db.run(partial(wi.window_candidates, since=since, until=until,
+                                    channel_ids=channel_ids, before=before, limit=CHUNK))
+        if not page:
+            return
+        checked: dict[int, Checked[T]] = await db.run(partial(
+            check, ids=[c.post_id for c in page], matcher=matcher, use_vocabulary=False))
+        for c in page:
+            hit = checked.get(c.post_id)
+            if hit is not None:
+                yield Found(c.post_id, c.deleted, hit)
+        before = (page[-1].date, page[-1].post_id)
+
+
+async def count_period(db: Database, since: datetime, until: datetime,
+                       channel_ids: Sequence[int] | None = None) -> int:
+    return await db.run(partial(wi.count_window, since=since, until=until,
+                                channel_ids=channel_ids))
+
