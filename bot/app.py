@@ -52,6 +52,7 @@ def default_components() -> list[Component]:
     from bot.commands.component import BotCommands
     from bot.commands.context import Services
     from bot.delivery.sender import Sender
+    from bot.delivery.webhook_sender import WebhookSender
     from bot.digest.scheduling.component import DigestScheduler
     from bot.media.downloader import MediaDownloader
     from bot.rules.indexer import WordIndexer
@@ -59,7 +60,7 @@ def default_components() -> list[Component]:
 
     watcher, sender, digests = Watcher(), Sender(), DigestScheduler()
     services = Services(watcher=watcher, digests=digests, delivery=sender)
-    return [watcher, MediaDownloader(), sender,
+    return [watcher, MediaDownloader(), sender, WebhookSender(),
             BotCommands(all_commands(), sender.messenger(), services), digests,
             AlertDispatcher(), WordIndexer(), CommentAlerts()]
 
@@ -87,8 +88,10 @@ class App:
 
     @property
     def busy(self) -> bool:
-        """True while the database thread works (the simulation's clock waits for it)."""
-        return self._db is not None and self._db.busy
+        """True while the database thread works, or a component waits on the network
+        outside Telegram (a webhook's answer): the simulation's clock waits for them."""
+        return (self._db is not None and self._db.busy) or any(
+            getattr(c, "busy", False) for c in self.components)
 
     async def start(self) -> Runtime:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler

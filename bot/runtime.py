@@ -126,6 +126,8 @@ class Runtime:
     rules_changed: Signal = field(default_factory=Signal)
     # whoever puts a message in the outbox notifies; the sender waits on it
     outbox_changed: Signal = field(default_factory=Signal)
+    # the alert dispatcher notifies after recording alerts; the webhook sender waits on it
+    webhooks_changed: Signal = field(default_factory=Signal)
     # every watching account (``user`` is the first); default: ``user`` alone, as main
     accounts: Accounts = field(default=None)   # type: ignore[assignment]
 

@@ -104,6 +104,10 @@ class Settings:
     media_max_size: int = 100 << 20
     media_budget: int | None = None
     media_dir: Path | None = None
+    # tgmon serve beyond this machine needs it (a secret: never logged).
+    web_password: str | None = field(default=None, repr=False)
+    # Webhooks may go to private, loopback and link-local addresses (and use http there).
+    webhook_private: bool = False
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -274,6 +278,19 @@ def _size(v: Any) -> int:
     return parse_size(_str(v))
 
 
+_ON = ("1", "on", "true", "yes", "allow")
+_OFF = ("0", "off", "false", "no", "")
+
+
+def _switch(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = _str(v).lower()
+    if s in _ON or s in _OFF:
+        return s in _ON
+    raise ValueError(f"expected on or off, got {v!r}")
+
+
 def _show_duration(v: timedelta) -> str:
     return format_duration(v)
 
@@ -356,6 +373,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("media_dir", "TGMON_MEDIA_DIR", _path,
          "Directory of the media archive; default: the database path with .db replaced "
          "by -media (data/tgmon-media)."),
+    Spec("web_password", "TGMON_WEB_PASSWORD", _str,
+         "Password of tgmon serve (user tgmon); needed to serve beyond 127.0.0.1.",
+         secret=True),
+    Spec("webhook_private", "TGMON_WEBHOOK_PRIVATE", _switch,
+         "on: webhooks may go to private, loopback and link-local addresses, over http "
+         "too (a desk's own network, tests); off: public https only.",
+         show=lambda v: "on" if v else "off"),
 )
 
 SPEC_BY_NAME = {s.name: s for s in SPECS}

@@ -4,7 +4,9 @@ earlier alerts of a story).
 
 :func:`record` writes the alerts of a batch of changes, their outbox messages and the
 advanced cursor in one transaction: a crash loses nothing, and a replay of the same
-changes finds every alert already there (unique keys) and adds nothing.
+changes finds every alert already there (unique keys) and adds nothing. A chat with a
+webhook gets a delivery of each of its alerts in the same transaction
+(:func:`storage.webhooks.enqueue`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage import outbox
+from storage import outbox, webhooks
 from storage.chats import Chat
 from storage.db import Database
 from storage.models import CapturePath, Channel, Media, StoredPost
@@ -315,6 +317,7 @@ async def record(db: Database, records: Sequence[AlertRecord], cursor: int,
     every other (their target may be among them)."""
     plain = [r for r in records if r.target is None]
     linked = [r for r in records if r.target is not None]
+    written = list(plain)
     async with db.transaction() as conn:
         await _write(conn, plain, now)
         if linked:
@@ -331,6 +334,10 @@ async def record(db: Database, records: Sequence[AlertRecord], cursor: int,
                            dataclasses.replace(msg, reply_to_of=target))
                 ready.append(dataclasses.replace(r, message=msg))
             await _write(conn, ready, now)
+            written += ready
+        await webhooks.enqueue(conn, [webhooks.Alerted(
+            r.chat_id, r.post_id, r.kind, r.version, r.status, r.reason, r.rule_ids,
+            r.subscribed) for r in written], now)
         await conn.execute(
             "INSERT INTO alert_cursor (name, seq, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, "

@@ -250,6 +250,15 @@ def export_sql(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
     return f"SELECT {columns}{tail}", params
 
 
+def version_record_sql() -> str:
+    """The query selecting :data:`COLUMNS` of one post at one version (``?`` the post's
+    row id, ``?`` the version), as ``tgmon export --versions`` writes that row."""
+    columns = ", ".join(f"{expr} AS {name}" for name, expr in _expressions(True).items())
+    # filtered on the output column: where a version's row comes from is export's business
+    return (f"SELECT * FROM (SELECT {columns} {_from(True)} WHERE p.id = ?) "
+            "WHERE version = ? LIMIT 1")
+
+
 def csv_sql(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
     """The same rows as :func:`export_sql`, each as one CSV line (bytes, no line end)."""
     tail, params = _tail(f)

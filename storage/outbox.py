@@ -19,7 +19,9 @@ from storage.ids import IN_IDS, ids_json
 from storage.timefmt import from_db, from_db_opt, to_db
 
 # Lower goes first: people waiting for an answer come before broadcasts.
-PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3}
+PRIORITY = {"reply": 0, "notice": 1, "alert": 2, "digest": 3, "export": 3, "webhook": 2}
+# Webhook deliveries (kind 'webhook', storage.webhooks) have a sender of their own: the
+# queries here are Telegram's and leave them out, so neither waits behind the other.
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def _pending(r: sqlite3.Row) -> Pending:
 
 async def due(db: Database, now: datetime, limit: int = 500, *,
               heads: bool = False) -> list[Pending]:
-    """Pending messages that may go now, in sending order (priority, then age).
+    """Pending messages to Telegram that may go now, in sending order (priority, then
+    age).
 
     With ``heads``, only the first of each chat: what the sender can send this round (a
     chat's later messages wait for its first), so a long queue for one chat never hides
@@ -128,7 +131,7 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
         "t.sent_photo AS target_sent_photo, mi.status AS photo_status, "
         "mf.path AS photo_path, mi.queued_at AS photo_queued_at "
         f"FROM (SELECT id, {rank} AS n FROM outbox "
-        "      WHERE status = 'pending' AND not_before <= ?) h "
+        "      WHERE status = 'pending' AND kind != 'webhook' AND not_before <= ?) h "
         "JOIN outbox o ON o.id = h.id AND h.n = 1 LEFT JOIN chats c USING (chat_id) "
         "LEFT JOIN outbox t ON t.id = o.edit_of LEFT JOIN outbox r ON r.id = o.reply_to_of "
         "LEFT JOIN media_items mi ON mi.id = o.media_item "
@@ -139,7 +142,8 @@ async def due(db: Database, now: datetime, limit: int = 500, *,
 
 
 async def next_due_time(db: Database) -> datetime | None:
-    row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
+    row = await db.fetchone("SELECT min(not_before) FROM outbox WHERE status = 'pending' "
+                            "AND kind != 'webhook'")
     return from_db(row[0]) if row and row[0] else None
 
 
@@ -184,10 +188,12 @@ async def drop_chat(db: Database, chat_id: int, reason: str) -> int:
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ? "
-            "WHERE chat_id = ? AND status = 'pending'", (reason, chat_id))
+            "WHERE chat_id = ? AND status = 'pending' AND kind != 'webhook'",
+            (reason, chat_id))
         return cur.rowcount
 
 
 async def pending_count(db: Database) -> int:
-    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending'")
+    row = await db.fetchone("SELECT count(*) FROM outbox WHERE status = 'pending' "
+                            "AND kind != 'webhook'")
     return int(row[0]) if row else 0

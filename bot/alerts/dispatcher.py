@@ -200,6 +200,8 @@ class AlertDispatcher:
             self.handled += len(changes)
             if any(r.message for r in records):
                 rt.outbox_changed.notify()
+            if records:
+                rt.webhooks_changed.notify()
             await asyncio.sleep(0)
 
     async def _photos_ready(self, changes: list[store.LogChange],

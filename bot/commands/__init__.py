@@ -7,9 +7,9 @@ from bot.commands.router import Router
 
 
 def all_commands() -> Router:
-    from bot.commands import alerts, basic, channels, digests, people, watch
+    from bot.commands import alerts, basic, channels, digests, people, watch, webhooks
 
     router = Router()
-    for module in (basic, channels, digests, people, watch, alerts):
+    for module in (basic, channels, digests, people, watch, alerts, webhooks):
         router.include(module.router)
     return router

@@ -11,6 +11,7 @@ from html import escape
 from bot.alerts.format import bold_text, excerpt_range
 from bot.commands.context import Button, Context
 from bot.commands.router import Router
+from bot.commands.webhooks import describe as webhook_line
 from bot.rules import RuleSyntaxError, compile_rule
 from bot.rules.compiler import CompiledRule
 from bot.rules.trial import RuleTrial, default_period, try_rule
@@ -19,6 +20,7 @@ from config.errors import TgmonError
 from storage.alerts import released_since, rule_of_chat
 from storage.chats import set_edit_alerts
 from storage.subscriptions import SavedRule, add_rule, delete_rule, live_rules, subscribed_channels
+from storage.webhooks import webhook_of
 
 router = Router()
 
@@ -157,6 +159,8 @@ async def alerts(ctx: Context) -> None:
     if ctx.chat.muted(ctx.now()):
         lines.append(f"Muted until {escape(local(ctx.chat.muted_until or ctx.now(), ctx.tz))} "
                      "(/unmute).")
+    if await webhook_of(ctx.db, ctx.chat_id) is not None:
+        lines.append(await webhook_line(ctx))
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]
     await ctx.reply("\n".join(lines), rows or None)
 

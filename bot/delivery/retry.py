@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.delivery.webhooks import Outcome
 from bot.telegram.errors import Action, Failure
 
 MAX_ATTEMPTS = 8
+# Webhooks: retried with backoff on 5xx and timeouts for a day, then given up.
+WEBHOOK_PATIENCE = timedelta(days=1)
+WEBHOOK_FIRST_RETRY = timedelta(seconds=30)
+WEBHOOK_LONGEST_WAIT = timedelta(hours=1)
 
 
 class Step(StrEnum):
@@ -52,3 +57,22 @@ def after_failure(failed: Failure, attempts: int, now: datetime) -> Next:
         return Next(Step.FAILED, failed.detail)
     delay = timedelta(seconds=min(2 ** attempts * 5, 3600))
     return Next(Step.RETRY, failed.detail, now + delay)
+
+
+def after_webhook(outcome: Outcome, attempts: int, created_at: datetime,
+                  now: datetime) -> Next:
+    """The next step for a webhook delivery after one POST (``attempts`` earlier ones):
+    done when delivered; retried with a doubling wait (30 s, 1 min, … up to an hour) on a
+    5xx, 408, 425, 429, a timeout or a connection error, until it has been tried for a
+    day; given up at once on any other answer (a redirect is not followed) or a refused
+    address."""
+    if outcome.delivered:
+        return Next(Step.DONE)
+    reason = outcome.describe()
+    if not outcome.retryable:
+        return Next(Step.FAILED, reason)
+    deadline = created_at + WEBHOOK_PATIENCE
+    if now >= deadline:
+        return Next(Step.FAILED, f"{reason}, still after a day of retries")
+    wait = min(WEBHOOK_FIRST_RETRY * 2 ** min(attempts, 20), WEBHOOK_LONGEST_WAIT)
+    return Next(Step.RETRY, reason, min(now + wait, deadline))
