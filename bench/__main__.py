@@ -1,7 +1,10 @@
 """Run every ``bench/bench_*.py`` (or those named) and print a table of figures.
 
 Each module defines ``run(quick: bool) -> list[Figure]``. ``--quick`` shrinks the
-workloads for a smoke run; the figures in the README come from a full run.
+workloads for a smoke run; the figures in the README come from a full run. A module
+with options of its own defines ``add_arguments(parser)``, and its ``run`` also gets
+the parsed arguments (``run(quick, args)``); one with ``NAMED_ONLY = True`` (the soak)
+runs only when named.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import importlib
 import pkgutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.common import Figure
 
@@ -21,23 +25,30 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.3f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
+def _module(name: str) -> Any:
+    return importlib.import_module(f"bench.bench_{name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small workloads (smoke test)")
-    args = parser.parse_args(argv)
     here = Path(__file__).parent
     found = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(here)])
                    if m.name.startswith("bench_"))
-    names = args.names or found
+    own = [n for n in found if hasattr(_module(n), "add_arguments")]
+    for name in own:
+        _module(name).add_arguments(parser)
+    args = parser.parse_args(argv)
+    names = args.names or [n for n in found if not getattr(_module(n), "NAMED_ONLY", False)]
     unknown = [n for n in names if n not in found]
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r}; known: {', '.join(found)}")
     figures: list[Figure] = []
     for name in names:
         print(f"== {name}", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"bench.bench_{name}")
-        figures.extend(module.run(args.quick))
+        module = _module(name)
+        figures.extend(module.run(args.quick, args) if name in own else module.run(args.quick))
     print("| figure | value | baseline | ratio | target | ok |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
     for f in figures:

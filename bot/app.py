@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.failures import failure, log_traceback
@@ -29,7 +30,7 @@ from bot.runtime import (
 )
 from bot.telegram.account_end import AccountEnded, AccountEndedError, account_ended
 from bot.telegram.account_watch import EndWatch, record_loss, settle
-from bot.telegram.clients import Client, ClientFactory
+from bot.telegram.clients import Client, ClientFactory, connect_afresh
 from bot.watcher.session import SessionLock, logged_in_accounts
 from config.accounts import MAIN
 from config.settings import Settings
@@ -295,8 +296,8 @@ class App:
                     return                      # ended for good (logged out, stopped)
                 what, client = ends[ended]
                 await client.disconnect()       # ends its loops; the session is kept
-                if not await keep_trying(client.connect, what, self._stopping,
-                                         first_error=error):
+                if not await keep_trying(partial(connect_afresh, client), what,
+                                         self._stopping, first_error=error):
                     return
                 reconnected = getattr(client, "reconnected", None)   # a WatchingClient's
                 if reconnected is not None:

@@ -173,6 +173,23 @@ def test_timezone_refuses_unknown_zones_and_mute_shows_its_end_in_that_zone(sim)
     sim.run(body)
 
 
+def test_mute_until_unmute_is_shown_in_any_time_zone_and_durations_are_capped(sim):
+    """Found by the soak (seed 16): /alerts of a chat muted until /unmute, in Moscow
+    time, failed on converting year 9999 to local time."""
+    _admin, anna, _ivan = people(sim)
+
+    async def body():
+        async with sim.running(components=default_components, settings=settings(sim)):
+            await sim.ask(anna, "/timezone Europe/Moscow")
+            assert (await sim.ask(anna, "/mute")).text == "Alerts muted until you send /unmute."
+            shown = await sim.ask(anna, "/alerts")
+            assert "Muted until you send /unmute" in shown.text
+            too_long = await sim.ask(anna, "/mute 99999999d")
+            assert "at most 365 days" in too_long.text
+
+    sim.run(body)
+
+
 def test_html_in_names_is_escaped(sim):
     admin, _anna, _ivan = people(sim)
     sim.world.add_user("<b>Eve</b> & co", "eve", id=400)

@@ -22,6 +22,7 @@ from digest_helpers import (
     without_watcher,
 )
 
+from bot.app import default_components
 from storage.digest_schedules import get_chat_schedule
 
 
@@ -188,3 +189,22 @@ def test_only_chats_allowed_when_due_get_digests(sim):
     # the group got its digest while Анна, who set it up, could use the bot
     assert [m.at for m in heads(sim, -desk.id)] == [utc(2024, 3, 12, 8)]
     assert "Легион" in heads(sim, -desk.id)[0].text
+
+
+def test_the_night_clocks_go_back_the_app_runs_on_and_sends_one_digest(sim):
+    """Found by the soak (seed 9): a digest at 02:15 in Berlin on 27 October 2024, the
+    hour that comes twice. Looking for the missed digest looped for ever (the app froze)
+    and the job fired twice. Now the night plays through with one digest."""
+    report = sim.play({
+        "start": "2024-10-26T22:00:00Z", "end": "2024-10-27T04:00:00Z",
+        "settings": {"access": "open", "timezone": "Europe/Berlin", "digest_time": "02:15"},
+        "channels": [{"id": 1800000001, "username": "chan_a", "title": "A"}],
+        "users": [{"id": 700001, "first_name": "Desk"}],
+        "events": [
+            {"at": "2024-10-26T22:05:00Z", "message": {"from": 700001, "text": "/start"}},
+            {"at": "2024-10-26T23:00:00Z", "post": {"channel": "chan_a", "id": 1,
+                                                    "text": "ночью"}},
+        ]}, components=default_components)
+    digests = [m for m in report.world.sent_by_bot(700001)
+               if m.text.startswith("tgmon digest")]
+    assert [m.at.isoformat() for m in digests] == ["2024-10-27T00:15:00+00:00"]

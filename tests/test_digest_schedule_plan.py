@@ -70,6 +70,56 @@ def test_due_times_follow_the_zone_across_daylight_saving():
     assert next_due(weekly, utc(2024, 3, 17, 21, 30)) == utc(2024, 3, 17, 21, 30)
 
 
+def _within(seconds: float, work):
+    """``work()``'s result; fails instead of hanging if it never returns."""
+    import threading
+
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(work()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, "did not return: looping for ever"
+    return result[0]
+
+
+def test_the_night_clocks_go_back_a_digest_time_in_the_repeated_hour_is_due_once():
+    """Found by the soak (seed 9): 02:15 comes twice in Berlin on 27 October 2024 (00:15
+    and 01:15 UTC). Looking for the latest due time looped for ever there (the step past
+    the second 02:15 landed before it again), which would freeze a running tgmon; and
+    the scheduler's job fired twice that night."""
+    night = Plan(time(2, 15), (), "Europe/Berlin")
+    latest = _within(10, lambda: latest_due(night, utc(2024, 10, 27, 3), utc(2024, 10, 26, 23)))
+    assert latest == utc(2024, 10, 27, 0, 15)          # the first 02:15, and only that one
+    assert _within(10, lambda: next_due(night, utc(2024, 10, 27, 0, 30))) == \
+        utc(2024, 10, 28, 1, 15)                        # not the repeated 02:15
+    after = chat(last_due=utc(2024, 10, 27, 0, 15), period_end=utc(2024, 10, 27, 0, 15))
+    # the job firing at the second 02:15 finds nothing to send
+    assert _within(10, lambda: due_to_send(night, after, utc(2024, 10, 27, 1, 15), GRACE)) \
+        is None
+    new_york = Plan(time(1, 30), (), "America/New_York")  # 3 November 2024, 01:30 twice
+    assert _within(10, lambda: latest_due(new_york, utc(2024, 11, 3, 12), utc(2024, 11, 3))) \
+        == utc(2024, 11, 3, 5, 30)
+
+
+def test_the_day_after_the_clocks_go_forward_a_midnight_digest_is_due():
+    """Found by the soak (seed 45): APScheduler 3.11's CronTrigger, asked for the next
+    00:00 in Kyiv after the one of 31 March 2024 (the night clocks go forward), answers 2
+    April (agronholm/apscheduler#606): the job skipped a day, /digest showed the wrong
+    next time. Due times are now the plan's local time on each of its days."""
+    midnight = Plan(time(0, 0), (), "Europe/Kyiv")
+    assert next_due(midnight, utc(2024, 3, 30, 22, 0, 1)) == utc(2024, 3, 31, 21)
+    assert latest_due(midnight, utc(2024, 4, 1, 12), utc(2024, 3, 30)) == utc(2024, 3, 31, 21)
+    trigger = midnight.trigger()                       # what fires the scheduler's job
+    fired = trigger.get_next_fire_time(None, utc(2024, 3, 30, 12))
+    assert fired == utc(2024, 3, 30, 22)
+    assert trigger.get_next_fire_time(fired, fired) == utc(2024, 3, 31, 21)
+    # a time the clocks skip is due when they read it an hour on (02:30 CET = 01:30 UTC)
+    skipped = Plan(time(2, 30), (), "Europe/Berlin")
+    assert next_due(skipped, utc(2024, 3, 30, 12)) == utc(2024, 3, 31, 1, 30)
+    weekly = Plan(time(0, 0), ("mon",), "Europe/Kyiv")
+    assert next_due(weekly, utc(2024, 3, 30, 12)) == utc(2024, 3, 31, 21)
+
+
 def chat(**schedule) -> ChatSchedule:
     return ChatSchedule(1, "private", None, utc(2024, 3, 1), False,
                         DigestSchedule(1, **schedule))

@@ -136,3 +136,44 @@ def test_status_shows_each_channel_and_the_delivery_queue(sim):
     assert "Reconnects (24 h): 1" in text
     assert "Delivery queue: 0 waiting · bot flood waits since start: 0" in text
     assert "Only tgmon's admins" in refused.text
+
+
+def test_a_watch_handled_before_the_watcher_started_is_looked_up_when_it_starts(sim, caplog):
+    """Found by the soak (seed 92): an admin's /watch written while tgmon was down can
+    reach the bot in the catch-up as it connects, before the watcher has started. Its
+    lookup failed on an assertion ('Task exception was never retrieved' at ERROR) and
+    the name stayed marked as being looked up, so it never was: the channel stayed
+    unwatched. Here a component that starts before the watcher asks for the /watch."""
+    import asyncio
+    import logging
+
+    from bot.watcher.component import Watcher
+
+    w = sim.world
+    legion = w.add_channel("legionoffreedom", "Легион", id=777)
+    watcher = Watcher()
+    asked: list[asyncio.Task] = []
+
+    class EarlyWatch:
+        name = "early"
+
+        async def start(self, rt):
+            asked.append(asyncio.create_task(watcher.watch("legionoffreedom", ADMIN)))
+            await asyncio.sleep(1)              # the /watch is handled meanwhile
+
+        async def stop(self):
+            pass
+
+    async def body():
+        async with sim.running(components=lambda: [EarlyWatch(), watcher],
+                               settings=sim.settings(watch=("someone_else",))) as (_app, rt):
+            await until(lambda: resolved(rt.db, "legionoffreedom"), timeout=60, step=0.5)
+            post = w.post(legion, "после")
+            await sim.until(lambda: legion.id in watcher.live)
+            await until(lambda: _has(rt.db, legion.id, post.id), timeout=600)
+            _entry, outcome = await asked[0]
+        return outcome
+
+    outcome = sim.run(body)
+    assert outcome is None or outcome.status == "ok"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.alerts.format import bold_text, excerpt_range
+from bot.commands.basic import muted_until_text
 from bot.commands.context import Button, Context
 from bot.commands.router import Router
 from bot.commands.webhooks import describe as webhook_line
@@ -157,8 +158,8 @@ async def alerts(ctx: Context) -> None:
     state = "on" if ctx.chat.edit_alerts else "off"
     lines.append(f"Edit and deletion alerts: {state} (/edits {'off' if state == 'on' else 'on'}).")
     if ctx.chat.muted(ctx.now()):
-        lines.append(f"Muted until {escape(local(ctx.chat.muted_until or ctx.now(), ctx.tz))} "
-                     "(/unmute).")
+        until = muted_until_text(ctx.chat.muted_until or ctx.now(), ctx.tz)
+        lines.append(f"Muted {escape(until)} (/unmute).")
     if await webhook_of(ctx.db, ctx.chat_id) is not None:
         lines.append(await webhook_line(ctx))
     rows = [buttons[i:i + 5] for i in range(0, len(buttons), 5)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from bot.commands.access import refusal
@@ -20,6 +20,13 @@ from storage.digest_schedules import note_changed
 router = Router()
 
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+MAX_MUTE = timedelta(days=365)          # longer is /mute alone, until /unmute
+
+
+def muted_until_text(until: datetime, tz: str) -> str:
+    """``until 12 Mar 2024 10:00 MSK``, or ``until you send /unmute`` (no local time
+    exists for the year 9999 in zones east of UTC)."""
+    return "until you send /unmute" if until >= FOREVER else f"until {local(until, tz)}"
 
 
 @router.command("start", summary="what this bot does", access=Access.EVERYONE)
@@ -87,9 +94,12 @@ async def timezone(ctx: Context, zone: str | None) -> None:
 async def mute(ctx: Context, duration: str | None) -> None:
     if duration:
         try:
-            until = ctx.now() + parse_duration(duration)
-        except ValueError as e:
+            span = parse_duration(duration)
+        except (ValueError, OverflowError) as e:
             raise TgmonError(f"{e}.") from None
+        if span > MAX_MUTE:
+            raise TgmonError("Mute for at most 365 days; /mute alone mutes until /unmute.")
+        until = ctx.now() + span
         await set_muted_until(ctx.db, ctx.chat_id, until)
         await ctx.reply(f"Alerts muted until {escape(local(until, ctx.tz))}. /unmute to resume.")
     else:

@@ -15,10 +15,13 @@ MAX_ATTEMPTS = 8
 WEBHOOK_PATIENCE = timedelta(days=1)
 WEBHOOK_FIRST_RETRY = timedelta(seconds=30)
 WEBHOOK_LONGEST_WAIT = timedelta(hours=1)
+NETWORK_PAUSE = timedelta(seconds=30)   # between tries while Telegram is unreachable
 
 
 class Step(StrEnum):
     PAUSE = "pause"             # pause all sending until ``until``; this message then
+    WAIT = "wait"               # Telegram cannot be reached: pause all sending until
+                                # ``until``; the message keeps its place and attempts
     DROP_CHAT = "drop chat"     # the chat cannot be written to: drop what waits for it
     PLAIN = "plain"             # too long: send it again as plain text, cut to fit
     DONE = "done"               # an edit to what the message already says
@@ -52,6 +55,10 @@ def after_failure(failed: Failure, attempts: int, now: datetime) -> Next:
             return Next(Step.GIVE_UP, failed.error)
         case Action.FAIL:
             return Next(Step.RAISE)
+        case Action.OFFLINE:
+            # No message's fault, and every send would fail alike, however long it
+            # lasts (the client is reconnecting, bot.reconnect): spend no attempt.
+            return Next(Step.WAIT, failed.detail, now + NETWORK_PAUSE)
     # RETRY, and STOP_ACCOUNT: the app is stopping; the message waits for the next run
     if attempts + 1 >= MAX_ATTEMPTS:
         return Next(Step.FAILED, failed.detail)

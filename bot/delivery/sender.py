@@ -42,6 +42,7 @@ class Sender:
         self.rt: Runtime | None = None
         self.paused_until: datetime | None = None
         self.flood_waits = 0            # for /status
+        self.unreachable = False        # the last send could not reach Telegram
         self.batch = 500                # chats looked at per round
         self._task: asyncio.Task[None] | None = None
 
@@ -151,6 +152,13 @@ class Sender:
                 log.warning("flood wait %s s: sending paused", failed.seconds)
                 await outbox.retry_later(rt.db, item.id, then.reason, then.until)
                 return
+            if then.step is Step.WAIT:
+                self.paused_until = then.until
+                if not self.unreachable:
+                    log.info("cannot reach Telegram (%s): sending waits until it can",
+                             failed.error)
+                self.unreachable = True
+                return
             if then.step is Step.DROP_CHAT:
                 log.info("chat %s cannot be written to (%s): dropped", item.chat_id,
                          failed.error)
@@ -183,6 +191,9 @@ class Sender:
                 await outbox.retry_later(rt.db, item.id, then.reason, then.until)
                 return
         self.paused_until = None
+        if self.unreachable:
+            self.unreachable = False
+            log.info("Telegram is reachable again: sending goes on")
         self.limiter.record(item.chat_id, item.chat_kind == "group", rt.now().timestamp())
         await outbox.mark_sent(rt.db, item.id, sent, rt.now(),
                                photo=photo is not None or (msg.edit_of is not None

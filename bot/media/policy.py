@@ -94,7 +94,7 @@ def after_failure(failed: Failure, attempts: int, refreshes: int, now: datetime,
             return Next(Step.STOP, failed.detail, counts=False)
         case Action.DROP_CHAT:
             return Next(Step.FAILED, f"the channel cannot be read ({failed.error})")
-    if not failed.telegram and failed.action is Action.RETRY:
+    if failed.action is Action.OFFLINE or (not failed.telegram and failed.action is Action.RETRY):
         # The network: not the file's fault, however long it lasts.
         delay = min(5.0 * 2 ** min(network_tries, 6), NETWORK_BACKOFF_MAX)
         return Next(Step.RETRY, failed.detail, now + timedelta(seconds=delay), counts=False)

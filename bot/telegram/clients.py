@@ -59,12 +59,49 @@ def telegram_client_factory(settings: Settings) -> ClientFactory:
         cls = WatchingClient if role == "user" else TelegramClient
         logger = "tgmon.telethon.bot" if role == "bot" else \
             "tgmon.telethon.user" if account == MAIN else f"tgmon.telethon.user.{account}"
+        handled_by_tgmon(logger)
         client = cls(str(session), api_id, api_hash, catch_up=True,
                      flood_sleep_threshold=0 if role == "user" else 5,
                      base_logger=logger, **client_options(server))
         point_at(client, server)
         return client
     return make
+
+
+async def connect_afresh(client: Any) -> None:
+    """``client.connect()`` for a Telethon client that gave up on its connection.
+
+    Telethon 1.45 reloads its update state from the session on connect
+    (``MessageBox.load``) but keeps the set of entries it was getting a difference
+    for. The secret (qts) entry can be among them (a difference with qts 0 adds it;
+    a session with qts 0 does not bring it back), and then the next difference, if
+    empty, fails in Telethon's update loop ("Called reset_deadline on an entry for
+    which we do not have state") and the client stops for good. Forgetting the
+    differences in progress is safe: the loop asks afresh from the reloaded state."""
+    box = getattr(client, "_message_box", None)
+    if box is not None:
+        box.getting_diff_for.clear()
+        box.possible_gaps.clear()
+    await client.connect()
+
+
+class _GivingUpIsAWarning(logging.Filter):
+    """Telethon logs its sender's giving up ("Automatic reconnection failed N time(s)")
+    at ERROR; tgmon handles exactly that (:func:`bot.reconnect.keep_trying`, with its
+    own warning), so the line is a warning: ERROR stays for what nobody handles."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and \
+                str(record.msg).startswith("Automatic reconnection failed"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def handled_by_tgmon(base_logger: str) -> None:
+    """Install that on the sender's logger of a client made with ``base_logger``."""
+    logger = logging.getLogger(f"{base_logger}.network.mtprotosender")
+    if not any(isinstance(f, _GivingUpIsAWarning) for f in logger.filters):
+        logger.addFilter(_GivingUpIsAWarning())
 
 
 def _owner_only(path: Path) -> None:

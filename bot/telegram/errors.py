@@ -21,6 +21,7 @@ from bot.telegram.account_end import account_ended
 class Action(StrEnum):
     PAUSE = "pause"                 # Telegram asks to wait: hold this kind of request
     RETRY = "retry"                 # may pass: try again later, with backoff
+    OFFLINE = "offline"             # Telegram cannot be reached: nobody's fault, wait
     DROP_CHAT = "drop chat"         # the chat or channel cannot be reached (see ``state``)
     STOP_ACCOUNT = "stop account"   # Telegram ended the account (bot.telegram.account_end)
     TOO_LONG = "too long"           # the message does not fit: send it shorter
@@ -55,8 +56,10 @@ _REFRESH = (errors.FileReferenceExpiredError, errors.FilerefUpgradeNeededError,
 # Waits Telegram asks for: FLOOD_WAIT_X, and FLOOD_PREMIUM_WAIT_X (downloads slowed for
 # accounts without Premium; not an error of the file).
 _WAITS = (errors.FloodWaitError, errors.FloodPremiumWaitError)
-# What may pass: any other answer of Telegram's, and the network.
-_PASSING = (errors.RPCError, ConnectionError, OSError, ValueError)
+# The network (or a proxy in between) broke the connection (bot.reconnect.UNREACHABLE).
+_NETWORK = (ConnectionError, OSError, TimeoutError)
+# What may pass: any other answer of Telegram's.
+_PASSING = (errors.RPCError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ def classify(error: BaseException, role: str = "user") -> Failure:
         action = Action.REFRESH
     elif account_ended(error, role) is not None:
         action = Action.STOP_ACCOUNT
+    elif isinstance(error, _NETWORK):
+        action = Action.OFFLINE
     elif isinstance(error, _PASSING):
         action = Action.RETRY
     else:

@@ -56,7 +56,7 @@ from config.settings import Settings
 from storage.capture import Batch, add_event, all_states, init_state, save_batch
 from storage.comments import comment_choices
 from storage.models import CapturePath
-from storage.watchlist import WatchEntry, live_entries, sync_config
+from storage.watchlist import WatchEntry, add_entry, live_entries, sync_config
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +370,11 @@ class Watcher:
                     timeout: float = 30.0) -> tuple[WatchEntry, Resolution | None]:
         """Add a username and resolve it; None if the resolution is still queued after
         ``timeout`` seconds (it goes on; admins hear if it fails)."""
+        rt = self.rt
+        if rt is not None and self._list is None:
+            # Attached, not started yet (a /watch handled in the catch-up as the app
+            # connects): start() looks up every pending entry, this one too.
+            return await add_entry(rt.db, username, None, added_by, rt.now()), None
         return await self._watchlist().watch(username, added_by, timeout)
 
     async def watch_found(self, channel_id: int, added_by: int) -> WatchEntry | None:

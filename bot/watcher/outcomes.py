@@ -56,8 +56,11 @@ async def record_failure(rt: Runtime, state: WatchState, jobs: ChannelJobs, entr
     if not first:
         log.debug("%s of %s failed again: %s", kind, name_of(entry), said)
         return
-    log.error("%s of %s failed: %s; retrying in %s, the other channels go on", kind,
-              name_of(entry), said, describe_wait(retry.total_seconds()))
+    # A known state of the channel (private, gone) is the world's doing, reported to
+    # the admins: a warning. An error is an exception nobody classified.
+    log.log(logging.WARNING if status is not None else logging.ERROR,
+            "%s of %s failed: %s; retrying in %s, the other channels go on", kind,
+            name_of(entry), said, describe_wait(retry.total_seconds()))
     if exc is not None:
         log_traceback(log, exc)
     await add_event(rt.db, "error", cid, f"{kind}: {error}", rt.now(), entry.account)

@@ -1,16 +1,18 @@
 """When a chat's digests fall due: pure functions of its schedule, its time zone and a
 ``now`` passed in.
 
-The same APScheduler cron trigger that fires the job also answers "when was the latest
-due time" (for digests missed while tgmon was down) and "when is the next one" (for
-``/digest``), so they can never disagree, daylight saving included.
+The same :func:`due_times` fires the job (through :meth:`Plan.trigger`, an APScheduler
+trigger) and answers "when was the latest due time" (for digests missed while tgmon was
+down) and "when is the next one" (for ``/digest``), so they can never disagree,
+daylight saving included.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,7 +22,7 @@ from config.zones import zone_or_utc
 from storage.digest_schedules import ChatSchedule
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})")
@@ -74,13 +76,34 @@ def zone(name: str) -> ZoneInfo:
     return zone_or_utc(name)
 
 
-@lru_cache(maxsize=4096)
-def _trigger(plan: Plan) -> CronTrigger:
-    # Built once per distinct plan: the scheduler looks at every chat every few minutes.
-    from apscheduler.triggers.cron import CronTrigger
+@lru_cache(maxsize=1)
+def _trigger_class() -> type[BaseTrigger]:
+    # Made on first use: importing APScheduler is not free, and most tgmon commands
+    # never schedule anything.
+    from apscheduler.triggers.base import BaseTrigger
 
-    return CronTrigger(hour=plan.at.hour, minute=plan.at.minute,
-                       day_of_week=",".join(plan.days) or "*", timezone=zone(plan.tz))
+    class DueTimes(BaseTrigger):
+        """Fires at a plan's due times (:func:`due_times`)."""
+
+        def __init__(self, plan: Plan) -> None:
+            self.plan = plan
+
+        def get_next_fire_time(self, previous_fire_time: datetime | None,
+                               now: datetime) -> datetime | None:
+            start = now if previous_fire_time is None else \
+                max(now, previous_fire_time + timedelta(microseconds=1))
+            return next(due_times(self.plan, start))
+
+        def __str__(self) -> str:
+            return f"digest {self.plan.describe()} ({self.plan.tz})"
+
+    return DueTimes
+
+
+@lru_cache(maxsize=4096)
+def _trigger(plan: Plan) -> BaseTrigger:
+    # Built once per distinct plan: the scheduler looks at every chat every few minutes.
+    return _trigger_class()(plan)
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,8 @@ class Plan:
         return cls(chat.schedule.at or default_time, chat.schedule.days,
                    chat.timezone or default_tz)
 
-    def trigger(self) -> CronTrigger:
+    def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger of the chat's digest job."""
         return _trigger(self)
 
     def describe(self) -> str:
@@ -107,21 +131,39 @@ class Plan:
         return f"at {clock} on {', '.join(d.capitalize() for d in self.days)}"
 
 
+def due_times(plan: Plan, start: datetime, end: datetime | None = None) -> Iterator[datetime]:
+    """The due times from ``start`` (up to ``end``), in UTC: the plan's local time on
+    each of its days. A wall-clock time the clocks go back over is due once, the first
+    time (as cron does); one the clocks skip is due at the instant it names in the offset
+    before the jump (02:30 in Berlin on 31 March 2024 is 01:30 UTC, when the clocks read
+    03:30).
+
+    Computed here rather than by APScheduler's CronTrigger, which gets daylight saving
+    wrong: asked for the next 00:00 after the night the clocks go forward it skips a
+    day (agronholm/apscheduler#606), and it gives a repeated time twice, where stepping on
+    from the second one in local time loops for ever."""
+    tz = zone(plan.tz)
+    day = start.astimezone(tz).date() - timedelta(days=1)
+    while True:
+        if not plan.days or WEEKDAYS[day.weekday()] in plan.days:
+            due = datetime.combine(day, plan.at, tzinfo=tz).astimezone(UTC)  # fold=0
+            if end is not None and due > end:
+                return
+            if due >= start:
+                yield due
+        day += timedelta(days=1)
+
+
 def next_due(plan: Plan, now: datetime) -> datetime:
     """The first due time at or after ``now``."""
-    found = plan.trigger().get_next_fire_time(None, now)
-    assert found is not None            # a cron trigger without an end always has one
-    return found
+    return next(due_times(plan, now))   # every plan has a day a week at least
 
 
 def latest_due(plan: Plan, now: datetime, since: datetime) -> datetime | None:
     """The last due time in ``[since, now]``, if any."""
-    trigger = plan.trigger()
     latest = None
-    t = trigger.get_next_fire_time(None, since)
-    while t is not None and t <= now:
+    for t in due_times(plan, since, now):
         latest = t
-        t = trigger.get_next_fire_time(None, t + timedelta(seconds=1))
     return latest
 
 
