@@ -10,7 +10,14 @@ import pytest
 
 from bot.commands import all_commands
 from bot.commands.router import split_command
-from bot.sim.generate import BOT_USERNAME, ENDINGS, FAULT_KINDS, QUIET_TAIL, generate
+from bot.sim.generate import (
+    BOT_USERNAME,
+    ENDINGS,
+    FAULT_KINDS,
+    FILE_REFERENCES,
+    QUIET_TAIL,
+    generate,
+)
 from bot.sim.scenario import parse_scenario
 from bot.sim.scenario_events import FAULTS, Fault, Message, Post, Press
 
@@ -45,7 +52,7 @@ def test_shape_can_be_fixed_for_small_runs():
 
 def test_the_generator_knows_every_fault_kind_of_the_simulation():
     # a new fault kind must be taught to the generator (and judged by the invariants)
-    assert set(FAULT_KINDS) | set(ENDINGS) == set(FAULTS)
+    assert set(FAULT_KINDS) | set(ENDINGS) | set(FILE_REFERENCES) == set(FAULTS)
 
 
 def test_across_seeds_everything_the_issue_lists_happens(scenarios):

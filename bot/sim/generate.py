@@ -60,6 +60,10 @@ FAULT_KINDS = ("drop_updates", "disconnect", "unreachable", "flood_wait", "app_d
 # Faults after which tgmon stops for good: rare, and late in the day, so that most of it
 # is judged.
 ENDINGS = ("session_revoked", "account_banned")
+# Expiring file references are planned per media post, with their own generator.
+FILE_REFERENCES = ("file_reference_expired",)
+FILE_REFERENCE_SHARE = 0.1
+WEBHOOK_SHARE = 0.03                     # of the commands people send
 ENDING_SHARE = 0.12
 
 
@@ -115,6 +119,12 @@ class _Day:
         self.grouped_ids = iter(range(50_000_001, 60_000_000))
         self.rules_added = 0
         self.taken_names: set[str] = set()
+        # What the generator learnt after seeds were recorded (expiring file references,
+        # /webhook) is drawn from a second generator, seeded by the seed's first state, so
+        # every other event of a seed stays as it was and recorded seeds replay the same day.
+        self.later_rng = random.Random(repr(rng.getstate()[1][:8]))
+        self.media_posts: list[tuple[datetime, str, int]] = []
+        self.deleted_at: dict[tuple[str, int], datetime] = {}
 
     # ---- texts ----
 
@@ -262,6 +272,8 @@ class _Day:
             body["author"] = rng.choice(NAMES)
         self.add(at, "post", body)
         ch.posts[ch.last_id] = _Post(ch.last_id, at, body.get("text", ""), media)
+        if media:
+            self.media_posts.append((at, ch.username, ch.last_id))
         return at
 
     def album(self, at: datetime, ch: _Channel) -> datetime:
@@ -276,6 +288,7 @@ class _Day:
                 body["text"] = caption
             self.add(at, "post", body)
             ch.posts[ch.last_id] = _Post(ch.last_id, at, body.get("text", ""), True, gid)
+            self.media_posts.append((at, ch.username, ch.last_id))
             at += timedelta(seconds=1)
         return at
 
@@ -323,6 +336,7 @@ class _Day:
         self.add(at, "delete", {"channel": ch.username, "ids": sorted(set(ids))})
         for i in ids:
             ch.posts.pop(i, None)
+            self.deleted_at.setdefault((ch.username, i), at)
 
     def views(self, at: datetime, ch: _Channel) -> None:
         if not ch.posts:
@@ -371,6 +385,14 @@ class _Day:
         if in_group and text.startswith("/") and rng.random() < 0.5:
             head, _, rest = text.partition(" ")
             text = f"{head}@{BOT_USERNAME}" + (f" {rest}" if rest else "")
+        later = self.later_rng
+        if later.random() < WEBHOOK_SHARE:
+            # no address tgmon could reach here: the status, a refused private address
+            # (TGMON_WEBHOOK_PRIVATE is off), a malformed one, and off
+            text = later.choice(("/webhook", "/webhook off", "/webhook http://127.0.0.1:9/x",
+                                 "/webhook not-a-url"))
+            if in_group and later.random() < 0.5:
+                text = text.replace("/webhook", f"/webhook@{BOT_USERNAME}", 1)
         return text
 
     def press(self, at: datetime, person: _Person) -> None:
@@ -514,6 +536,20 @@ class _Day:
                 self.message(t)
         for at, body in faults:
             self.add(at, "fault", body)
+        self.expire_file_references(last)
+
+    def expire_file_references(self, last: datetime) -> None:
+        """Some media posts' file references expire while the post still exists (tgmon
+        must read the post again for a fresh one)."""
+        rng = self.later_rng
+        for at, channel, mid in self.media_posts:
+            if rng.random() >= FILE_REFERENCE_SHARE:
+                continue
+            when = at + timedelta(seconds=rng.uniform(1, 3600))
+            gone = self.deleted_at.get((channel, mid))
+            if when < last and (gone is None or when < gone):
+                self.add(when, "fault", {"kind": "file_reference_expired",
+                                         "channel": channel, "id": mid})
 
     def scenario(self) -> dict[str, Any]:
         self.setup()
