@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 def default_components() -> list[Component]:
     """The components of tgmon, in start order (stopped in reverse). Each starts its
     background work and returns quickly."""
+    from bot.alerts.comments import CommentAlerts
     from bot.alerts.dispatcher import AlertDispatcher
     from bot.commands import all_commands
     from bot.commands.component import BotCommands
@@ -62,7 +63,7 @@ def default_components() -> list[Component]:
     services = Services(watcher=watcher, digests=digests, delivery=sender)
     return [watcher, MediaDownloader(), sender, WebhookSender(),
             BotCommands(all_commands(), sender.messenger(), services), digests,
-            AlertDispatcher(), WordIndexer()]
+            AlertDispatcher(), WordIndexer(), CommentAlerts()]
 
 
 class App:

@@ -85,6 +85,9 @@ class Settings:
     reconcile_interval: timedelta = timedelta(minutes=5)
     recheck_window: timedelta = timedelta(hours=48)
     recheck_interval: timedelta = timedelta(minutes=30)
+    # Channels whose discussion comments are captured ("*": all); /watch CHANNEL comments
+    # turns them on or off per channel.
+    comments: tuple[str, ...] | None = None
     # Several watching accounts: how many channels each joins at most.
     join_limit: int = 450
     # Alerts.
@@ -337,6 +340,10 @@ SPECS: tuple[Spec, ...] = (
          show=_show_duration),
     Spec("recheck_interval", "TGMON_RECHECK_INTERVAL", _duration,
          "How often recent posts are re-checked.", show=_show_duration),
+    Spec("comments", "TGMON_COMMENTS", _usernames,
+         "Comma-separated usernames whose discussion comments are captured, or * for every "
+         "watched channel (admins turn them on or off with /watch CHANNEL comments).",
+         show=lambda v: ",".join(v)),
     Spec("join_limit", "TGMON_JOIN_LIMIT", _join_limit,
          "Channels each watching account joins at most (Telegram allows 500); channels "
          "beyond every account's limit are polled."),

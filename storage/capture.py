@@ -17,7 +17,9 @@ import aiosqlite
 
 from storage.channels import record_channel
 from storage.db import Database
-from storage.models import CapturePath, Channel, Post
+from storage.details import store_details, store_service
+from storage.metrics import record_samples
+from storage.models import CapturePath, Channel, Post, ServiceMessage
 from storage.posts import StoreResult, mark_deleted, note_absent, store_posts
 from storage.timefmt import from_db_opt, to_db
 
@@ -44,6 +46,7 @@ class Batch:
     channel: Channel | None = None              # the channel as Telegram showed it
     posts: Sequence[Post] = ()
     service_ids: Sequence[int] = ()             # service messages: not posts
+    services: Sequence[ServiceMessage] = ()     # those of them kept (title, photo, pin...)
     missing_ids: Sequence[int] = ()             # ids a complete read did not return
     deleted_ids: Sequence[int] = ()             # posts deleted on Telegram (tombstones)
     synced_id: int | None = None                # new cursor: all ids up to it were read
@@ -66,6 +69,10 @@ async def save_batch(db: Database, batch: Batch, path: CapturePath,
         if batch.channel is not None:
             await record_channel(conn, batch.channel, now)
         result = await store_posts(conn, batch.posts, path, now, bulk=True, account=account)
+        await record_samples(conn, batch.posts, now)
+        await store_details(conn, batch.posts, now)
+        if batch.services:
+            await store_service(conn, batch.services, now)
         if batch.deleted_ids:
             result += await mark_deleted(conn, cid, batch.deleted_ids, now)
         if batch.service_ids:

@@ -25,6 +25,7 @@ from typing import Any
 
 from storage.db import Database
 from storage.ids import ids_json
+from storage.metrics import Growth, growth_of
 from storage.models import Channel, StoredPost
 from storage.posts import POST_SELECT, stored_post_from_row
 from storage.timefmt import from_db, from_db_opt, to_db
@@ -97,6 +98,7 @@ class TopPost:
     forwards_rank: int | None
     album_size: int = 1
     engagement_rank: int | None = None
+    growth: Growth | None = None        # how its views grew (engagement samples)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class DigestMaterial:
     edits_total: int
     deletions: tuple[DeletedPost, ...]          # the most viewed (at most limits.deletions)
     deletions_total: int
+    most_commented: tuple[StoredPost, ...] = ()  # the most comments (limits.top_posts)
     photos: tuple[PeriodPhoto, ...] = ()        # by date: photos with a perceptual hash
 
 
@@ -307,6 +310,15 @@ async def _top_posts(db: Database, params: dict[str, Any]) -> list[TopPost]:
     return out
 
 
+async def _most_commented(db: Database, params: dict[str, Any]) -> list[StoredPost]:
+    """The period's posts with the most comments (Telegram's count), across channels."""
+    rows = await db.fetchall(
+        f"{POST_SELECT} WHERE p.{_IN_CHANNELS} AND p.date >= :start AND p.date < :end "
+        "AND p.replies > 0 ORDER BY p.replies DESC, p.channel_id, p.message_id LIMIT :top",
+        params)
+    return [stored_post_from_row(r) for r in rows]
+
+
 async def _edits(db: Database, params: dict[str, Any]) -> tuple[list[EditedPost], int]:
     # A range of post_changes_by_kind_at (migration 0008).
     rows = await db.fetchall(
@@ -394,13 +406,19 @@ async def gather_material(db: Database, period: Period, channel_ids: Sequence[in
             c, counts.get(c.channel_id, 0), from_db_opt(last_date), last_mid, n_gaps,
             None if gap is None else timedelta(seconds=round(gap))))
     top = await _top_posts(db, params) if limits.top_posts else []
+    grown = await growth_of(db, [(t.stored.post.channel_id, t.stored.post.message_id)
+                                 for t in top], period.end)
+    top = [replace(t, growth=grown.get((t.stored.post.channel_id,
+                                        t.stored.post.message_id))) for t in top]
     edits, edits_total = await _edits(db, params)
+    commented = await _most_commented(db, params) if limits.top_posts else []
     deletions, deletions_total = await _deletions(db, params)
     return DigestMaterial(
         period=period, limits=limits, channels=tuple(activity), hourly=tuple(hourly),
         top_posts=tuple(top), edits=tuple(edits), edits_total=edits_total,
         deletions=tuple(deletions), deletions_total=deletions_total,
-        photos=tuple(await _photos(db, params)))
+        photos=tuple(await _photos(db, params)),
+        most_commented=tuple(commented))
 
 
 async def stream_period_posts(db: Database, period: Period,

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from config.errors import TgmonError
 from storage.db import Database
@@ -39,13 +39,22 @@ COLUMNS: tuple[str, ...] = (
     "forwarded_from_channel_id", "forwarded_message_id", "reply_to_id", "grouped_id",
     "author", "captured_via", "first_seen", "last_seen", "entities",
     "media_sha256", "media_path", "media_status",
+    # the fields researchers cite (migration post_details)
+    "restriction_reason", "noforwards", "pinned", "webpage_url", "webpage_site",
+    "webpage_title", "webpage_description", "poll", "geo", "contact", "dice", "topic_id",
+    "via_bot_id", "sender_id", "sender_name",
 )
 # Columns holding JSON text in the database: arrays in JSONL, JSON text in CSV.
-JSON_COLUMNS = frozenset({"reactions", "entities"})
+JSON_COLUMNS = frozenset({"reactions", "entities", "restriction_reason"})
+# JSON objects: objects in JSONL (null when absent), JSON text in CSV.
+JSON_OBJECT_COLUMNS = frozenset({"poll", "geo", "contact", "dice"})
 # Columns that may hold any text (commas, quotes, line breaks): always quoted in CSV.
 # The others are numbers, tgmon's own words, UTC times, usernames and t.me links.
 FREE_TEXT_COLUMNS = frozenset({"text", "reactions", "media_file_name", "media_mime_type",
-                               "forwarded_from", "author", "entities"})
+                               "forwarded_from", "author", "entities", "restriction_reason",
+                               "webpage_url", "webpage_site", "webpage_title",
+                               "webpage_description", "poll", "geo", "contact", "dice",
+                               "sender_name"})
 # The media archive's columns (docs/media.md): the row's media item is the post's latest
 # one not newer than the row's version, so a version row shows the file it showed.
 MEDIA_COLUMNS = ("media_sha256", "media_path", "media_status")
@@ -116,6 +125,18 @@ _URL = ("CASE WHEN c.username IS NOT NULL "
         "ELSE 'https://t.me/c/' || p.channel_id || '/' || p.message_id END")
 
 
+# ``d`` is the post's row of post_details (a LEFT JOIN: most posts have none).
+DETAIL_EXPRESSIONS = {
+    "restriction_reason": "d.restriction_reason", "noforwards": "coalesce(d.noforwards, 0)",
+    "pinned": "coalesce(d.pinned, 0)", "webpage_url": "d.webpage_url",
+    "webpage_site": "d.webpage_site", "webpage_title": "d.webpage_title",
+    "webpage_description": "d.webpage_description", "poll": "d.poll", "geo": "d.geo",
+    "contact": "d.contact", "dice": "d.dice", "topic_id": "d.topic_id",
+    "via_bot_id": "d.via_bot_id", "sender_id": "d.sender_id", "sender_name": "d.sender_name",
+}
+_DETAILS = " LEFT JOIN post_details d ON d.post_id = p.id"
+
+
 # With --versions, each post row is joined with a two-row table: k = 0 reads the post's
 # stored versions (stored_versions, one row each), k = 1 the current version, which the
 # post itself holds unless its first state is stored (migration 0011).
@@ -146,6 +167,7 @@ def _expressions(versions: bool) -> dict[str, str]:
         "first_seen": "p.first_seen", "last_seen": "p.last_seen", "entities": src("entities"),
     }
     exprs.update(_media_expressions(exprs["version"], exprs["media_kind"]))
+    exprs.update(DETAIL_EXPRESSIONS)
     assert tuple(exprs) == COLUMNS
     return exprs
 
@@ -207,8 +229,8 @@ def _from(versions: bool) -> str:
     posts = "FROM posts p JOIN channels c ON c.channel_id = p.channel_id"
     if versions:
         return (f"{posts} JOIN (SELECT 0 AS k UNION ALL SELECT 1) k "
-                "LEFT JOIN stored_versions v ON k.k = 0 AND v.post_id = p.id")
-    return posts
+                "LEFT JOIN stored_versions v ON k.k = 0 AND v.post_id = p.id" + _DETAILS)
+    return posts + _DETAILS
 
 
 def _tail(f: ExportFilter) -> tuple[str, tuple[Any, ...]]:
@@ -263,6 +285,9 @@ def export_record(row: Sequence[Any]) -> dict[str, Any]:
     for name in JSON_COLUMNS:
         raw = record[name]
         record[name] = json.loads(raw) if raw else []
+    for name in JSON_OBJECT_COLUMNS:
+        raw = record[name]
+        record[name] = json.loads(raw) if raw else None
     return record
 
 
@@ -318,7 +343,17 @@ async def count_rows(db: Database, f: ExportFilter) -> int:
     return int(row[0]) if row else 0
 
 
-async def export_rows(db: Database, f: ExportFilter, writer: CsvWriter | JsonlWriter,
+class RowWriter(Protocol):
+    """What :func:`export_rows` writes with: the query for a filter, then its rows."""
+
+    def sql(self, f: ExportFilter) -> tuple[str, tuple[Any, ...]]: ...
+
+    def start(self) -> None: ...
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+async def export_rows(db: Database, f: ExportFilter, writer: RowWriter,
                       progress: Callable[[int], None] = lambda _n: None,
                       batch: int = 5000) -> int:
     """Stream the filtered log into ``writer``; returns the number of rows written."""

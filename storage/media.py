@@ -1,4 +1,4 @@
-"""The media archive in the database (migrations 0017, 0020): the download queue of media
+"""The media archive in the database (migrations 0017, 0023): the download queue of media
 items, the stored files, and the pause for want of space.
 
 Capture queues a post's file in the same transaction that stores the post

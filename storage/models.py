@@ -83,6 +83,73 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class Restriction:
+    platform: str                   # "all", "android", "ios", ...
+    reason: str                     # "porn", "copyright", "terms", ...
+    text: str
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """A link preview."""
+
+    url: str | None = None
+    site: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PollAnswer:
+    text: str
+    voters: int | None = None       # None until results are shown
+
+
+@dataclass(frozen=True)
+class Poll:
+    question: str
+    answers: tuple[PollAnswer, ...] = ()
+    total_voters: int | None = None
+    closed: bool = False
+    quiz: bool = False
+
+
+@dataclass(frozen=True)
+class PostDetails:
+    """What else a message says that decides how a researcher reads it (kept in
+    ``post_details`` (migration post_details); absent when all is default)."""
+
+    restrictions: tuple[Restriction, ...] = ()
+    noforwards: bool = False
+    pinned: bool = False
+    webpage: WebPage | None = None
+    poll: Poll | None = None
+    geo: dict[str, object] | None = None       # {"lat", "long"} (+ "title", "address" of a venue)
+    contact: dict[str, object] | None = None   # {"phone", "first_name", "last_name", "user_id"}
+    dice: dict[str, object] | None = None      # {"emoticon", "value"}
+    topic_id: int | None = None                # forum topic (groups)
+    via_bot_id: int | None = None
+    sender_id: int | None = None               # who sent it, in a group (not the channel)
+    sender_name: str | None = None
+    comments_max_id: int | None = None         # its newest comment (discussion group id)
+
+    @property
+    def empty(self) -> bool:
+        return self == PostDetails()
+
+
+@dataclass(frozen=True)
+class ServiceMessage:
+    """A service message of a channel (title or photo changed, a post pinned, ...)."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    action: str                     # edit_title, edit_photo, pin_message, channel_create, ...
+    detail: dict[str, object]       # the action's fields: {"title": ...}, {"message_id": ...}
+
+
+@dataclass(frozen=True)
 class Post:
     """One channel message as Telegram shows it at one moment."""
 
@@ -101,6 +168,31 @@ class Post:
     grouped_id: int | None = None   # album: posts of one album share it
     author: str | None = None       # post signature
     edit_date: datetime | None = None
+    details: PostDetails | None = None   # None: not read from Telegram (imports)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on a channel post: a message of the channel's discussion group in the
+    post's thread."""
+
+    group_id: int                   # the discussion group (bare id)
+    comment_id: int                 # message id in the group
+    channel_id: int
+    post_id: int                    # the channel post it comments on
+    date: datetime
+    text: str = ""
+    entities: tuple[Entity, ...] = ()
+    from_id: int | None = None      # the person (or chat) who wrote it
+    from_name: str | None = None
+    from_username: str | None = None
+    reply_to: int | None = None     # the comment it answers (None: the post itself)
+    media: Media | None = None
+    edit_date: datetime | None = None
+
+
+def comment_url(username: str | None, channel_id: int, post_id: int, comment_id: int) -> str:
+    return f"{post_url(username, channel_id, post_id)}?comment={comment_id}"
 
 
 @dataclass(frozen=True)

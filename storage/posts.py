@@ -22,6 +22,7 @@ import aiosqlite
 from storage.channels import record_channel
 from storage.db import Database
 from storage.ids import IN_IDS, ids_json
+from storage.links import store_links
 from storage.media import queue_media
 from storage.models import (
     CapturePath,
@@ -197,6 +198,7 @@ async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
     else:
         await conn.executemany(UPSERT_SQL, rows)
     await index_pending(conn)
+    await store_links(conn, posts)
     await queue_media(conn, posts, seen_at, account)
     return await _changes_since(conn, before)
 

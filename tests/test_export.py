@@ -13,6 +13,8 @@ import pytest
 from config.dates import DateOptionError, parse_when
 from storage.export import (
     COLUMNS,
+    JSON_COLUMNS,
+    JSON_OBJECT_COLUMNS,
     ExportFilter,
     ExportOptionError,
     export_rows,
@@ -112,8 +114,10 @@ async def test_csv_and_jsonl_hold_the_same_values_as_the_sql(db):
         as_jsonl = jsonl_rows(await export(db, flt, fmt="jsonl"))
         for record, row in zip(as_jsonl, expected, strict=True):
             for name, value in zip(COLUMNS, row, strict=True):
-                if name in ("reactions", "entities"):
+                if name in JSON_COLUMNS:
                     assert record[name] == (json.loads(value) if value else [])
+                elif name in JSON_OBJECT_COLUMNS:
+                    assert record[name] == (json.loads(value) if value else None)
                 else:
                     assert record[name] == value
 

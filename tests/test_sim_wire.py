@@ -64,10 +64,12 @@ def test_every_handler_answers_through_tl(sim):
     """A session that uses every request the simulation answers: each answer crossed
     as bytes and was parsed back by Telethon (read_result) without error."""
     legion = sim.world.add_channel("legionoffreedom")
+    sim.world.add_discussion(legion)
     sim.world.post(legion, "old", push=False)
     photo = sim.world.post(legion, "photo", push=False,
                            media=MediaSpec("photo", width=640, height=480))
     alice = sim.world.add_user("Alice", "alice_a")
+    sim.world.comment(legion, 1, "first", from_id=alice.id, push=False)
     desk = sim.world.add_group("desk", [alice])
     sim.world.user_logged_in = False
     sim.world.set_two_step_password("pw")
@@ -88,6 +90,8 @@ def test_every_handler_answers_through_tl(sim):
         await user.get_messages(peer, limit=5)
         await user.get_messages(peer, ids=[1])
         await user(functions.messages.GetMessagesViewsRequest(peer, [1, 99], False))
+        await user(functions.messages.GetDiscussionMessageRequest(peer, 1))
+        await user(functions.messages.GetRepliesRequest(peer, 1, 0, None, 0, 10, 0, 0, 0))
         message = await user.get_messages(peer, ids=photo.id)
         # Telethon's own downloader (upload.getFile) gets the photo's bytes
         assert await user.download_media(message, bytes) == photo.file.read(0, photo.file.size)

@@ -51,14 +51,24 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                          const="include", help="also deleted posts (deleted_at is set)")
     deleted.add_argument("--only-deleted", action="store_const", dest="deleted",
                          const="only", help="only deleted posts")
-    p.add_argument("--versions", action="store_true",
-                   help="one row per version of each post (text as it was then)")
+    table = p.add_mutually_exclusive_group()
+    table.add_argument("--versions", action="store_true",
+                       help="one row per version of each post (text as it was then)")
+    table.add_argument("--metrics", action="store_const", dest="table", const="metrics",
+                       help="the engagement samples of the posts (views, forwards, replies, "
+                            "reactions as read over time) instead of the posts")
+    table.add_argument("--comments", action="store_const", dest="table", const="comments",
+                       help="the comments captured on the channels' posts instead of the "
+                            "posts (deleted ones left out unless asked for)")
+    table.add_argument("--service", action="store_const", dest="table", const="service",
+                       help="the channels' service messages (title or photo changed, "
+                            "a post pinned, ...) instead of the posts")
     p.add_argument("--no-bom", action="store_true",
                    help="CSV without the UTF-8 byte order mark Excel needs to see UTF-8")
     p.add_argument("--with-media", type=Path, metavar="DIR",
                    help="also copy the exported posts' media files into DIR, with a "
                         "SHA256SUMS manifest that `sha256sum -c SHA256SUMS` verifies there")
-    p.set_defaults(func=run, deleted="exclude")
+    p.set_defaults(func=run, deleted="exclude", table=None)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,9 +133,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _export(db: Database, flt: ExportFilter, fmt: str, out: BinaryIO,
                   args: argparse.Namespace, bar: ProgressBar) -> int:
-    from storage.export import export_rows, make_writer
+    from storage.export import RowWriter, export_rows, make_writer
+    from storage.export_tables import TABLES, make_table_writer
 
-    writer = make_writer(fmt, out, bom=not args.no_bom)
+    writer: RowWriter
+    if args.table is not None:
+        writer = make_table_writer(TABLES[args.table], fmt, out, bom=not args.no_bom)
+    else:
+        writer = make_writer(fmt, out, bom=not args.no_bom)
     return await export_rows(db, flt, writer,
                              progress=bar.update)
 
@@ -159,6 +174,7 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
     import tempfile
 
     from storage.export import count_rows
+    from storage.export_tables import TABLES, count_table_rows
 
     target: Path = args.output
     removed = _remove_stale_parts(target)
@@ -172,7 +188,9 @@ async def _export_to_file(db: Database, flt: ExportFilter, fmt: str,
     bar = SILENT
     try:
         if sys.stderr.isatty():          # counting the rows costs a scan: only for a bar
-            bar = progress_bar(await count_rows(db, flt), "export", " rows", scale=True)
+            total = await (count_rows(db, flt) if args.table is None else
+                           count_table_rows(db, TABLES[args.table], flt))
+            bar = progress_bar(total, "export", " rows", scale=True)
         with open(fd, "wb") as out:
             rows = await _export(db, flt, fmt, out, args, bar)
         umask = os.umask(0)

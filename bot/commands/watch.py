@@ -18,6 +18,7 @@ from storage import outbox
 from storage.account_ends import recent_ends
 from storage.accounts import AccountFigures, account_figures
 from storage.capture import all_states, event_counts
+from storage.comments import set_comments
 from storage.models import channel_url
 from storage.posts import last_post_dates
 from storage.watchlist import WatchEntry, find_entry, live_entries
@@ -70,12 +71,29 @@ def _hours(d: timedelta) -> str:
     return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
 
 
-@router.command("watch", "CHANNEL", summary="watch a channel (username or t.me link)",
+COMMENTS_WORDS = {"comments": True, "nocomments": False}
+
+
+@router.command("watch", "CHANNEL [COMMENTS]", summary="watch a channel (username or t.me link)",
                 help="/watch rybar adds @rybar to the watched channels: tgmon looks the name "
-                     "up once, reads its recent posts and captures every post from now on.",
+                     "up once, reads its recent posts and captures every post from now on. "
+                     "/watch rybar comments also captures the comments of its discussion "
+                     "group; /watch rybar nocomments stops that.",
                 access=Access.ADMIN)
-async def watch(ctx: Context, channel: str) -> None:
+async def watch(ctx: Context, channel: str, comments: str | None = None) -> None:
     name = _username(channel)
+    if comments is not None:
+        word = comments.strip().lower()
+        if word not in COMMENTS_WORDS:
+            raise TgmonError(f"{comments} is not comments or nocomments: /watch {name} "
+                             f"comments captures its comments, /watch {name} nocomments stops.")
+        await set_comments(ctx.db, name, COMMENTS_WORDS[word], ctx.user_id, ctx.now())
+        state = "captured" if COMMENTS_WORDS[word] else "no longer captured"
+        note = (" (from the next pass over its recent posts, if it has a discussion group)"
+                if COMMENTS_WORDS[word] else "; those captured stay in the log")
+        await ctx.reply(f"Comments of @{escape(name)} are {state}{note}.")
+        if await find_entry(ctx.db, name) is not None:
+            return
     existing = await find_entry(ctx.db, name)
     if existing is not None and existing.resolved:
         await ctx.reply(f"Already watching {_channel(existing)}.")

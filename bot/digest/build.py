@@ -28,6 +28,7 @@ from bot.digest.rule_matches import RuleMatches
 from bot.digest.silence import silence
 from bot.media.phash import groups
 from storage.digest_queries import ChannelActivity, DigestMaterial, Period, PeriodPhoto, TopPost
+from storage.metrics import Growth
 from storage.models import Channel, StoredPost, post_url
 
 HOUR = timedelta(hours=1)
@@ -66,14 +67,17 @@ def _channel_key(channel: Channel) -> tuple[str, int]:
     return (channel_label(channel).casefold(), channel.channel_id)
 
 
-def post_item(stored: StoredPost, width: int, album_size: int = 1) -> PostItem:
+def post_item(stored: StoredPost, width: int, album_size: int = 1,
+              growth: Growth | None = None) -> PostItem:
     p = stored.post
     return PostItem(
         channel=stored.channel, message_id=p.message_id, url=stored.url, date=p.date,
         excerpt=excerpt(p.text, width, p.media.kind if p.media else None),
         views=p.views, forwards=p.forwards, deleted=stored.deleted_at is not None,
         album_size=album_size, replies=p.replies,
-        reactions=sum(r.count for r in p.reactions))
+        reactions=sum(r.count for r in p.reactions),
+        gained_24h=growth.gained_24h if growth else None,
+        at_1h=growth.at_1h if growth else None)
 
 
 def hour_starts(period: Period) -> tuple[datetime, ...]:
@@ -103,7 +107,7 @@ def _channels(material: DigestMaterial, style: DigestStyle) -> tuple[ChannelSumm
                              key=lambda t: t.forwards_rank or 0)
         by_engagement = sorted((t for t in mine if t.engagement_rank is not None),
                                key=lambda t: t.engagement_rank or 0)
-        top = tuple(post_item(t.stored, style.excerpt_width, t.album_size)
+        top = tuple(post_item(t.stored, style.excerpt_width, t.album_size, t.growth)
                     for t in by_views + by_forwards + by_engagement)
         ranked_by = "views"
         if by_engagement:
@@ -233,5 +237,7 @@ def build_digest(material: DigestMaterial, *, rules: Sequence[RuleMatches] | Non
         unreadable=gone,
         hours=hours,
         activity=_activity(material, hours, channels),
+        most_commented=tuple(post_item(sp, style.excerpt_width)
+                             for sp in material.most_commented),
         same_photo=same_photo, same_photo_total=same_photo_total,
     )

@@ -140,6 +140,10 @@ def _reach(item: PostItem) -> str:
     parts = []
     if item.views is not None:
         parts.append(f"{fmt_count(item.views)} views")
+        if item.gained_24h is not None:       # engagement samples tell how it grew
+            parts[-1] += f", +{fmt_count(item.gained_24h)} in the last 24 h"
+        elif item.at_1h is not None:
+            parts[-1] += f", {fmt_count(item.at_1h)} at 1 h"
     if item.forwards:
         parts.append(f"{fmt_count(item.forwards)} fwd")
     if item.views is None:                # imported posts: what engagement there is
@@ -274,6 +278,11 @@ def layout(d: Digest, tz: tzinfo, year: int | None = None) -> Layout:
         sections.append(Section("Channels", tuple(_channel_block(c, when) for c in d.channels)))
     else:
         sections.append(Section("Channels", (Block(((Span("No channels in the log yet."),),)),)))
+    if d.most_commented:
+        sections.append(Section("Most commented", tuple(
+            Block((_post_line(p, when, with_channel=True)
+                   + ((Span(SEP + plural(p.replies or 0, "comment")),)
+                      if p.views is not None else ()),)) for p in d.most_commented)))
     if d.rules:                       # a subscriber without rules gets no empty section
         sections.append(Section("Your rules", tuple(_rule_block(r, when) for r in d.rules)))
     if d.edits_total:

@@ -29,6 +29,8 @@ class PostItem:
     album_size: int = 1
     replies: int | None = None
     reactions: int = 0            # all reactions together
+    gained_24h: int | None = None  # views gained in the 24 h before the digest's end
+    at_1h: int | None = None       # views soon after it turned 1 h old
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Digest:
     unreadable: tuple[UnreadableChannel, ...]
     hours: tuple[datetime, ...]               # UTC start of every hour of the period
     activity: tuple[ChannelHours, ...]        # channels with posts, the busiest first
+    most_commented: tuple[PostItem, ...] = ()  # the period's posts with the most comments
     same_photo: tuple[PhotoStory, ...] = ()   # the most widely posted first (at most 10)
     same_photo_total: int = 0
 

@@ -11,6 +11,9 @@ from bot.rules.match import Span
 from bot.rules.text import HASHTAG, WORD, fold_text, fold_yo, word_text
 from storage.normalise import Offsets, normalise, normalise_mapped
 
+# The key of a comment (``in:comments`` rules need it; posts never have it).
+COMMENT_KEY = "in:comments"
+
 
 @dataclass(frozen=True)
 class AnalysedText:
@@ -76,12 +79,12 @@ KeyLookup = Callable[[list[str], tuple[str, ...]], Mapping[str, tuple[str, ...]]
 
 
 def analyse(text: str, channel: str | None = None, channel_id: int | None = None, *,
-            lookup: KeyLookup | None = None) -> AnalysedText:
+            lookup: KeyLookup | None = None, comment: bool = False) -> AnalysedText:
     """Normalise, tokenise, fold, lemmatise and romanize ``text`` (the post's channel, by
-    username and/or id, is what ``from:`` rules look at). Every word key of a post comes
-    from here, so whatever reads keys sees through the same disguises. ``lookup`` is
-    asked first for words whose keys are not cached, so that stored keys spare the
-    dictionaries."""
+    username and/or id, is what ``from:`` rules look at; ``comment``: a comment on one of
+    its posts, what ``in:comments`` looks at). Every word key of a post comes from here,
+    so whatever reads keys sees through the same disguises. ``lookup`` is asked first for
+    words whose keys are not cached, so that stored keys spare the dictionaries."""
     normalised, offsets = normalise_mapped(text)
     folded = fold_text(normalised)
     langs = post_languages(folded, yo="ё" in normalised or "Ё" in normalised)
@@ -108,6 +111,8 @@ def analyse(text: str, channel: str | None = None, channel_id: int | None = None
         extra.add("ch:" + username)
     if channel_id is not None:
         extra.add(f"chid:{channel_id}")
+    if comment:
+        extra.add(COMMENT_KEY)
     done: tuple[tuple[str, ...], ...] = tuple(word_keys)  # type: ignore[arg-type]
     keys = frozenset(extra).union(*done)
     return AnalysedText(text, folded, forms, done, tags, keys, langs, username, channel_id,

@@ -17,7 +17,7 @@ from typing import Any
 import re2
 
 from bot.rules import nodes
-from bot.rules.analysis import AnalysedText
+from bot.rules.analysis import COMMENT_KEY, AnalysedText
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.keys import rule_word_keys
 from bot.rules.match import Hit, Match, Span, make_hit
@@ -160,6 +160,16 @@ class _From(_Term):
 
     def breadth(self) -> int:
         return 1000       # every post of a channel: any word is narrower
+
+
+class _InComments(_Term):
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("in:comments", frozenset({COMMENT_KEY}))
+
+    def breadth(self) -> int:
+        return 1000       # every comment: any word is narrower
 
 
 class _Regex(_Term):
@@ -325,6 +335,8 @@ class _Compiler:
                 return _Tag(tag)
             case nodes.From():
                 return _From(node)
+            case nodes.InComments():
+                return _InComments()
             case nodes.Regex(pattern=pattern):
                 if pattern not in self.regexes:
                     self.regexes[pattern] = _Regex(pattern)

@@ -10,6 +10,7 @@ Rules (for /alert and /test):
 обстрел* — a word beginning so
 #сводка — a hashtag
 from:rybar — posts of one channel (from:@rybar and from:ID work too)
+Тёткино in:comments — comments on the channels' posts instead of posts
 /\\d+ БПЛА/ — a regular expression (RE2, case-insensitive)
 Latin spellings find Cyrillic words: Tyotkino finds Тёткино, Kharkiv finds Харків.
 Russian, Ukrainian and English words match their forms; case and ё/е do not matter.

@@ -68,6 +68,17 @@ class From:
 
 
 @dataclass(frozen=True)
+class InComments:
+    """``in:comments``: the text is a comment on a channel's post, not a post. Rules
+    match posts only unless they say so."""
+
+    col: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return "in:comments"
+
+
+@dataclass(frozen=True)
 class Regex:
     """``/pattern/``: an RE2 regular expression, case-insensitive, over text with ё as е."""
 
@@ -106,5 +117,5 @@ class Or:
         return " OR ".join(str(c) for c in self.children)
 
 
-Term = Word | Prefix | Phrase | Tag | From | Regex
+Term = Word | Prefix | Phrase | Tag | From | InComments | Regex
 Node = Term | Not | And | Or

@@ -7,6 +7,7 @@ Grammar, loosest binding first (so NOT binds tighter than AND, AND than OR)::
     all     := unary ( ["AND"] unary )*          -- juxtaposition is AND
     unary   := ("NOT" | "-") unary | primary
     primary := "(" any ")" | "word" | "word*" | '"phrase"' | "#tag" | "from:CHANNEL"
+             | "in:comments"
              | "/regex/"
 
 Only the uppercase ``OR``, ``AND`` and ``NOT`` are operators; ``or``, ``and`` and
@@ -21,7 +22,19 @@ import re2
 
 from bot.rules.errors import RuleSyntaxError, quoted
 from bot.rules.lexer import Kind, Token, tokenize
-from bot.rules.nodes import And, From, Node, Not, Or, Phrase, Prefix, Regex, Tag, Word
+from bot.rules.nodes import (
+    And,
+    From,
+    InComments,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Regex,
+    Tag,
+    Word,
+)
 from bot.rules.text import canonical, fold, fold_yo, word_forms
 from storage.normalise import normalise
 
@@ -171,6 +184,11 @@ class _Parser:
             return Tag(fold(m.group(1)), col)
         if text[:5].lower() == "from:":
             return self.channel(text[5:], col)
+        if text[:3].lower() == "in:":
+            if text[3:].lower() != "comments":
+                raise self.error(f"in: at column {col} takes comments (in:comments matches "
+                                 "comments on the channels' posts instead of posts)", col)
+            return InComments(col)
         star = text.find("*")
         if star != -1:
             if star != len(text) - 1:

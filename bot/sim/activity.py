@@ -70,16 +70,18 @@ class Activity:
              reactions: dict[str, int] | None = None, media: MediaSpec | None = None,
              fwd_from: ForwardSpec | None = None, reply_to: int | None = None,
              grouped_id: int | None = None, author: str | None = None,
-             push: bool = True) -> ChannelPost:
+             push: bool = True, **more: Any) -> ChannelPost:
         """A new post (``id`` defaults to the next one); pushed to members unless
-        ``push`` is false (history that exists before the simulation starts)."""
+        ``push`` is false (history that exists before the simulation starts). ``more``:
+        the other fields of :class:`ChannelPost` (``poll``, ``webpage``,
+        ``restrictions``, ``noforwards``, ``pinned``, ``service``...)."""
         ch = self.channel(channel)
         mid = ch.last_id + 1 if id is None else id
         if mid <= ch.last_id:
             raise ValueError(f"post ids of {ch.ref()} must increase: {mid} after {ch.last_id}")
         p = ChannelPost(mid, date or self.now(), text, tuple(entities), views, forwards,
                         dict(reactions or {}), media, fwd_from, reply_to, grouped_id, author,
-                        file=self._new_file(media, ch.id * 1_000_003 + mid))
+                        file=self._new_file(media, ch.id * 1_000_003 + mid), **more)
         ch.posts[mid] = p
         ch.last_id = mid
         ch.pts += 1
@@ -87,7 +89,46 @@ class Activity:
         if push:
             message = render.post(ch, p, self.ts())
             self._push_channel(ch, types.UpdateNewChannelMessage(message, ch.pts, 1), [p])
+        if ch.discussion is not None and p.service is None:
+            # Telegram forwards each post into the discussion group; comments answer it.
+            group = self.channel(ch.discussion)
+            copy = self.post(group, text, date=p.date, entities=entities, media=media,
+                             push=push, fwd_from=ForwardSpec(ch.id, mid, p.date))
+            ch.copies[mid] = copy.id
         return p
+
+    def comment(self, channel: Any, post_id: int, text: str, *, from_id: int,
+                reply_to: int | None = None, id: int | None = None,
+                date: datetime | None = None, push: bool = True,
+                **more: Any) -> ChannelPost:
+        """A comment on ``channel``'s post ``post_id``, in its discussion group, by the
+        person ``from_id``; ``reply_to`` answers another comment of the thread."""
+        ch = self.channel(channel)
+        if ch.discussion is None:
+            raise ValueError(f"{ch.ref()} has no discussion group")
+        parent = self._existing(ch, post_id)
+        group = self.channel(ch.discussion)
+        top = ch.copies[post_id]
+        if reply_to is not None and self._existing(group, reply_to).thread != post_id:
+            raise ValueError(f"comment {reply_to} is not in the thread of post {post_id}")
+        c = self.post(group, text, id=id, date=date, push=push, from_id=from_id,
+                      thread=post_id, reply_to=reply_to or top,
+                      reply_top=top if reply_to else None, **more)
+        parent.comments += 1
+        parent.comments_max = max(parent.comments_max, c.id)
+        return c
+
+    def service(self, channel: Any, action: str, *, push: bool = True,
+                date: datetime | None = None, **detail: Any) -> ChannelPost:
+        """A service message: ``edit_title`` (``title=``, the channel's title changes),
+        ``edit_photo``, ``pin_message`` (``message_id=``, the post becomes pinned),
+        ``channel_create``."""
+        ch = self.channel(channel)
+        if action == "edit_title":
+            ch.title = detail["title"]
+        if action == "pin_message":
+            self._existing(ch, detail["message_id"]).pinned = True
+        return self.post(ch, date=date, push=push, service=action, service_detail=detail)
 
     def forward_of(self, channel: Any, message_id: int) -> ForwardSpec:
         """The forward header of a repost of ``channel``'s post ``message_id``."""
@@ -133,6 +174,10 @@ class Activity:
             gone = ch.posts.pop(mid)
             if gone.file is not None:       # the message no longer shows its file
                 gone.file.revoke()
+            if gone.thread is not None and ch.linked is not None:
+                parent = self.channel(ch.linked).posts.get(gone.thread)
+                if parent is not None:
+                    parent.comments -= 1
         ch.pts += len(ids)
         update = types.UpdateDeleteChannelMessages(ch.id, ids, ch.pts, len(ids))
         ch.log.append(ChannelEvent(ch.pts, len(ids), "other", update))

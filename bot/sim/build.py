@@ -9,7 +9,16 @@ from typing import Any
 
 from bot.sim.model import ForwardSpec
 from bot.sim.scenario import Scenario
-from bot.sim.scenario_events import Delete, Edit, Fault, Message, Post, Press, Views
+from bot.sim.scenario_events import (
+    Comment,
+    Delete,
+    Edit,
+    Fault,
+    Message,
+    Post,
+    Press,
+    Views,
+)
 from bot.sim.scenario_posts import Forward, PostSpec
 from bot.sim.world import World
 
@@ -23,6 +32,8 @@ def build_world(scenario: Scenario, *, clock: Callable[[], datetime] | None = No
         created = min((p.date for p in spec.history if p.date), default=scenario.start)
         ch = world.add_channel(spec.username, spec.title, id=spec.id, joined=spec.joined,
                                created=created)
+        if spec.discussion is not None:
+            world.add_discussion(ch, spec.discussion[1], id=spec.discussion[0])
         for p in spec.history:
             world.post(ch, push=False, **post_fields(world, p, p.date or scenario.start))
     for u in scenario.users:
@@ -40,7 +51,9 @@ def post_fields(world: World, p: PostSpec, date: datetime) -> dict[str, Any]:
     return dict(id=p.id, text=p.text, date=date, entities=p.entities, views=p.views,
                 forwards=p.forwards, reactions=dict(p.reactions), media=p.media,
                 fwd_from=_forward(world, p.fwd_from, date) if p.fwd_from else None,
-                reply_to=p.reply_to, grouped_id=p.grouped_id, author=p.author)
+                reply_to=p.reply_to, grouped_id=p.grouped_id, author=p.author,
+                poll=p.poll, webpage=p.webpage, restrictions=p.restrictions,
+                noforwards=p.noforwards, pinned=p.pinned)
 
 
 def _forward(world: World, f: Forward, date: datetime) -> ForwardSpec:
@@ -54,11 +67,14 @@ def apply_to_world(world: World, action: Any) -> None:
     match action:
         case Post(post=p):
             world.post(p.channel, **post_fields(world, p, world.now()))
+        case Comment():
+            world.comment(action.channel, action.post, action.text, from_id=action.user,
+                          reply_to=action.reply_to, id=action.id)
         case Edit():
-            world.edit(action.channel, action.id, action.text, entities=action.entities,
-                       media=action.media)
+            world.edit(_where(world, action.channel, action.comment), action.id, action.text,
+                       entities=action.entities, media=action.media)
         case Delete():
-            world.delete(action.channel, action.ids)
+            world.delete(_where(world, action.channel, action.comment), action.ids)
         case Views():
             world.set_views(action.channel, action.id, views=action.views,
                             forwards=action.forwards,
@@ -72,6 +88,15 @@ def apply_to_world(world: World, action: Any) -> None:
             _fault(world, action)
         case _:
             raise TypeError(f"unknown scenario action {action!r}")
+
+
+def _where(world: World, channel: str, comment: bool) -> Any:
+    """The channel, or its discussion group for an edit or deletion of a comment."""
+    ch = world.channel(channel)
+    if comment:
+        assert ch.discussion is not None
+        return world.channel(ch.discussion)
+    return ch
 
 
 def _fault(world: World, f: Fault) -> None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from storage.models import Poll, Restriction, WebPage
+
 MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice")
 
 
@@ -74,6 +76,21 @@ class ChannelPost:
     author: str | None = None
     edit_date: datetime | None = None
     file: Any = None                # the bot.sim.files.SimFile of its media, if any
+    poll: Poll | None = None
+    webpage: WebPage | None = None          # a link preview
+    restrictions: tuple[Restriction, ...] = ()
+    noforwards: bool = False
+    pinned: bool = False
+    service: str | None = None              # a service message: its action (edit_title,
+    service_detail: dict[str, Any] = field(default_factory=dict)   # pin_message, ...)
+    # Discussion groups: a channel post's comment count and newest comment id; a group
+    # message's sender, the channel post whose thread it is in, and the group copy of
+    # that post when it answers another comment.
+    comments: int = 0
+    comments_max: int = 0
+    from_id: int | None = None
+    thread: int | None = None
+    reply_top: int | None = None
 
 
 @dataclass
@@ -100,6 +117,10 @@ class Channel:
     last_id: int = 0
     origin: str | None = None       # the username it was created with (how scenarios
                                     # and tests keep naming it after a change)
+    megagroup: bool = False         # a discussion group (a supergroup), not a broadcast
+    discussion: int | None = None   # a channel's linked discussion group
+    linked: int | None = None       # a discussion group's channel
+    copies: dict[int, int] = field(default_factory=dict)   # channel post -> group copy
 
     def ref(self) -> str:
         return self.origin or self.username or str(self.id)

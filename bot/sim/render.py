@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from telethon.tl import types
 
@@ -23,6 +24,7 @@ from bot.sim.model import (
     Person,
 )
 from bot.sim.tl import make_entity
+from storage.models import Poll
 
 DC_ID = 2
 
@@ -44,7 +46,8 @@ def channel(ch: Channel, viewer: Account) -> types.TypeChat:
         return types.ChannelForbidden(id=ch.id, access_hash=h, title=ch.title, broadcast=True)
     return types.Channel(id=ch.id, title=ch.title, photo=types.ChatPhotoEmpty(),
                          date=ch.created, access_hash=h, username=ch.username,
-                         broadcast=True, megagroup=False, left=viewer.id not in ch.members)
+                         broadcast=not ch.megagroup, megagroup=ch.megagroup,
+                         left=viewer.id not in ch.members)
 
 
 def group(g: Group) -> types.Chat:
@@ -66,20 +69,83 @@ def account(acc: Account, viewer: Account) -> types.User:
                       bot_info_version=1 if acc.bot else None)
 
 
-def post(ch: Channel, p: ChannelPost, now: float) -> types.Message:
+def post(ch: Channel, p: ChannelPost, now: float) -> types.Message | types.MessageService:
     """A channel post as members read it at ``now`` (Unix time: when its file
     reference is issued)."""
+    if p.service is not None:
+        return service(ch, p)
     views, forwards = p.views, p.forwards
     if (views is None) != (forwards is None):     # one TL flag covers both counters
         views, forwards = views or 0, forwards or 0
+    replies = None
+    if ch.discussion is not None:
+        replies = types.MessageReplies(replies=p.comments, replies_pts=ch.pts, comments=True,
+                                       channel_id=ch.discussion, max_id=p.comments_max or None)
+    reply_to = None
+    if p.reply_to:
+        reply_to = types.MessageReplyHeader(reply_to_msg_id=p.reply_to,
+                                            reply_to_top_id=p.reply_top)
     return types.Message(
-        id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text, post=True,
-        out=False, entities=entities(p.entities), views=views, forwards=forwards,
-        media=media(p.media, p.date, p.file, now) if p.media else None,
-        fwd_from=forward(p.fwd) if p.fwd else None,
-        reply_to=types.MessageReplyHeader(reply_to_msg_id=p.reply_to) if p.reply_to else None,
+        id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date, message=p.text,
+        post=not ch.megagroup, out=False, entities=entities(p.entities), views=views,
+        forwards=forwards, media=_media_of(ch, p, now),
+        fwd_from=forward(p.fwd) if p.fwd else None, replies=replies,
+        from_id=types.PeerUser(p.from_id) if p.from_id is not None else None,
+        reply_to=reply_to,
         grouped_id=p.grouped_id, post_author=p.author, edit_date=p.edit_date,
-        reactions=reactions(p.reactions) if p.reactions else None)
+        reactions=reactions(p.reactions) if p.reactions else None,
+        restriction_reason=[types.RestrictionReason(r.platform, r.reason, r.text)
+                            for r in p.restrictions] or None,
+        noforwards=p.noforwards or None, pinned=p.pinned or None)
+
+
+def _media_of(ch: Channel, p: ChannelPost, now: float) -> types.TypeMessageMedia | None:
+    if p.media and p.file is not None:
+        return media(p.media, p.date, p.file, now)
+    if p.poll:
+        return poll(p.poll, seed=ch.id * 1_000_003 + p.id)
+    if p.webpage:
+        w = p.webpage
+        return types.MessageMediaWebPage(types.WebPage(
+            id=ch.id * 1_000_003 + p.id, url=w.url or "", display_url=w.url or "", hash=0,
+            site_name=w.site, title=w.title, description=w.description))
+    return None
+
+
+def poll(spec: Poll, *, seed: int) -> types.MessageMediaPoll:
+    """A poll as Telegram sends it: texts with entities, results when votes are known."""
+    answers = [types.PollAnswer(types.TextWithEntities(a.text, []), bytes([i]))
+               for i, a in enumerate(spec.answers)]
+    counted = [a for a in spec.answers if a.voters is not None]
+    results = types.PollResults(
+        results=[types.PollAnswerVoters(bytes([i]), voters=a.voters, recent_voters=[])
+                 for i, a in enumerate(spec.answers) if a.voters is not None] or None,
+        total_voters=spec.total_voters if spec.total_voters is not None
+        else (sum(a.voters or 0 for a in counted) if counted else None))
+    return types.MessageMediaPoll(
+        poll=types.Poll(id=seed, question=types.TextWithEntities(spec.question, []),
+                        answers=answers, hash=0, closed=spec.closed or None,
+                        quiz=spec.quiz or None),
+        results=results)
+
+
+def service(ch: Channel, p: ChannelPost) -> types.MessageService:
+    d = p.service_detail
+    action: Any
+    if p.service == "edit_title":
+        action = types.MessageActionChatEditTitle(title=d.get("title", ""))
+    elif p.service == "edit_photo":
+        action = types.MessageActionChatEditPhoto(photo=types.PhotoEmpty(id=d.get("photo_id", 1)))
+    elif p.service == "pin_message":
+        action = types.MessageActionPinMessage()
+    elif p.service == "channel_create":
+        action = types.MessageActionChannelCreate(title=d.get("title", ch.title))
+    else:
+        raise ValueError(f"the simulation has no service message {p.service!r}")
+    reply_to = types.MessageReplyHeader(reply_to_msg_id=d["message_id"]) \
+        if p.service == "pin_message" else None
+    return types.MessageService(id=p.id, peer_id=types.PeerChannel(ch.id), date=p.date,
+                                action=action, post=True, out=False, reply_to=reply_to)
 
 
 def reactions(counts: dict[str, int]) -> types.MessageReactions:

@@ -39,6 +39,7 @@ class ChannelSpec:
     title: str
     history: tuple[PostSpec, ...] = ()
     joined: bool = True             # the watching account is a member (gets pushes)
+    discussion: tuple[int, str | None] | None = None   # linked group: (id, title)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def parse_scenario(text: str, source: str = "scenario.json") -> Scenario:
     channels = tuple(_channel(n, start) for n in f["channels"].items())
     if not channels:
         f["channels"].fail("a scenario needs at least one channel")
-    _unique(f["channels"], [c.id for c in channels], "id")
+    _unique(f["channels"], [c.id for c in channels]
+            + [c.discussion[0] for c in channels if c.discussion], "id")
     _unique(f["channels"], [c.username.lower() for c in channels], "username")
     users = tuple(_user(n) for n in f["users"].items()) if "users" in f else ()
     _unique(f.get("users"), [u.id for u in users], "id")
@@ -161,7 +163,8 @@ def _unique(node: Node | None, values: list[Any], key: str) -> None:
 
 
 def _channel(node: Node, start: datetime) -> ChannelSpec:
-    f = node.fields(required=("id", "username", "title"), optional=("history", "joined"))
+    f = node.fields(required=("id", "username", "title"),
+                    optional=("history", "joined", "discussion"))
     name = username(f["username"])
     history: list[PostSpec] = []
     for item in f["history"].items() if "history" in f else ():
@@ -177,8 +180,14 @@ def _channel(node: Node, start: datetime) -> ChannelSpec:
             item.child("fwd_from").fail("history posts can forward hidden origins only "
                                         '({"name": ...}); forward channels in events')
         history.append(p)
+    discussion = None
+    if "discussion" in f:
+        d = f["discussion"].fields(required=("id",), optional=("title",))
+        discussion = (d["id"].integer(minimum=1),
+                      d["title"].text(empty=False) if "title" in d else None)
     return ChannelSpec(f["id"].integer(minimum=1), name, f["title"].text(empty=False),
-                       tuple(history), f["joined"].boolean() if "joined" in f else True)
+                       tuple(history), f["joined"].boolean() if "joined" in f else True,
+                       discussion)
 
 
 def _user(node: Node) -> UserSpec:

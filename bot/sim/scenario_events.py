@@ -29,7 +29,7 @@ from bot.sim.tl import request_class
 if TYPE_CHECKING:
     from bot.sim.scenario import Scenario
 
-ACTIONS = ("post", "edit", "delete", "views", "message", "press", "fault")
+ACTIONS = ("post", "edit", "delete", "views", "comment", "message", "press", "fault")
 CLIENTS = ("user", "bot")
 # fault kind -> (required keys, optional keys) besides "kind"
 FAULTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -62,12 +62,24 @@ class Edit:
     text: str
     entities: tuple[EntitySpec, ...] = ()
     media: MediaSpec | None = None      # the post's media replaced
+    comment: bool = False           # a comment of the channel's discussion group
 
 
 @dataclass(frozen=True)
 class Delete:
     channel: str
     ids: tuple[int, ...]
+    comment: bool = False
+
+
+@dataclass(frozen=True)
+class Comment:
+    channel: str
+    post: int
+    id: int                         # message id in the discussion group
+    user: int
+    text: str
+    reply_to: int | None = None     # another comment of the thread
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,11 @@ class _Paper:
         self.posts = {c.username: {p.id for p in c.history} for c in scenario.channels}
         self.ever = {c.username: {p.id for p in c.history} for c in scenario.channels}
         self.users = {u.id for u in scenario.users}
+        # Discussion groups: the last message id (each post has a copy there), and the
+        # live comments by id -> the post they are on.
+        self.group_last = {c.username: len(c.history) for c in scenario.channels
+                           if c.discussion}
+        self.comments: dict[str, dict[int, int]] = {c.username: {} for c in scenario.channels}
         self.groups = {g.id: set(g.members) for g in scenario.groups}
         self.down_until: datetime | None = None
 
@@ -190,28 +207,75 @@ def _post(node: Node, at: datetime, paper: _Paper) -> Post:
         node.child("reply_to").fail(f"{channel} has no post {post.reply_to} to reply to")
     paper.posts[channel].add(post.id)
     paper.ever[channel].add(post.id)
+    if channel in paper.group_last:
+        paper.group_last[channel] += 1          # the post's copy in the discussion group
     return Post(post)
 
 
+def _comment_of(node: Node, channel: str, paper: _Paper) -> int:
+    mid = node.integer(minimum=1)
+    if mid not in paper.comments[channel]:
+        node.fail(f"{channel}'s discussion group has no comment {mid} at this time")
+    return mid
+
+
+def _is_comment(f: dict[str, Node], channel: str, paper: _Paper) -> bool:
+    comment = f["comment"].boolean() if "comment" in f else False
+    if comment and channel not in paper.group_last:
+        f["comment"].fail(f"{channel} has no discussion group")
+    return comment
+
+
 def _edit(node: Node, at: datetime, paper: _Paper) -> Edit:
-    f = node.fields(required=("channel", "id", "text"), optional=("entities", "media"))
+    f = node.fields(required=("channel", "id", "text"),
+                    optional=("entities", "media", "comment"))
     channel = paper.channel(f["channel"])
     text = f["text"].text(empty=False)
-    return Edit(channel, paper.existing(f["id"], channel), text,
+    comment = _is_comment(f, channel, paper)
+    mid = _comment_of(f["id"], channel, paper) if comment else paper.existing(f["id"], channel)
+    return Edit(channel, mid, text,
                 read_entities(f["entities"], text) if "entities" in f else (),
-                read_media(f["media"]) if optional(f, "media") else None)
+                read_media(f["media"]) if optional(f, "media") else None, comment)
 
 
 def _delete(node: Node, at: datetime, paper: _Paper) -> Delete:
-    f = node.fields(required=("channel", "ids"))
+    f = node.fields(required=("channel", "ids"), optional=("comment",))
     channel = paper.channel(f["channel"])
-    ids = tuple(paper.existing(n, channel) for n in f["ids"].items())
+    comment = _is_comment(f, channel, paper)
+    ids = tuple(_comment_of(n, channel, paper) if comment else paper.existing(n, channel)
+                for n in f["ids"].items())
     if not ids:
         f["ids"].fail("name at least one post id")
     if len(set(ids)) != len(ids):
         f["ids"].fail("an id is listed twice")
-    paper.posts[channel] -= set(ids)
-    return Delete(channel, ids)
+    if comment:
+        for mid in ids:
+            del paper.comments[channel][mid]
+    else:
+        paper.posts[channel] -= set(ids)
+    return Delete(channel, ids, comment)
+
+
+def _comment(node: Node, at: datetime, paper: _Paper) -> Comment:
+    f = node.fields(required=("channel", "post", "id", "from", "text"), optional=("reply_to",))
+    channel = paper.channel(f["channel"])
+    if channel not in paper.group_last:
+        f["channel"].fail(f"{channel} has no discussion group (give the channel "
+                          '"discussion": {"id": ..., "title": ...})')
+    post = paper.existing(f["post"], channel)
+    mid = f["id"].integer(minimum=1)
+    if mid <= paper.group_last[channel]:
+        f["id"].fail(f"message ids of {channel}'s discussion group must increase: {mid} after "
+                     f"{paper.group_last[channel]} (each post has a copy there)")
+    reply_to = None
+    if "reply_to" in f:
+        reply_to = _comment_of(f["reply_to"], channel, paper)
+        if paper.comments[channel][reply_to] != post:
+            f["reply_to"].fail(f"comment {reply_to} is on another post")
+    paper.group_last[channel] = mid
+    paper.comments[channel][mid] = post
+    return Comment(channel, post, mid, paper.user(f["from"]), f["text"].text(empty=False),
+                   reply_to)
 
 
 def _views(node: Node, at: datetime, paper: _Paper) -> Views:
@@ -280,4 +344,5 @@ def _fault(node: Node, at: datetime, paper: _Paper) -> Fault:
 
 
 _READERS = {"post": _post, "edit": _edit, "delete": _delete, "views": _views,
+            "comment": _comment,
             "message": _message, "press": _press, "fault": _fault}

@@ -13,7 +13,7 @@ from typing import Any
 from bot.sim.jsonread import Node, optional
 from bot.sim.model import MEDIA_KINDS, ContentSpec, EntitySpec, MediaSpec
 from bot.sim.tl import ENTITY_TYPES
-from storage.models import utf16_len
+from storage.models import Poll, PollAnswer, Restriction, WebPage, utf16_len
 
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
@@ -40,6 +40,11 @@ class PostSpec:
     reply_to: int | None = None
     grouped_id: int | None = None
     author: str | None = None
+    poll: Poll | None = None
+    webpage: WebPage | None = None
+    restrictions: tuple[Restriction, ...] = ()
+    noforwards: bool = False
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,8 @@ MISSING_MESSAGES = ("empty", "omitted")
 
 
 POST_KEYS = ("id", "text", "entities", "views", "forwards", "reactions", "media", "fwd_from",
-             "reply_to", "grouped_id", "author")
+             "reply_to", "grouped_id", "author", "poll", "webpage", "restriction_reason",
+             "noforwards", "pinned")
 
 
 def read_post(node: Node, channel: str, *, dated: bool, extra: tuple[str, ...] = ()) -> PostSpec:
@@ -70,8 +76,11 @@ def read_post(node: Node, channel: str, *, dated: bool, extra: tuple[str, ...] =
                     optional=(*POST_KEYS, *extra))
     text = f["text"].text() if "text" in f else ""
     media = read_media(f["media"]) if optional(f, "media") else None
-    if not text and media is None:
-        node.fail("a post needs text or media")
+    poll = _poll(f["poll"]) if optional(f, "poll") else None
+    if not text and media is None and poll is None:
+        node.fail("a post needs text, media or a poll")
+    if media is not None and poll is not None:
+        node.fail("a post has media or a poll, not both")
     fwd = optional(f, "fwd_from")
     return PostSpec(
         channel, f["id"].integer(minimum=1), f["date"].time() if dated else None, text,
@@ -80,7 +89,43 @@ def read_post(node: Node, channel: str, *, dated: bool, extra: tuple[str, ...] =
         read_reactions(f["reactions"]) if "reactions" in f else (), media,
         _forward(fwd) if fwd else None, _count(f, "reply_to", minimum=1),
         _count(f, "grouped_id", minimum=1),
-        f["author"].text() if optional(f, "author") else None)
+        f["author"].text() if optional(f, "author") else None,
+        poll, _webpage(f["webpage"]) if optional(f, "webpage") else None,
+        _restrictions(f["restriction_reason"]) if optional(f, "restriction_reason") else (),
+        f["noforwards"].boolean() if optional(f, "noforwards") else False,
+        f["pinned"].boolean() if optional(f, "pinned") else False)
+
+
+def _poll(node: Node) -> Poll:
+    """``{"question", "answers": ["text" or {"text", "voters"}], "closed"?, "quiz"?}``"""
+    f = node.fields(required=("question", "answers"), optional=("closed", "quiz"))
+    answers = []
+    for item in f["answers"].items():
+        if isinstance(item.value, str):
+            answers.append(PollAnswer(item.text(empty=False)))
+        else:
+            a = item.fields(required=("text",), optional=("voters",))
+            answers.append(PollAnswer(a["text"].text(empty=False), _count(a, "voters")))
+    if len(answers) < 2:
+        f["answers"].fail("a poll needs at least two answers")
+    return Poll(f["question"].text(empty=False), tuple(answers),
+                closed=f["closed"].boolean() if "closed" in f else False,
+                quiz=f["quiz"].boolean() if "quiz" in f else False)
+
+
+def _webpage(node: Node) -> WebPage:
+    f = node.fields(required=("url",), optional=("site", "title", "description"))
+    return WebPage(f["url"].text(empty=False),
+                   *(f[k].text() if k in f else None for k in ("site", "title", "description")))
+
+
+def _restrictions(node: Node) -> tuple[Restriction, ...]:
+    out = []
+    for item in node.items():
+        f = item.fields(required=("platform", "reason"), optional=("text",))
+        out.append(Restriction(f["platform"].text(empty=False), f["reason"].text(empty=False),
+                               f["text"].text() if "text" in f else ""))
+    return tuple(out)
 
 
 def _count(f: dict[str, Node], key: str, minimum: int = 0) -> int | None:

@@ -159,6 +159,16 @@ class World(Activity):
             self.join(self.user, ch)
         return ch
 
+    def add_discussion(self, channel: Any, title: str | None = None, *,
+                       id: int | None = None) -> Channel:
+        """A discussion group linked to ``channel``: each new post of the channel gets a
+        copy there, and comments answer that copy (:meth:`comment`). The watching
+        account is not a member: it gets no pushes of comments and reads them."""
+        ch = self.channel(channel)
+        group = self.add_channel(None, title or f"{ch.title} chat", id=id, joined=False)
+        group.megagroup, group.linked, ch.discussion = True, ch.id, group.id
+        return group
+
     def add_user(self, first_name: str, username: str | None = None, *,
                  id: int | None = None, last_name: str | None = None) -> Person:
         uid = id if id is not None else self.new_id()

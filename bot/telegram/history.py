@@ -31,10 +31,12 @@ from bot.telegram.records import (
     is_channel_entity,
     is_message,
     is_post,
+    is_service,
     post_from_message,
+    service_from_message,
 )
 from storage.capture import Batch
-from storage.models import Channel
+from storage.models import Channel, ServiceMessage
 
 PAGE = 100          # messages per history request (Telegram's maximum)
 ALONE_MAX = 100     # ids left out of answers that one read asks about again, one by one
@@ -98,14 +100,18 @@ def channel_of(messages: Sequence[Any]) -> Channel | None:
     return None
 
 
-def _split(channel_id: int, messages: Sequence[Any]) -> tuple[list[Any], list[int]]:
-    posts, service = [], []
+def _split(channel_id: int, messages: Sequence[Any]
+           ) -> tuple[list[Any], list[int], list[ServiceMessage]]:
+    """Posts, the ids of the rest (not posts), and the service messages among them."""
+    posts, service, kept = [], [], []
     for m in messages:
         if is_post(m):
             posts.append(post_from_message(m))
         else:
             service.append(m.id)
-    return posts, service
+            if is_service(m):
+                kept.append(service_from_message(m))
+    return posts, service, kept
 
 
 def forward_batch(channel_id: int, messages: Sequence[Any],
@@ -121,10 +127,10 @@ def forward_batch(channel_id: int, messages: Sequence[Any],
         if prev is not None and mid > prev + 1:
             missing.extend(range(prev + 1, mid))
         prev = mid if prev is None else max(prev, mid)
-    posts, service = _split(channel_id, messages)
+    posts, service, kept = _split(channel_id, messages)
     top = max(ids) if ids else after
     return Batch(channel_id, channel=channel_of(messages), posts=posts, service_ids=service,
-                 missing_ids=missing, synced_id=top), top
+                 services=kept, missing_ids=missing, synced_id=top), top
 
 
 def backward_batch(channel_id: int, messages: Sequence[Any], below: int | None, *,
@@ -139,10 +145,11 @@ def backward_batch(channel_id: int, messages: Sequence[Any], below: int | None, 
         if prev is not None and mid < prev - 1:
             missing.extend(range(mid + 1, prev))
         prev = mid if prev is None else min(prev, mid)
-    posts, service = _split(channel_id, messages)
+    posts, service, kept = _split(channel_id, messages)
     floor = min(ids) if ids else below
     return Batch(channel_id, channel=channel or channel_of(messages), posts=posts,
-                 service_ids=service, missing_ids=missing, backfill_floor=floor,
+                 service_ids=service, services=kept, missing_ids=missing,
+                 backfill_floor=floor,
                  backfill_complete=complete), floor
 
 
@@ -281,12 +288,8 @@ async def read_again(client: TelegramClient, peer: types.InputPeerChannel,
     """The messages ``ids`` read again by id (:func:`read_by_ids`), as batches (gone ids
     deleted, posts as new versions if changed) and the ids not settled this time."""
     async for answer in read_by_ids(client, peer, ids):
-        posts: list[Any] = []
-        service: list[int] = []
-        for mid, message in sorted(answer.found.items()):
-            if is_post(message):
-                posts.append(post_from_message(message))
-            else:
-                service.append(mid)
+        posts, service, kept = _split(peer.channel_id,
+                                      [m for _, m in sorted(answer.found.items())])
         yield Batch(peer.channel_id, channel=answer.channel, posts=posts,
-                    deleted_ids=answer.gone, service_ids=service), answer.unsettled
+                    deleted_ids=answer.gone, service_ids=service,
+                    services=kept), answer.unsettled

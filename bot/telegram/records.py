@@ -6,12 +6,28 @@ Everything past this module sees :class:`storage.models.Post` and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from telethon.tl import types
 
-from storage.models import Channel, Entity, FileRef, ForwardOrigin, Media, Post, Reaction
+from storage.models import (
+    Channel,
+    Comment,
+    Entity,
+    FileRef,
+    ForwardOrigin,
+    Media,
+    Poll,
+    PollAnswer,
+    Post,
+    PostDetails,
+    Reaction,
+    Restriction,
+    ServiceMessage,
+    WebPage,
+)
 
 # Telethon entity class -> the type names Telegram Desktop exports use.
 _ENTITY_TYPES: dict[type, str] = {
@@ -202,6 +218,108 @@ def forward_from_tl(fwd: Any) -> ForwardOrigin | None:
     )
 
 
+def _text(value: Any) -> str:
+    """A poll's question or answer: ``TextWithEntities`` in recent layers, ``str`` before."""
+    return value if isinstance(value, str) else getattr(value, "text", "") or ""
+
+
+def poll_from_tl(media: Any) -> Poll:
+    poll, results = media.poll, media.results
+    voters = {r.option: r.voters for r in (getattr(results, "results", None) or ())}
+    return Poll(
+        question=_text(poll.question),
+        answers=tuple(PollAnswer(_text(a.text), voters.get(a.option)) for a in poll.answers),
+        total_voters=getattr(results, "total_voters", None),
+        closed=bool(poll.closed), quiz=bool(poll.quiz))
+
+
+def _geo(point: Any) -> dict[str, object] | None:
+    if not isinstance(point, types.GeoPoint):
+        return None
+    return {"lat": point.lat, "long": point.long}
+
+
+def _peer_id(peer: Any) -> int | None:
+    for attr in ("user_id", "channel_id", "chat_id"):
+        value = getattr(peer, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _sender_name(message: Any) -> str | None:
+    sender = getattr(message, "sender", None)     # Telethon fills it from the answer
+    if sender is None:
+        return None
+    if isinstance(sender, types.User):
+        return " ".join(n for n in (sender.first_name, sender.last_name) if n) or None
+    return getattr(sender, "title", None)
+
+
+def details_from_message(message: Any) -> PostDetails:
+    """What else a message says: restrictions, no-forwards, pinned, link preview, poll,
+    place, contact, dice, forum topic, bot, and its sender in a group."""
+    media = message.media
+    webpage = poll = geo = contact = dice = None
+    if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage,
+                                                                  types.WebPage):
+        w = media.webpage
+        webpage = WebPage(w.url, w.site_name, w.title, w.description)
+    elif isinstance(media, types.MessageMediaPoll):
+        poll = poll_from_tl(media)
+    elif isinstance(media, types.MessageMediaVenue):
+        geo = {**(_geo(media.geo) or {}), "title": media.title, "address": media.address}
+    elif isinstance(media, types.MessageMediaGeo | types.MessageMediaGeoLive):
+        geo = _geo(media.geo)
+    elif isinstance(media, types.MessageMediaContact):
+        contact = {"phone": media.phone_number, "first_name": media.first_name,
+                   "last_name": media.last_name, "user_id": media.user_id or None}
+    elif isinstance(media, types.MessageMediaDice):
+        dice = {"emoticon": media.emoticon, "value": media.value}
+    reply_to = message.reply_to
+    topic = None
+    if isinstance(reply_to, types.MessageReplyHeader) and reply_to.forum_topic:
+        topic = reply_to.reply_to_top_id or reply_to.reply_to_msg_id
+    channel_id = channel_id_of(message)
+    sender_id = _peer_id(message.from_id)
+    if sender_id == channel_id:
+        sender_id = None                 # the channel itself: nothing to add
+    return PostDetails(
+        restrictions=tuple(Restriction(r.platform, r.reason, r.text)
+                           for r in message.restriction_reason or ()),
+        noforwards=bool(message.noforwards), pinned=bool(message.pinned),
+        webpage=webpage, poll=poll, geo=geo, contact=contact, dice=dice, topic_id=topic,
+        via_bot_id=message.via_bot_id, sender_id=sender_id,
+        sender_name=_sender_name(message) if sender_id is not None else None,
+        comments_max_id=getattr(message.replies, "max_id", None)
+        if getattr(message.replies, "comments", False) else None)
+
+
+def is_service(message: Any) -> bool:
+    return isinstance(message, types.MessageService)
+
+
+def _action_name(action: Any) -> str:
+    """``MessageActionChatEditTitle`` -> ``edit_title``, ``MessageActionPinMessage`` ->
+    ``pin_message``: the TL name, snake-cased, without ``Chat``."""
+    name = type(action).__name__.removeprefix("MessageAction").removeprefix("Chat")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def service_from_message(message: Any) -> ServiceMessage:
+    """A channel's ``MessageService`` as a :class:`ServiceMessage`."""
+    action = message.action
+    detail: dict[str, object] = {}
+    if isinstance(action, types.MessageActionChatEditTitle | types.MessageActionChannelCreate):
+        detail["title"] = action.title
+    elif isinstance(action, types.MessageActionChatEditPhoto):
+        detail["photo_id"] = getattr(action.photo, "id", None)
+    elif isinstance(action, types.MessageActionPinMessage):
+        detail["message_id"] = getattr(message.reply_to, "reply_to_msg_id", None)
+    return ServiceMessage(channel_id_of(message) or 0, message.id, message.date,
+                          _action_name(action), detail)
+
+
 def post_from_message(message: Any) -> Post:
     """A channel ``types.Message`` as a :class:`Post`. Call :func:`is_post` first."""
     channel_id = channel_id_of(message)
@@ -228,4 +346,36 @@ def post_from_message(message: Any) -> Post:
         grouped_id=message.grouped_id,
         author=message.post_author,
         edit_date=message.edit_date,
+        details=details_from_message(message),
     )
+
+
+def person_name(user: Any) -> tuple[str | None, str | None]:
+    """A sender's display name and username (a person, or a chat writing as itself)."""
+    if isinstance(user, types.User):
+        name = " ".join(n for n in (user.first_name, user.last_name) if n) or None
+        return name, user.username or None
+    if user is not None:
+        return getattr(user, "title", None), getattr(user, "username", None) or None
+    return None, None
+
+
+def comment_from_message(message: Any, channel_id: int, post_id: int,
+                         senders: dict[int, Any] | None = None) -> Comment:
+    """A discussion group's message in a post's thread as a :class:`Comment`.
+    ``senders``: the users and chats of the answer, by id (names and usernames)."""
+    group_id = channel_id_of(message)
+    if group_id is None:
+        raise ValueError(f"message {message.id} is not a group message")
+    from_id = _peer_id(message.from_id)
+    name, username = person_name((senders or {}).get(from_id)) if from_id else (None, None)
+    reply_to = message.reply_to
+    answers = None
+    if isinstance(reply_to, types.MessageReplyHeader) and reply_to.reply_to_top_id:
+        answers = reply_to.reply_to_msg_id    # another comment; else the post's copy
+    return Comment(
+        group_id=group_id, comment_id=message.id, channel_id=channel_id, post_id=post_id,
+        date=message.date, text=message.message or "",
+        entities=tuple(entity_from_tl(e) for e in message.entities or ()),
+        from_id=from_id, from_name=name, from_username=username, reply_to=answers,
+        media=media_from_tl(message.media), edit_date=message.edit_date)

@@ -37,6 +37,7 @@ def _merge(channel_id: int, batches: list[Batch]) -> Batch:
     return Batch(channel_id, channel=next((b.channel for b in batches if b.channel), None),
                  posts=[p for b in batches for p in b.posts],
                  service_ids=[i for b in batches for i in b.service_ids],
+                 services=[m for b in batches for m in b.services],
                  missing_ids=[i for b in batches for i in b.missing_ids],
                  backfill_floor=min(b.backfill_floor for b in batches
                                     if b.backfill_floor is not None))

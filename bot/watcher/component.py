@@ -32,7 +32,7 @@ from typing import Any
 from bot.runtime import Runtime, WatchingAccount
 from bot.tasks import stop_tasks
 from bot.telegram.account_end import account_ended
-from bot.telegram.clients import WatchingClient
+from bot.telegram.clients import Client, WatchingClient
 from bot.telegram.errors import Action, classify
 from bot.telegram.live import LiveCapture
 from bot.telegram.records import ChannelAccess
@@ -40,6 +40,7 @@ from bot.telegram.requests import Resolution
 from bot.watcher.accounts import AccountWork
 from bot.watcher.catchup import Sweeper
 from bot.watcher.channels import WatchList
+from bot.watcher.comments import CommentCapture, comments_on
 from bot.watcher.health import HISTORY, MESSAGES, ChannelHealth
 from bot.watcher.jobs import RECHECK, RECONCILE, ChannelJobs
 from bot.watcher.membership import JOIN_SPACING, Joiner
@@ -53,6 +54,7 @@ from config.channels import load_channels
 from config.errors import TgmonError
 from config.settings import Settings
 from storage.capture import Batch, add_event, all_states, init_state, save_batch
+from storage.comments import comment_choices
 from storage.models import CapturePath
 from storage.watchlist import WatchEntry, add_entry, live_entries, sync_config
 
@@ -84,6 +86,7 @@ class Watcher:
         self.works: dict[str, AccountWork] = {}          # per watching account
         self._jobs: ChannelJobs | None = None
         self._list: WatchList | None = None
+        self._comments = CommentCapture()
 
     @property
     def running(self) -> bool:
@@ -332,6 +335,31 @@ class Watcher:
             log.info("%s of %s: %d new, %d edited, %d deleted", kind, name_of(entry),
                      result.new, result.edited, result.deleted)
         await record_success(rt, self.state, entry, kind)
+        await self._comment_pass(rt, client, entry, kind)
+
+    async def _comment_pass(self, rt: Runtime, client: Client, entry: WatchEntry,
+                            kind: str) -> None:
+        """After the posts: the channel's comments, when it has them on. A failure here
+        is logged and retried at the next pass; it never counts against the channel."""
+        if not comments_on(rt.settings.comments, await comment_choices(rt.db),
+                           entry.username):
+            return
+        try:
+            if kind == RECONCILE:
+                found = await self._comments.catch_up(client, rt.db, entry, now=rt.now,
+                                                      window=rt.settings.recheck_window)
+            else:
+                found = await self._comments.recheck(client, rt.db, entry, now=rt.now,
+                                                     window=rt.settings.recheck_window)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.warning("comments of %s: %s failed (%s); tried again at the next pass",
+                        name_of(entry), kind, classify(e).detail)
+            return
+        if found.new or found.edited or found.deleted:
+            log.info("comments of %s: %d new, %d edited, %d deleted", name_of(entry),
+                     found.new, found.edited, found.deleted)
 
     # ---- for the admins' commands (bot.commands.context.WatchOps) ----------------
 

@@ -25,6 +25,7 @@ from storage.capture import (
     unexplained_ids,
 )
 from storage.db import Database
+from storage.metrics import due_ids
 from storage.models import CapturePath
 from storage.posts import StoreResult
 from storage.watchlist import WatchEntry
@@ -36,9 +37,10 @@ log = logging.getLogger(__name__)
 
 async def recheck(client: Client, db: Database, entry: WatchEntry, *,
                   now: Callable[[], datetime], window: timedelta) -> StoreResult:
-    """Read the channel's posts of the last ``window`` again by id, with ``client`` (its
-    holder's, ``entry.account``): gone ones become
-    tombstones, changed ones new versions, counters are refreshed."""
+    """Read the channel's posts of the last ``window`` again by id (and older ones due
+    for an engagement sample), with ``client`` (its holder's, ``entry.account``): gone
+    ones become tombstones, changed ones new versions, counters are refreshed and
+    sampled."""
     assert entry.channel_id is not None and entry.access_hash is not None
     cid = entry.channel_id
     peer = peer_of(cid, entry.access_hash)
@@ -48,7 +50,10 @@ async def recheck(client: Client, db: Database, entry: WatchEntry, *,
         state = await get_state(db, cid)
         top = max(stored[0], (state.synced_id or 0) if state else 0)
         probe = await unexplained_ids(db, cid, stored[-1], top, MAX_PROBE)
-    ids = sorted(set(stored) | set(probe))
+    # Posts past the window that passed 1 h, 6 h, 24 h or 48 h unread since: the
+    # engagement samples researchers quote (storage.metrics).
+    due = await due_ids(db, cid, now(), window)
+    ids = sorted(set(stored) | set(probe) | set(due))
     result = StoreResult()
     async for batch, unsettled in read_again(client, peer, ids):
         if unsettled:

@@ -89,9 +89,13 @@ def get_full_channel(call: Call, req: Any) -> types.messages.ChatFull:
     full = types.ChannelFull(
         id=ch.id, about="", read_inbox_max_id=top, read_outbox_max_id=0, unread_count=0,
         chat_photo=types.PhotoEmpty(id=0), notify_settings=types.PeerNotifySettings(),
-        bot_info=[], pts=ch.pts, participants_count=len(ch.members))
-    return types.messages.ChatFull(full_chat=full, chats=[render.channel(ch, call.account)],
-                                   users=[])
+        bot_info=[], pts=ch.pts, participants_count=len(ch.members),
+        linked_chat_id=ch.discussion if ch.discussion is not None else ch.linked)
+    chats = [render.channel(ch, call.account)]
+    other = ch.discussion if ch.discussion is not None else ch.linked
+    if other is not None:
+        chats.append(render.channel(call.world.channels[other], call.account))
+    return types.messages.ChatFull(full_chat=full, chats=chats, users=[])
 
 
 @handles(functions.messages.GetDialogsRequest)
@@ -160,6 +164,56 @@ def get_channel_messages(call: Call, req: Any) -> types.messages.ChannelMessages
     return _channel_messages(call, ch, found, count=len(found))
 
 
+def _thread(call: Call, req: Any) -> tuple[Channel, Channel, int]:
+    """The channel, its discussion group and the group copy of post ``req.msg_id``."""
+    ch = _channel_peer(call, req.peer)
+    if ch.discussion is None or req.msg_id not in ch.copies:
+        raise RpcFail(400, "MSG_ID_INVALID")
+    return ch, call.world.channels[ch.discussion], ch.copies[req.msg_id]
+
+
+def _people(call: Call, posts: list[Any]) -> list[Any]:
+    world = call.world
+    return unique([render.person(world.people[p.from_id], call.account) for p in posts
+                   if isinstance(p, ChannelPost) and p.from_id in world.people])
+
+
+@handles(functions.messages.GetDiscussionMessageRequest)
+def get_discussion_message(call: Call, req: Any) -> types.messages.DiscussionMessage:
+    """The discussion group's copy of a channel post."""
+    users_only(call)
+    ch, group, top = _thread(call, req)
+    post = ch.posts[req.msg_id]
+    return types.messages.DiscussionMessage(
+        messages=[render.post(group, group.posts[top], call.world.ts())], unread_count=0,
+        max_id=post.comments_max or None, read_inbox_max_id=0, read_outbox_max_id=0,
+        chats=[render.channel(ch, call.account), render.channel(group, call.account)],
+        users=[])
+
+
+@handles(functions.messages.GetRepliesRequest)
+def get_replies(call: Call, req: Any) -> types.messages.ChannelMessages:
+    """A post's comments, newest first, paged like a history (``offset_id``,
+    ``add_offset``, ``limit`` up to 100, then ``min_id`` and ``max_id``); readable
+    without joining the group, as for a public one."""
+    ch, group, _top = _thread(call, req)
+    ids = [mid for mid, p in group.posts.items() if p.thread == req.msg_id]
+    total = len(ids)
+    start = total - bisect_left(ids, req.offset_id) if req.offset_id else 0
+    start += req.add_offset
+    lo, hi = max(start, 0), max(start + min(req.limit, PAGE_MAX), 0)
+    page = [group.posts[ids[total - 1 - i]] for i in range(lo, min(hi, total))]
+    if req.max_id:
+        page = [p for p in page if p.id < req.max_id]
+    if req.min_id:
+        page = [p for p in page if p.id > req.min_id]
+    return types.messages.ChannelMessages(
+        pts=group.pts, count=total,
+        messages=[render.post(group, p, call.world.ts()) for p in page],
+        topics=[], chats=[render.channel(group, call.account), render.channel(ch, call.account)],
+        users=_people(call, page))
+
+
 def _channel_peer(call: Call, peer: Any) -> Channel:
     if not isinstance(peer, types.InputPeerChannel):
         raise NotImplementedError(f"the simulation reads channel history only, not "
@@ -177,7 +231,7 @@ def _channel_messages(call: Call, ch: Channel, items: list[Any],
         pts=ch.pts, count=count, messages=messages, topics=[],
         chats=unique([render.channel(ch, call.account),
                       *call.world.origin_chats(call.account, posts)]),
-        users=[])
+        users=_people(call, posts))
 
 
 @handles(functions.messages.GetMessagesViewsRequest)
