@@ -72,8 +72,8 @@ def _day(quick: bool, tmp: Path) -> list[Figure]:
     stored: dict[tuple[int, int], float] = {}
 
     class TimedWatcher(Watcher):
-        async def _store_live(self, batch: Batch) -> None:
-            await super()._store_live(batch)
+        async def _store_live(self, account: str, batch: Batch) -> None:
+            await super()._store_live(account, batch)
             done = time.perf_counter()
             for p in batch.posts:
                 stored.setdefault((p.channel_id, p.message_id), done)

@@ -47,8 +47,8 @@ def _latency(quick: bool, tmp: Path) -> list[Figure]:
     class TimedWatcher(Watcher):
         """The watcher, noting when each pushed post's transaction has committed."""
 
-        async def _store_live(self, batch: Batch) -> None:
-            await super()._store_live(batch)
+        async def _store_live(self, account: str, batch: Batch) -> None:
+            await super()._store_live(account, batch)
             done = time.perf_counter()
             for p in batch.posts:
                 stored.setdefault(p.message_id, done)
@@ -139,7 +139,7 @@ def _backfill(quick: bool, tmp: Path) -> Figure:
         finally:
             await db.close()
 
-    posts = [post_from_message(render.post(channel, p)) for p in channel.posts.values()]
+    posts = [post_from_message(render.post(channel, p, 0.0)) for p in channel.posts.values()]
     # The best of a few interleaved rounds of each: the machine is shared, and the
     # pipeline needs both cores at once while the baseline needs one.
     rates, baselines, bulks = [], [], []

@@ -200,8 +200,8 @@ def _latency(quick: bool, tmp: Path) -> list[Figure]:
         in_flight: list[int] = []
 
         class TimedWatcher(Watcher):
-            async def _store_live(self, batch: Batch) -> None:
-                await super()._store_live(batch)
+            async def _store_live(self, account: str, batch: Batch) -> None:
+                await super()._store_live(account, batch)
                 done = time.perf_counter()
                 for p in batch.posts:
                     stored.setdefault(p.message_id, done)

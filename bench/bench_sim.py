@@ -109,7 +109,7 @@ def _pushes(quick: bool) -> list[Figure]:
             for i in range(n):
                 p = world.post(chan, f"пост {i}", push=False)
                 client._updates_queue.put_nowait(types.Updates(
-                    updates=[types.UpdateNewChannelMessage(render.post(chan, p), chan.pts, 1)],
+                    updates=[types.UpdateNewChannelMessage(render.post(chan, p, 0.0), chan.pts, 1)],
                     users=[], chats=[render.channel(chan, acc)], date=START, seq=0))
                 await asyncio.sleep(0)
             while len(got) < n:

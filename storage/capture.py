@@ -60,14 +60,15 @@ async def _ensure(conn: aiosqlite.Connection, channel_id: int) -> None:
 
 
 async def save_batch(db: Database, batch: Batch, path: CapturePath,
-                     now: datetime) -> StoreResult:
-    """Store a batch in one transaction."""
+                     now: datetime, account: str | None = None) -> StoreResult:
+    """Store a batch in one transaction; ``account``: the watching account that read it
+    (its posts' files are fetched with that account: docs/media.md)."""
     cid = batch.channel_id
     at = to_db(now)
     async with db.transaction() as conn:
         if batch.channel is not None:
             await record_channel(conn, batch.channel, now)
-        result = await store_posts(conn, batch.posts, path, now, bulk=True)
+        result = await store_posts(conn, batch.posts, path, now, bulk=True, account=account)
         await record_samples(conn, batch.posts, now)
         await store_details(conn, batch.posts, now)
         if batch.services:

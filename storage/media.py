@@ -1,4 +1,4 @@
-"""The media archive in the database (migration 0017): the download queue of media
+"""The media archive in the database (migrations 0017, 0023): the download queue of media
 items, the stored files, and the pause for want of space.
 
 Capture queues a post's file in the same transaction that stores the post
@@ -28,21 +28,25 @@ STATUSES = ("pending", "done", "too_large", "skipped", "missed", "failed")
 # Insert a post's file, or refresh the reference of one already queued. Only a copy of
 # the post that is not older than the stored one queues (a late, stale copy of a post
 # whose media was since replaced must not bring the old file back as the current one).
+# The location is the reading account's (``account``; NULL: not known): a later read by
+# another account brings that account's.
 _QUEUE = (
     "INSERT INTO media_items (channel_id, message_id, version, file_key, kind, size, "
-    "mime_type, file_name, dc_id, access_hash, file_reference, thumb_size, queued_at) "
-    "SELECT p.channel_id, p.message_id, p.version, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+    "mime_type, file_name, dc_id, access_hash, file_reference, thumb_size, queued_at, "
+    "account) "
+    "SELECT p.channel_id, p.message_id, p.version, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
     "FROM posts p WHERE p.channel_id = ? AND p.message_id = ? "
     "AND coalesce(p.edit_date, '') <= coalesce(?, '') "
     "ON CONFLICT (channel_id, message_id, file_key) DO UPDATE SET "
     "file_reference = excluded.file_reference, access_hash = excluded.access_hash, "
-    "dc_id = excluded.dc_id"
+    "dc_id = excluded.dc_id, account = excluded.account"
 )
 
 
 async def queue_media(conn: aiosqlite.Connection, posts: Sequence[Post],
-                      seen_at: datetime) -> None:
-    """Queue the files of ``posts`` (just stored, inside the caller's transaction)."""
+                      seen_at: datetime, account: str | None = None) -> None:
+    """Queue the files of ``posts`` (just stored, inside the caller's transaction), as
+    the watching account ``account`` read them (None: not known)."""
     rows = []
     for post in posts:
         m = post.media
@@ -50,7 +54,7 @@ async def queue_media(conn: aiosqlite.Connection, posts: Sequence[Post],
             continue
         f = m.file
         rows.append((f.key, m.kind, m.size, m.mime_type, m.file_name, f.dc_id, f.access_hash,
-                     f.file_reference, f.thumb_size or None, to_db(seen_at),
+                     f.file_reference, f.thumb_size or None, to_db(seen_at), account,
                      post.channel_id, post.message_id, to_db_opt(post.edit_date)))
     if rows:
         await conn.executemany(_QUEUE, rows)
@@ -76,6 +80,7 @@ class MediaItem:
     sha256: str | None
     queued_at: datetime
     not_before: datetime | None = None
+    account: str | None = None      # the watching account ``file`` is valid for (None: unknown)
 
 
 def _item(r: sqlite3.Row) -> MediaItem:
@@ -89,7 +94,7 @@ def _item(r: sqlite3.Row) -> MediaItem:
     return MediaItem(r["id"], r["channel_id"], r["message_id"], r["version"], key, r["kind"],
                      r["size"], r["mime_type"], r["file_name"], ref, r["status"],
                      r["attempts"], r["last_error"], r["sha256"], from_db(r["queued_at"]),
-                     from_db_opt(r["not_before"]))
+                     from_db_opt(r["not_before"]), r["account"])
 
 
 async def get_item(db: Database, item_id: int) -> MediaItem | None:
@@ -147,11 +152,12 @@ async def retry_at(db: Database, item_id: int, error: str, when: datetime, *,
         "WHERE id = ?", (error, to_db(when), int(attempt), item_id))
 
 
-async def set_reference(db: Database, item_id: int, ref: FileRef) -> None:
-    """A fresh file reference (read with the message again)."""
+async def set_reference(db: Database, item_id: int, ref: FileRef,
+                        account: str | None = None) -> None:
+    """A fresh file reference (read with the message again by ``account``)."""
     await db.execute(
-        "UPDATE media_items SET file_reference = ?, access_hash = ?, dc_id = ? WHERE id = ?",
-        (ref.file_reference, ref.access_hash, ref.dc_id, item_id))
+        "UPDATE media_items SET file_reference = ?, access_hash = ?, dc_id = ?, account = ? "
+        "WHERE id = ?", (ref.file_reference, ref.access_hash, ref.dc_id, account, item_id))
 
 
 @dataclass(frozen=True)
@@ -332,13 +338,27 @@ async def photo_hashes_since(db: Database, since: datetime
         yield r[0], r[1]
 
 
-async def channel_access_hash(db: Database, channel_id: int) -> int | None:
-    """The watching account's access hash of a channel (from the watch list, current
-    entries first): what reading one of its messages again needs."""
+@dataclass(frozen=True)
+class ChannelReaders:
+    """Who may read a channel's messages again (for its files): its holder and each
+    account's access hash of it."""
+
+    holder: str | None              # the account holding it (of its latest entry)
+    watched: bool                   # a live entry: a lost holder's channel moves
+    hashes: dict[str, int]          # account -> its access hash of the channel
+
+
+async def channel_readers(db: Database, channel_id: int) -> ChannelReaders:
+    """The channel's holder (the live entry's, else the latest removed one's) and every
+    account's access hash of it (``channel_access``)."""
     row = await db.fetchone(
-        "SELECT access_hash FROM watched WHERE channel_id = ? AND access_hash IS NOT NULL "
+        "SELECT account, removed_at IS NULL FROM watched WHERE channel_id = ? "
         "ORDER BY removed_at IS NOT NULL, id DESC LIMIT 1", (channel_id,))
-    return int(row[0]) if row else None
+    hashes = await db.fetchall(
+        "SELECT account, access_hash FROM channel_access WHERE channel_id = ?",
+        (channel_id,))
+    return ChannelReaders(row[0] if row else None, bool(row[1]) if row else False,
+                          {r[0]: int(r[1]) for r in hashes})
 
 
 async def phashes_of_posts(db: Database, post_ids: Iterable[int]) -> dict[int, str]:

@@ -181,11 +181,12 @@ BULK_UPSERT_SQL = UPSERT_SQL.replace(
 
 async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
                       captured_via: CapturePath, seen_at: datetime, *,
-                      bulk: bool = False) -> StoreResult:
+                      bulk: bool = False, account: str | None = None) -> StoreResult:
     """Upsert posts inside the caller's transaction (their channels must exist).
 
     ``bulk`` sends the batch as one statement: for writers whose event loop stays busy
     meanwhile (the watcher reads Telegram while the database thread writes).
+    ``account``: the watching account that read them (their files' locations are its).
     """
     if not posts:
         return StoreResult()
@@ -198,7 +199,7 @@ async def store_posts(conn: aiosqlite.Connection, posts: Sequence[Post],
         await conn.executemany(UPSERT_SQL, rows)
     await index_pending(conn)
     await store_links(conn, posts)
-    await queue_media(conn, posts, seen_at)
+    await queue_media(conn, posts, seen_at, account)
     return await _changes_since(conn, before)
 
 

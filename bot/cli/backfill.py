@@ -126,7 +126,7 @@ async def backfill(settings: Settings, make_client: ClientFactory, refs: Sequenc
                 entry = await _resolved(client, db, entry, account, now)
                 outcomes.append(await backfill_channel(
                     client, db, entry, goal, now=now, progress=progress or no_progress,
-                    wait_time=wait_time))
+                    wait_time=wait_time, account=account))
             return outcomes
         finally:
             for client in clients.values():

@@ -5,13 +5,16 @@ A few workers take pending items (photos first; one worker only takes small file
 photo never waits behind videos). For each: the settings decide whether it is fetched
 (:func:`bot.media.policy.admit`); the budget and the disk whether it may start
 (:func:`~bot.media.policy.lack_of_space`: else downloads pause, and the admins are told
-once); then it is fetched part by part (:mod:`bot.media.fetch`). After a failure,
+once); :func:`~bot.media.policy.source` which watching account fetches it (a file's
+location is valid for the account that read the post only: that account while it runs,
+else the channel's holder, which reads the post again for its own); then it is fetched
+part by part (:mod:`bot.media.fetch`) with that account's client. After a failure,
 :func:`~bot.media.policy.after_failure` says what next: a flood wait holds every
-download until it is over (the partial file waits), an expired file reference is
-refreshed by reading the message again (a post deleted meanwhile leaves its item
-``missed``, with the reason), the network is retried with backoff, Telegram's refusals
-a few times before the item ``failed``. Photos get a perceptual hash for matching
-re-posted pictures.
+download of that account until it is over (the partial file waits), an expired file
+reference is refreshed by reading the message again (a post deleted meanwhile leaves its
+item ``missed``, with the reason), the network is retried with backoff, Telegram's
+refusals a few times before the item ``failed``. Photos get a perceptual hash for
+matching re-posted pictures.
 
 It wakes when the watcher stores posts (following ``rt.log_changed``) and polls slowly.
 """
@@ -23,7 +26,7 @@ import contextlib
 import errno
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from bot.failures import failure, log_traceback
@@ -57,7 +60,8 @@ class MediaDownloader:
         self.poll = poll
         self.rt: Runtime | None = None
         self.store: MediaStore | None = None
-        self.flood_until: datetime | None = None        # Telegram asked every download to wait
+        # account -> until when Telegram asked its downloads to wait
+        self.flood_until: dict[str, datetime] = {}
         self.pause: media.Pause | None = None           # no space: nothing starts
         self.fetched = 0                                # files stored by this run
         self.bytes_fetched = 0
@@ -145,10 +149,6 @@ class MediaDownloader:
         rt = self.rt
         assert rt is not None
         now = rt.now()
-        if self.flood_until is not None:
-            if now < self.flood_until:
-                return (self.flood_until - now).total_seconds()
-            self.flood_until = None
         if self.pause is not None and not await self._pause_over():
             return SPACE_RECHECK
         async with self._claiming:          # one item, one worker
@@ -177,6 +177,9 @@ class MediaDownloader:
         if item.file is None:
             await media.set_status(rt.db, item.id, "failed", "no location to fetch it from")
             return
+        source = await self._source(item)
+        if source is None:
+            return
         in_flight = sum(size for i, size in self._busy.items() if i != item.id)
         loop = asyncio.get_running_loop()
         free = await loop.run_in_executor(None, store.free_bytes)
@@ -185,30 +188,71 @@ class MediaDownloader:
         if short is not None:
             await self._pause_for(*short)
             return
-        await self._fetch(item)
+        await self._fetch(item, source)
 
-    async def _fetch(self, item: MediaItem) -> None:
+    async def _source(self, item: MediaItem) -> policy.Source | None:
+        """The account that fetches the item now, with its client; None when none does
+        (the item then waits, or failed: recorded here)."""
+        rt = self.rt
+        assert rt is not None
+        now = rt.now()
+        readers = await media.channel_readers(rt.db, item.channel_id)
+        source = policy.source(item.account, readers.holder, readers.watched,
+                               rt.accounts.names(), readers.hashes)
+        if source.fail is not None:
+            log.warning("the %s cannot be fetched: %s", _where(item), source.fail)
+            await media.set_status(rt.db, item.id, "failed", source.fail, attempt=True)
+            await self._discard(item)
+            return None
+        if source.wait is not None:
+            await media.retry_at(rt.db, item.id, source.wait,
+                                 now + timedelta(seconds=policy.HOLDER_WAIT), attempt=False)
+            return None
+        assert source.account is not None
+        until = self.flood_until.get(source.account)
+        if until is not None and now < until:
+            await media.retry_at(rt.db, item.id, f"{source.account} waits (FLOOD_WAIT)",
+                                 until, attempt=False)
+            return None
+        self.flood_until.pop(source.account, None)
+        return source
+
+    async def _fetch(self, item: MediaItem, source: policy.Source) -> None:
         rt, store = self.rt, self.store
         assert rt is not None and store is not None and item.file is not None
         ref, refreshes = item.file, 0
+        if source.reread:
+            # the location is another account's (the channel moved since): this account
+            # reads the post again for its own
+            log.info("the %s is read again by %s (its location is %s's)", _where(item),
+                     source.account, item.account)
+            fresh = await self._refresh(item, source)
+            if fresh is None:
+                return
+            ref = fresh
         ext = extension(item.kind, item.mime_type, item.file_name)
         while True:
-            fetcher = PartFetcher(rt.user, ref)
+            client = rt.accounts.client(source.account or "")
+            if client is None:          # ended meanwhile: decided again next time
+                await media.retry_at(rt.db, item.id, f"the account {source.account} ended",
+                                     rt.now(), attempt=False)
+                return
+            fetcher = PartFetcher(client, ref)
             try:
                 fetched = await fetch_file(store, item.id, ext, fetcher, part=self.part)
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
                     await self._pause_for("disk_full", f"the disk is full ({e.strerror})")
                     return
-                await self._failed(item, e, refreshes)
+                await self._failed(item, e, refreshes, source)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                step = await self._failed(item, e, refreshes)
+                step = await self._failed(item, e, refreshes, source)
                 if step is not policy.Step.REFRESH:
                     return
-                fresh = await self._refresh(item)
+                fresh = await self._refresh(item, source)
                 if fresh is None:
                     return
                 ref, refreshes = fresh, refreshes + 1
@@ -219,23 +263,28 @@ class MediaDownloader:
             return
 
     async def _failed(self, item: MediaItem, error: BaseException,
-                      refreshes: int) -> policy.Step:
+                      refreshes: int, source: policy.Source) -> policy.Step:
         """Record a failed try as the policy says; returns the step taken."""
         rt = self.rt
         assert rt is not None
         now = rt.now()
+        account = source.account or ""
         failed = classify(error, "user")
         network = self._network.get(item.id, 0)
         then = policy.after_failure(failed, item.attempts, refreshes, now,
                                     network_tries=network)
-        where = f"{item.kind} of post {item.message_id} in channel {item.channel_id}"
+        where = _where(item)
         if then.step is policy.Step.PAUSE:
             assert then.until is not None
             self.flood_waits += 1
-            self.flood_until = max(self.flood_until or then.until, then.until)
-            log.warning("media downloads wait %s s (Telegram asked: %s)", failed.seconds,
-                        failed.error)
-            await media.retry_at(rt.db, item.id, then.reason, then.until, attempt=False)
+            # whole seconds, as the database keeps the item's not_before: the item is
+            # not taken again before the gate opens
+            until = then.until.replace(microsecond=0) + \
+                timedelta(seconds=1 if then.until.microsecond else 0)
+            self.flood_until[account] = max(self.flood_until.get(account, until), until)
+            log.warning("media downloads of %s wait %s s (Telegram asked: %s)", account,
+                        failed.seconds, failed.error)
+            await media.retry_at(rt.db, item.id, then.reason, until, attempt=False)
         elif then.step is policy.Step.RETRY:
             assert then.until is not None
             if not then.counts:
@@ -248,27 +297,32 @@ class MediaDownloader:
             await media.set_status(rt.db, item.id, "failed", then.reason, attempt=True)
             await self._discard(item)
         elif then.step is policy.Step.STOP:
-            await media.retry_at(rt.db, item.id, then.reason, now, attempt=False)
+            assert then.until is not None
+            log.info("downloading the %s stopped: the account %s ended (%s)", where, account,
+                     then.reason)
+            await media.retry_at(rt.db, item.id, f"the account {account} ended: {then.reason}",
+                                 then.until, attempt=False)
         return then.step
 
-    async def _refresh(self, item: MediaItem) -> FileRef | None:
-        """A fresh file reference, read with the message; None when there is none (the
-        item is then recorded as missed, or waits for a later try)."""
+    async def _refresh(self, item: MediaItem, source: policy.Source) -> FileRef | None:
+        """A fresh file reference of ``source``'s account, read with the message; None
+        when there is none (the item is then recorded as missed, or waits for a later
+        try)."""
         rt = self.rt
-        assert rt is not None
-        access_hash = await media.channel_access_hash(rt.db, item.channel_id)
-        if access_hash is None:
-            await media.set_status(rt.db, item.id, "failed",
-                                   "its file reference expired, and the channel is not "
-                                   "watched (no access to read the post again)")
+        assert rt is not None and source.account is not None \
+            and source.access_hash is not None
+        client = rt.accounts.client(source.account)
+        if client is None:
+            await media.retry_at(rt.db, item.id, f"the account {source.account} ended",
+                                 rt.now(), attempt=False)
             return None
         try:
-            again = await reread_file(rt.user, item.channel_id, access_hash, item.message_id,
-                                      item.file_key)
+            again = await reread_file(client, item.channel_id, source.access_hash,
+                                      item.message_id, item.file_key)
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            await self._failed(item, e, policy.MAX_REFRESHES)
+            await self._failed(item, e, policy.MAX_REFRESHES, source)
             return None
         if again.gone or again.replaced:
             why = ("the post was deleted before its file was fetched" if again.gone else
@@ -279,7 +333,7 @@ class MediaDownloader:
             await self._discard(item)
             return None
         assert again.ref is not None
-        await media.set_reference(rt.db, item.id, again.ref)
+        await media.set_reference(rt.db, item.id, again.ref, source.account)
         return again.ref
 
     async def _discard(self, item: MediaItem) -> None:
@@ -342,6 +396,10 @@ class MediaDownloader:
             log.warning("media downloads resume: there is room again")
         self.pause = None
         return True
+
+
+def _where(item: MediaItem) -> str:
+    return f"{item.kind} of post {item.message_id} in channel {item.channel_id}"
 
 
 def _photo_mime(item: MediaItem) -> str | None:

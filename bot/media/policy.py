@@ -4,6 +4,7 @@ functions of the item, the settings, the classified error and the time (like
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,9 @@ NETWORK_BACKOFF_MAX = 300.0     # seconds between tries while Telegram cannot be
 # downloaded, then goes as text; the alert dispatcher waits as long to see the photo's
 # perceptual hash (the same picture posted by another channel is one story).
 PHOTO_WAIT = 15.0
+# seconds an item waits, untried, for its channel's account: a lost account's channel
+# moving to another, the new holder looking it up, an account ended under a download
+HOLDER_WAIT = 60.0
 
 
 def admit(kind: str, size: int | None, kinds: tuple[str, ...],
@@ -61,12 +65,66 @@ def photo_alert(status: str | None, path_exists: bool, queued_at: datetime | Non
     return "text"
 
 
+@dataclass(frozen=True)
+class Source:
+    """Which watching account fetches an item's file now (``account``, with its access
+    hash of the channel for reading the post again), or why none does: ``wait`` (the
+    item waits :data:`HOLDER_WAIT`, untried) or ``fail`` (no account can read it)."""
+
+    account: str | None = None
+    access_hash: int | None = None
+    reread: bool = False        # the item's location is another account's: read the post
+    wait: str | None = None     # again with this one first (its own file reference)
+    fail: str | None = None
+
+
+def source(item_account: str | None, holder: str | None, watched: bool,
+           running: Sequence[str], hashes: Mapping[str, int]) -> Source:
+    """Who fetches a file whose location (access hash, file reference) is valid for
+    ``item_account`` (None: not known; taken as the holder's), in a channel held by
+    ``holder`` (``watched``: a live entry, so a lost holder's channel moves), with the
+    ``running`` accounts and each account's access hash of the channel (``hashes``).
+
+    The account that read the post, while it runs; else the channel's holder, reading
+    the post again for a location of its own; while a live channel's holder is lost (it
+    moves within a reconcile interval) or has not looked the channel up, the item waits;
+    a channel no longer watched is read by any running account that has looked it up;
+    else no account can read it."""
+    def able(account: str | None) -> bool:
+        return account is not None and account in running and account in hashes
+
+    if not running:
+        return Source(wait="no watching account is running")
+    if able(item_account):
+        assert item_account is not None
+        return Source(item_account, hashes[item_account])
+    if able(holder):
+        assert holder is not None
+        return Source(holder, hashes[holder], reread=item_account not in (None, holder))
+    if watched and holder is not None:
+        if holder in running:
+            return Source(wait=f"the channel's account {holder} has not looked it up yet")
+        return Source(wait=f"the channel's account {holder} was lost: waiting for the "
+                           "channel to move to another account")
+    other = next((a for a in running if a in hashes), None)
+    if other is not None:
+        return Source(other, hashes[other], reread=True)
+    if watched:
+        return Source(wait="no watching account holds the channel yet")
+    lost = holder or item_account
+    why = (f"its account {lost} was lost" if lost is not None and lost not in running
+           else "no running account has looked it up")
+    return Source(fail=f"no watching account can read the channel: {why}, and the "
+                       "channel is no longer watched")
+
+
 class Step(StrEnum):
     PAUSE = "pause"             # Telegram asks every download to wait until ``until``
     REFRESH = "refresh"         # read the message again for a fresh file reference
     RETRY = "retry"             # try this item again at ``until``
     FAILED = "failed"           # give this item up, and say why
-    STOP = "stop"               # the account ended: the app is stopping
+    STOP = "stop"               # the account ended: try again at ``until`` (another
+                                # account, once its channel moved; or the app stops)
 
 
 @dataclass(frozen=True)
@@ -91,7 +149,9 @@ def after_failure(failed: Failure, attempts: int, refreshes: int, now: datetime,
                 return Next(Step.FAILED, f"{failed.error} even with a fresh file reference")
             return Next(Step.REFRESH, failed.detail, counts=False)
         case Action.STOP_ACCOUNT:
-            return Next(Step.STOP, failed.detail, counts=False)
+            # the account ended: the app lets it go (its channels move) or stops
+            return Next(Step.STOP, failed.detail, now + timedelta(seconds=HOLDER_WAIT),
+                        counts=False)
         case Action.DROP_CHAT:
             return Next(Step.FAILED, f"the channel cannot be read ({failed.error})")
     if failed.action is Action.OFFLINE or (not failed.telegram and failed.action is Action.RETRY):

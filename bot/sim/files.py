@@ -11,18 +11,28 @@ File references expire as on Telegram: each one says when it was issued; it is r
 (``FILE_REFERENCE_EXPIRED``) once the world's ``file_reference_lifetime`` has passed, or
 after the file's references were revoked (a fault, the post deleted or its media
 replaced). Reading the message again gives a fresh one.
+
+A file's access hash and its references belong to the account that read the post, as on
+Telegram: :func:`for_viewer` makes them so in each copy of a message an account receives,
+and ``upload.getFile`` refuses another account's (``FILE_ID_INVALID``,
+``FILE_REFERENCE_INVALID``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import struct
+from collections.abc import Mapping
+from typing import Any
+
+from telethon.tl import types
 
 from bot.sim.model import ContentSpec, MediaSpec
 
 BLOCK = 1 << 20
-_REF = struct.Struct("<4sdI")           # b"simf", issued at (Unix time), epoch
+_REF = struct.Struct("<4sdIq")          # b"simf", issued at (Unix time), epoch, viewer
 _REF_TAG = b"simf"
 
 
@@ -68,7 +78,7 @@ class SimFile:
     def __init__(self, file_id: int, spec: MediaSpec, content: ContentSpec,
                  default_seed: int) -> None:
         self.id = file_id
-        self.access_hash = file_id ^ 0x5A5A
+        self.access_hash = file_id ^ 0x5A5A     # as rendered, before :func:`for_viewer`
         self.photo = spec.kind == "photo"
         self.spec = spec
         self.content = content
@@ -129,9 +139,15 @@ class SimFile:
 
     # ---- references ----
 
-    def reference(self, now: float) -> bytes:
-        """A file reference issued at ``now``."""
-        return _REF.pack(_REF_TAG, now, self.epoch)
+    def access_hash_for(self, viewer_id: int) -> int:
+        """The file's access hash for the account ``viewer_id``."""
+        digest = hashlib.blake2b(f"file:{viewer_id}:{self.id}".encode(),
+                                 digest_size=8).digest()
+        return int.from_bytes(digest, "little", signed=True) or 1
+
+    def reference(self, now: float, viewer_id: int = 0) -> bytes:
+        """A file reference issued at ``now`` (to the account ``viewer_id``)."""
+        return _REF.pack(_REF_TAG, now, self.epoch, viewer_id)
 
     def revoke(self) -> None:
         """Every reference issued so far stops working."""
@@ -140,7 +156,52 @@ class SimFile:
     def reference_valid(self, ref: bytes, now: float, lifetime: float | None) -> bool:
         if len(ref) != _REF.size:
             return False
-        tag, issued, epoch = _REF.unpack(ref)
+        tag, issued, epoch, _viewer = _REF.unpack(ref)
         if tag != _REF_TAG or epoch != self.epoch:
             return False
         return lifetime is None or now - issued <= lifetime
+
+    @staticmethod
+    def reference_viewer(ref: bytes) -> int | None:
+        """The account a reference was issued to (None: not one of the simulation's)."""
+        if len(ref) != _REF.size or not ref.startswith(_REF_TAG):
+            return None
+        return int(_REF.unpack(ref)[3])
+
+
+def _own(obj: Any, files: Mapping[int, SimFile], viewer_id: int) -> None:
+    """A photo or document (of a message's media) with ``viewer_id``'s hash and reference."""
+    file = files.get(getattr(obj, "id", None))          # type: ignore[arg-type]
+    ref = getattr(obj, "file_reference", None)
+    if file is None or not isinstance(ref, bytes) or len(ref) != _REF.size:
+        return
+    tag, issued, epoch, _ = _REF.unpack(ref)
+    obj.access_hash = file.access_hash_for(viewer_id)
+    obj.file_reference = _REF.pack(tag, issued, epoch, viewer_id)
+
+
+def _message(m: Any, files: Mapping[int, SimFile], viewer_id: int) -> None:
+    media = getattr(m, "media", None)
+    if isinstance(media, types.MessageMediaPhoto) and media.photo is not None:
+        _own(media.photo, files, viewer_id)
+    elif isinstance(media, types.MessageMediaDocument) and media.document is not None:
+        _own(media.document, files, viewer_id)
+
+
+def for_viewer(obj: Any, files: Mapping[int, SimFile], viewer_id: int) -> Any:
+    """``obj`` (a fresh copy of an answer or a push, as one account receives it) with
+    the access hashes and file references of its messages' files made that account's.
+    Only messages are looked at: the containers that carry them (answers of history
+    reads, differences, pushes)."""
+    if not files:
+        return obj
+    for name in ("messages", "new_messages"):
+        for m in getattr(obj, name, None) or ():
+            _message(m, files, viewer_id)
+    for name in ("updates", "other_updates"):
+        for u in getattr(obj, name, None) or ():
+            _message(getattr(u, "message", None), files, viewer_id)
+    update = getattr(obj, "update", None)               # UpdateShort
+    if update is not None:
+        _message(getattr(update, "message", None), files, viewer_id)
+    return obj

@@ -19,6 +19,7 @@ from telethon.crypto import AuthKey
 from telethon.network.mtprotosender import MTProtoSender
 from telethon.utils import is_list_like
 
+from bot.sim.files import for_viewer
 from bot.sim.tl import RpcFail, as_exception, decode_result, result_bytes, roundtrip
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ class SimSender:
 
     def push(self, updates: Any) -> None:
         """Server -> client, as ``MTProtoSender._handle_update`` does after decoding."""
-        self._updates_queue.put_nowait(roundtrip(updates))
+        self._updates_queue.put_nowait(
+            for_viewer(roundtrip(updates), self.world.files, self.account.id))
 
     def drop_link(self, seconds: float) -> None:
         """The connection breaks; it comes back after ``seconds``."""
@@ -221,7 +223,8 @@ class SimSender:
 
         try:
             result = self.world.handle(self, BinaryReader(wire).tgread_object())
-            parsed = decode_result(request, result_bytes(result))
+            parsed = for_viewer(decode_result(request, result_bytes(result)),
+                                self.world.files, self.account.id)
         except RpcFail as e:
             self._reply(future, as_exception(e, request), None)
             return

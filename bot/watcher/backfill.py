@@ -70,8 +70,12 @@ class Outcome:
 async def backfill_channel(client: Client, db: Database, entry: WatchEntry,
                            goal: Goal, *, now: Callable[[], datetime],
                            progress: Progress = no_progress, wait_time: float = 1.0,
-                           on_wait: Callable[[int], object] = lambda s: None) -> Outcome:
+                           on_wait: Callable[[int], object] = lambda s: None,
+                           account: str | None = None) -> Outcome:
+    """Read the channel's history down with ``client``, the client of ``account``
+    (default: ``entry.account``; ``entry.access_hash`` must be that account's)."""
     assert entry.channel_id is not None and entry.access_hash is not None
+    account = account or entry.account
     cid = entry.channel_id
     peer = peer_of(cid, entry.access_hash)
     out = Outcome(entry.username, cid)
@@ -86,7 +90,7 @@ async def backfill_channel(client: Client, db: Database, entry: WatchEntry,
         while True:
             try:
                 done = await _read(client, db, cid, peer, below, goal, out, bar, now,
-                                   wait_time)
+                                   wait_time, account)
             except Exception as e:
                 seconds = wait_seconds(e)
                 if seconds is None:
@@ -123,7 +127,7 @@ async def _expected(client: Client, peer: Any, below: int | None,
 
 async def _read(client: Client, db: Database, cid: int, peer: Any, below: int | None,
                 goal: Goal, out: Outcome, bar: ProgressBar, now: Callable[[], datetime],
-                wait_time: float) -> bool:
+                wait_time: float, account: str | None) -> bool:
     """Read down from ``below``; True when the goal or the first message is reached."""
     left = None if goal.limit is None else goal.limit - out.read
     if left is not None and left <= 0:
@@ -142,7 +146,8 @@ async def _read(client: Client, db: Database, cid: int, peer: Any, below: int | 
         if pending:
             merged = _merge(cid, pending)
             pending.clear()
-            writing = asyncio.ensure_future(save_batch(db, merged, CapturePath.BACKFILL, now()))
+            writing = asyncio.ensure_future(save_batch(db, merged, CapturePath.BACKFILL, now(),
+                                                       account))
 
     try:
         async for down in read_down(client, peer, below, left, goal.since, wait_time):

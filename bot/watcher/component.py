@@ -125,7 +125,8 @@ class Watcher:
 
     def _attach_account(self, account: WatchingAccount) -> None:
         name, client = account.name, account.client
-        live = LiveCapture(self.live.__contains__, self._store_live, self._ready)
+        live = LiveCapture(self.live.__contains__, partial(self._store_live, name),
+                           self._ready)
         live.attach(client)
         sweeper = Sweeper(partial(self.state.held_by, name), self.run)
         work = self.works[name] = AccountWork(name, client, live, sweeper)
@@ -235,11 +236,12 @@ class Watcher:
 
     # ---- live ------------------------------------------------------------------
 
-    async def _store_live(self, batch: Batch) -> None:
+    async def _store_live(self, account: str, batch: Batch) -> None:
+        """What ``account``'s client was pushed."""
         rt = self.rt
         if rt is None:
             return
-        result = await save_batch(rt.db, batch, CapturePath.LIVE, rt.now())
+        result = await save_batch(rt.db, batch, CapturePath.LIVE, rt.now(), account)
         if result.new or result.edited or result.deleted:
             rt.log_changed.notify()
 

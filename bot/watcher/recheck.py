@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 async def recheck(client: Client, db: Database, entry: WatchEntry, *,
                   now: Callable[[], datetime], window: timedelta) -> StoreResult:
     """Read the channel's posts of the last ``window`` again by id (and older ones due
-    for an engagement sample): gone ones become tombstones, changed ones new versions,
-    counters are refreshed and sampled."""
+    for an engagement sample), with ``client`` (its holder's, ``entry.account``): gone
+    ones become tombstones, changed ones new versions, counters are refreshed and
+    sampled."""
     assert entry.channel_id is not None and entry.access_hash is not None
     cid = entry.channel_id
     peer = peer_of(cid, entry.access_hash)
@@ -58,6 +59,6 @@ async def recheck(client: Client, db: Database, entry: WatchEntry, *,
         if unsettled:
             log.info("re-check of channel %s: %d id(s) left out of answers are asked "
                      "about next time", cid, len(unsettled))
-        result += await save_batch(db, batch, CapturePath.CATCH_UP, now())
+        result += await save_batch(db, batch, CapturePath.CATCH_UP, now(), entry.account)
     await set_rechecked(db, cid, now())
     return result

@@ -24,7 +24,8 @@ async def reconcile(client: Client, db: Database, entry: WatchEntry, *,
                     now: Callable[[], datetime], initial_window: timedelta,
                     wait_time: float = 1.0) -> StoreResult:
     """Read everything newer than the cursor (or, the first time, newer than
-    ``initial_window`` ago) and store it with capture path ``catch-up``. Raises what
+    ``initial_window`` ago) with ``client`` (its holder's, ``entry.account``) and store
+    it with capture path ``catch-up``. Raises what
     Telegram raises (flood waits, private channels); what was stored stays stored."""
     assert entry.channel_id is not None and entry.access_hash is not None
     cid = entry.channel_id
@@ -35,7 +36,7 @@ async def reconcile(client: Client, db: Database, entry: WatchEntry, *,
     after = cursor
     async for batch, top in read_up(client, peer, after=cursor,
                                     since=now() - initial_window, wait_time=wait_time):
-        result += await save_batch(db, batch, CapturePath.CATCH_UP, now())
+        result += await save_batch(db, batch, CapturePath.CATCH_UP, now(), entry.account)
         after = top
     if after is None:
         # A quiet channel with nothing in the window: continue after its newest message.

@@ -1,5 +1,6 @@
 """Downloading files: ``upload.getFile`` with Telegram's rules on parts and offsets,
-file references that expire, and flood waits (the ``flood_wait`` fault on
+file references that expire, access hashes and references valid for the account that
+read the post only, and flood waits (the ``flood_wait`` fault on
 ``upload.getFile``, checked for every request by the registry)."""
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def _file(call: Call, location: Any) -> SimFile:
         raise NotImplementedError(f"the simulation serves photos and documents, not "
                                   f"{type(location).__name__}")
     file = call.world.files.get(location.id)
-    if file is None or file.photo != photo or file.access_hash != location.access_hash:
+    # a file's access hash and references are the account's that read the post
+    if file is None or file.photo != photo \
+            or file.access_hash_for(call.account.id) != location.access_hash:
         raise RpcFail(400, "FILE_ID_INVALID")
+    if file.reference_viewer(bytes(location.file_reference)) != call.account.id:
+        raise RpcFail(400, "FILE_REFERENCE_INVALID")
     if photo and location.thumb_size != "y":
         raise RpcFail(400, "LOCATION_INVALID")
     if not file.reference_valid(bytes(location.file_reference), call.world.ts(),
