@@ -65,6 +65,19 @@ def hash_file(path: Path, *, chunk: int = CHUNK) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def copy_hashed(source: Path, target: Path, *, chunk: int = CHUNK) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` hashing it as it is written: its SHA-256 (hex) and
+    size (one read of the source, memory flat)."""
+    h = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        while block := src.read(chunk):
+            h.update(block)
+            dst.write(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
 def hash_prefix(path: Path, length: int, *, chunk: int = CHUNK) -> hashlib._Hash:
     """A SHA-256 object fed with the first ``length`` bytes of ``path`` (resuming a
     download: the hash of what is already on disk)."""
@@ -146,15 +159,8 @@ class MediaStore:
         size, relative path)``. The copy is hashed as it is written."""
         self.ensure()
         temp = self.incoming(f"import-{os.getpid()}-{id(source)}")
-        h = hashlib.sha256()
-        size = 0
         try:
-            with open(source, "rb") as src, open(temp, "wb") as dst:
-                while block := src.read(CHUNK):
-                    h.update(block)
-                    dst.write(block)
-                    size += len(block)
-            digest = h.hexdigest()
+            digest, size = copy_hashed(source, temp)
             return digest, size, self.commit(temp, digest, ext)
         finally:
             temp.unlink(missing_ok=True)

@@ -13,7 +13,6 @@ manifest is complete.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sys
 from collections import Counter
@@ -23,9 +22,9 @@ from config.errors import TgmonError
 from config.sizes import human_size
 from storage.db import Database
 from storage.export import ExportFilter, export_sql
+from storage.mediastore import copy_hashed, hash_file
 
 MANIFEST = "SHA256SUMS"
-CHUNK = 1 << 20
 
 
 class EvidenceError(TgmonError):
@@ -45,20 +44,13 @@ def check_package_dir(target: Path) -> None:
 def _copy(source: Path, target: Path, sha256: str) -> int:
     """Copy ``source`` to ``target`` (temporary name, then rename), checking its hash."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_file() and target.stat().st_size == source.stat().st_size:
-        from storage.mediastore import hash_file
-        if hash_file(target)[0] == sha256:
-            return 0                    # already in the package (a package made again)
+    if (target.is_file() and target.stat().st_size == source.stat().st_size
+            and hash_file(target)[0] == sha256):
+        return 0                        # already in the package (a package made again)
     temp = target.with_name(f".{target.name}.part")
-    h = hashlib.sha256()
-    size = 0
     try:
-        with open(source, "rb") as src, open(temp, "wb") as dst:
-            while block := src.read(CHUNK):
-                h.update(block)
-                dst.write(block)
-                size += len(block)
-        if h.hexdigest() != sha256:
+        digest, size = copy_hashed(source, temp)
+        if digest != sha256:
             raise EvidenceError(
                 f"{source} no longer matches the SHA-256 recorded when it was downloaded "
                 f"({sha256}); run `tgmon media verify`")
