@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from bot.rules.keys import post_languages, text_keys_cache, text_word_keys
 from bot.rules.match import Span
@@ -73,6 +74,26 @@ def regex_texts(text: str) -> tuple[str, ...]:
     return fold_yo(text), fold_yo(normalised)
 
 
+class Words(NamedTuple):
+    """A text read into words, before any word's keys are known."""
+
+    normalised: str
+    offsets: Offsets | None     # None: normalising left the text as it was
+    folded: str
+    languages: tuple[str, ...]
+    forms: tuple[str, ...]
+
+
+def read_words(text: str) -> Words:
+    """The first step of :func:`analyse`: the text normalised, folded, its languages and
+    its words. Whatever decides a rule from the words alone (a phrase checked against
+    the word index's vocabulary) reads them here, so it sees the words analyse sees."""
+    normalised, offsets = normalise_mapped(text)
+    folded = fold_text(normalised)
+    langs = post_languages(folded, yo="ё" in normalised or "Ё" in normalised)
+    return Words(normalised, offsets, folded, langs, tuple(WORD.findall(word_text(folded))))
+
+
 # Keys of words looked up elsewhere before they are worked out: (forms, the post's
 # languages) -> the keys of those it knows (the word index keeps every word's keys).
 KeyLookup = Callable[[list[str], tuple[str, ...]], Mapping[str, tuple[str, ...]]]
@@ -85,10 +106,7 @@ def analyse(text: str, channel: str | None = None, channel_id: int | None = None
     its posts, what ``in:comments`` looks at). Every word key of a post comes from here,
     so whatever reads keys sees through the same disguises. ``lookup`` is asked first for
     words whose keys are not cached, so that stored keys spare the dictionaries."""
-    normalised, offsets = normalise_mapped(text)
-    folded = fold_text(normalised)
-    langs = post_languages(folded, yo="ё" in normalised or "Ё" in normalised)
-    forms = tuple(WORD.findall(word_text(folded)))
+    normalised, offsets, folded, langs, forms = read_words(text)
     cache = text_keys_cache(langs)
     get = cache.get
     word_keys = [get(f) for f in forms]
