@@ -51,7 +51,10 @@ def bucket_of(date: str) -> str:
 def buckets(conn: sqlite3.Connection, since: datetime, until: datetime) -> list[str]:
     """The buckets of every month that overlaps ``[since, until)`` and holds posts,
     newest first (the dates of the log bound them: a period may reach year 1)."""
-    first, last = conn.execute("SELECT min(date), max(date) FROM posts").fetchone()
+    # Two queries: SQLite reads min() or max() alone from the end of the date index, but
+    # scans the whole index for both in one SELECT.
+    first = conn.execute("SELECT min(date) FROM posts").fetchone()[0]
+    last = conn.execute("SELECT max(date) FROM posts").fetchone()[0]
     if first is None:
         return []
     since, until = since.astimezone(UTC), until.astimezone(UTC)
@@ -265,12 +268,28 @@ def window_candidates(conn: sqlite3.Connection, since: datetime, until: datetime
         "ORDER BY p.date DESC, p.id DESC LIMIT ?", [*params, limit])]
 
 
-def window_texts(conn: sqlite3.Connection, since: datetime, until: datetime,
-                 channel_ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
-    """``(id, text)`` of every post of the period, streamed."""
+def blobs(conn: sqlite3.Connection, ids: Iterable[int]) -> Iterator[tuple[int, bytes]]:
+    """``(id, text as UTF-8)`` of the posts ``ids``, streamed (bytes: what RE2 reads, and
+    half the cost of reading text)."""
+    yield from conn.execute("SELECT id, CAST(text AS BLOB) FROM posts WHERE id IN "
+                            "(SELECT value FROM json_each(?))", (_ids_json(ids),))
+
+
+def window_blobs(conn: sqlite3.Connection, since: datetime, until: datetime,
+                 channel_ids: Sequence[int] | None = None) -> Iterator[tuple[int, bytes]]:
+    """``(id, text as UTF-8)`` of every post of the period, streamed."""
     where, extra = _window(channel_ids)
-    yield from conn.execute(f"SELECT p.id, p.text FROM posts p WHERE {where}",
+    yield from conn.execute(f"SELECT p.id, CAST(p.text AS BLOB) FROM posts p WHERE {where}",
                             [to_db(since), to_db(until), *extra])
+
+
+def window_ids(conn: sqlite3.Connection, since: datetime, until: datetime,
+               channel_ids: Sequence[int] | None = None) -> Iterator[int]:
+    """Ids of every post of the period, streamed."""
+    where, extra = _window(channel_ids)
+    for row in conn.execute(f"SELECT p.id FROM posts p WHERE {where}",
+                            [to_db(since), to_db(until), *extra]):
+        yield row[0]
 
 
 def count_window(conn: sqlite3.Connection, since: datetime, until: datetime,

@@ -50,11 +50,18 @@ RULES = (
     r"курск /\d/", "/курск/ -дрон", r"(/\d+/ OR дрон) белгород", "-/а/ курск",
     r'/\d/ "курская область"', "/е/", "#сводка OR /Тёт/", "/Курск/", "/пво/ OR #курск",
     "белгород", "#курск", "pvo OR ПВО", "Шебекино", "/шебекино/", "Покровск", "/Kurs/",
+    # regexes searched in the joined texts of a period, or text by text when anchored
+    "/^курск/", "/курск$/", r"/\bдрон\b/", r"/дрон\s+курск/", "/(?s)курск.*дрон/",
+    r"/(?m)^\d/", "/ПВО\n/", "/(?-i)Ещ/", "/ё/", r"/е\s/", r"/\n\n*к/",
+    # phrases decided from the words and the vocabulary
+    '"курск обстрел"', '"ещё ещё"', '"курская область" "санкт-петербург"', '"ку́рск 2024"',
+    '"курская область" -"санкт-петербург"', '"kursk tyotkino" OR "курск курская"',
 )
 
 
 def random_text(rng: random.Random) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randrange(0, 16)))
+    words = [rng.choice(WORDS) for _ in range(rng.randrange(0, 16))]
+    return "".join(w + rng.choice((" ", " ", " ", "\n", ", ")) for w in words).strip()
 
 
 CHANNELS = [Channel(1100 + i, f"chan{i}" if i != 3 else None, f"К{i}") for i in range(4)]

@@ -18,20 +18,19 @@ period is a candidate: the answer is the same, only slower.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from itertools import islice
 from typing import Generic, TypeVar
 
-import re2
-
 from bot.rules import postwords as pw
-from bot.rules.analysis import AnalysedText, analyse, regex_texts
+from bot.rules.analysis import AnalysedText, analyse
 from bot.rules.indexer import vocabulary_lookup
-from bot.rules.parser import regex_options
 from bot.rules.postwords import INDEX_VERSION, NAMESPACES, Formula, SearchPlan
+from bot.rules.textscan import adjacent_hits, regex_hits
 from storage import word_index as wi
 from storage.db import Database
 from storage.models import StoredPost
@@ -111,52 +110,74 @@ class _Evaluator:
         return set(wi.indexed_posts(self.conn, " OR ".join(f"({e})" for e in found),
                                     self.since, self.until, self.channel_ids))
 
-    # -- regexes: the texts --
-
-    # RE2 reads UTF-8: bytes spare its binding the conversion of a str, which also maps
-    # every offset back to characters (two thirds of a search's time on a post).
+    # -- texts: regexes and phrases (bot.rules.textscan), a chunk of posts at a time --
 
     def scan(self, pattern: str) -> set[int]:
         """Posts of the period whose text the regex finds something in."""
         found = self._scanned.get(pattern)
         if found is None:
-            regex = re2.compile(pattern, regex_options())
-            found = self._scanned[pattern] = {
-                pid for pid, text in wi.window_texts(self.conn, self.since, self.until,
-                                                     self.channel_ids)
-                if any(regex.search(read.encode()) for read in regex_texts(text))}
+            found = self._scanned[pattern] = self._regex(
+                wi.window_blobs(self.conn, self.since, self.until, self.channel_ids), pattern)
         return found
 
-    def finds(self, ids: set[int], patterns: Iterable[str]) -> dict[str, set[int]]:
-        """Of posts ``ids``, those each regex finds something in (their texts read once)."""
-        regexes = {p: re2.compile(p, regex_options()) for p in patterns}
-        out: dict[str, set[int]] = {p: set() for p in regexes}
-        for pid, text in wi.texts(self.conn, ids):
-            reads = [read.encode() for read in regex_texts(text)]
-            for p, regex in regexes.items():
-                if any(regex.search(read) for read in reads):
-                    out[p].add(pid)
+    def finds(self, ids: set[int], pattern: str) -> set[int]:
+        """Of posts ``ids``, those the regex finds something in."""
+        return self._regex(wi.blobs(self.conn, ids), pattern)
+
+    @staticmethod
+    def _regex(rows: Iterable[tuple[int, bytes]], pattern: str) -> set[int]:
+        """Ids of the rows whose text the regex finds something in."""
+        out: set[int] = set()
+        for ids, blobs in _chunks(rows):
+            out.update(ids[i] for i in regex_hits(pattern, blobs))
+        return out
+
+    def adjacent(self, ids: set[int], parts: tuple[frozenset[str], ...]) -> set[int]:
+        """Of posts ``ids``, those with the phrase's words adjacent."""
+        ids = ids & self.indexed(pw.AllOf(tuple(pw.Has(p) for p in parts)))
+        forms = self.forms(parts)
+        out: set[int] = set()
+        if not ids or not forms:
+            return out
+        for chunk, texts in _chunks(wi.texts(self.conn, ids)):
+            out.update(chunk[i] for i in adjacent_hits(forms, texts))
+        return out
+
+    def forms(self, parts: tuple[frozenset[str], ...]
+              ) -> dict[str, tuple[frozenset[str], ...]]:
+        """Per namespace, the forms the vocabulary files under each part's keys (where
+        every part has some)."""
+        terms = [self.terms(p) for p in parts]
+        out = {}
+        for ns in NAMESPACES.values():
+            sets = tuple(frozenset(w[len(ns):] for w, prefix in t
+                                   if not prefix and w.startswith(ns)) for t in terms)
+            if all(sets):
+                out[ns] = sets
         return out
 
     # -- formulas --
 
     def evaluate(self, formula: Formula) -> set[int]:
         """The indexed posts of the period that satisfy the formula."""
-        if not pw.has_regex(formula):
+        if not pw.reads_text(formula):
             return self.indexed(formula)
         match formula:
             case pw.Finds(pattern=pattern):
                 return self.scan(pattern)
+            case pw.Adjacent(parts=parts):
+                return self.adjacent(self.indexed(pw.AllOf(tuple(pw.Has(p) for p in parts))),
+                                     parts)
             case pw.AnyOf(parts=parts):
-                plain = [p for p in parts if not pw.has_regex(p)]
+                plain = [p for p in parts if not pw.reads_text(p)]
                 out = self.indexed(pw.AnyOf(tuple(plain))) if plain else set()
                 for p in parts:
-                    if pw.has_regex(p):
+                    if pw.reads_text(p):
                         out |= self.evaluate(p)
                 return out
             case pw.AllOf(parts=parts):
-                plain = [p for p in parts if not pw.has_regex(p)]
-                rest = [p for p in parts if pw.has_regex(p)]
+                plain = [p for p in parts if not pw.reads_text(p)]
+                rest = [p for p in parts if pw.reads_text(p)]
                 if plain:
                     found = self.indexed(pw.AllOf(tuple(plain)))
                 else:
@@ -173,13 +194,15 @@ class _Evaluator:
         """Those of ``ids`` that satisfy the formula."""
         if not ids:
             return ids
-        if not pw.has_regex(formula):
+        if not pw.reads_text(formula):
             return ids & self.indexed(formula)
-        if isinstance(formula, pw.Finds):
-            if formula.pattern in self._scanned:
-                return ids & self._scanned[formula.pattern]
-            return self.finds(ids, [formula.pattern])[formula.pattern]
         match formula:
+            case pw.Finds(pattern=pattern):
+                if pattern in self._scanned:
+                    return ids & self._scanned[pattern]
+                return self.finds(ids, pattern)
+            case pw.Adjacent(parts=parts):
+                return self.adjacent(ids, parts)
             case pw.AnyOf(parts=parts):
                 out: set[int] = set()
                 for p in parts:
@@ -195,12 +218,20 @@ class _Evaluator:
         raise TypeError(formula)
 
 
+def _chunks(rows: Iterable[tuple[int, T]], size: int = 8_000
+            ) -> Iterator[tuple[list[int], list[T]]]:
+    """Streamed ``(id, value)`` rows as lists of ``size`` ids and values."""
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield [r[0] for r in chunk], [r[1] for r in chunk]
+
+
 def candidates(conn: sqlite3.Connection, plan: SearchPlan, since: datetime, until: datetime,
                channel_ids: Sequence[int] | None) -> list[wi.Candidate]:
     """The plan's candidates in the period, newest first: the indexed posts that satisfy
     it, and every pending post (to be checked)."""
     if plan.formula is None:            # nothing to narrow down: every post of the period
-        found = {pid for pid, _ in wi.window_texts(conn, since, until, channel_ids)}
+        found = set(wi.window_ids(conn, since, until, channel_ids))
     else:
         found = _Evaluator(conn, since, until, channel_ids).evaluate(plan.formula)
     return wi.candidates(conn, found, since, until, channel_ids)

@@ -9,9 +9,9 @@ words that have them when it is searched.
 
 :func:`plan` turns a compiled rule into a :data:`Formula` over key sets and regexes:
 every post the rule matches satisfies it, and when the formula is *exact* a post that
-satisfies it is matched. Phrases (word order) are not in the index: a formula with
-them is a superset, and the matcher verifies each candidate. Regexes are decided by
-reading the text (:class:`Finds`).
+satisfies it is matched. Phrases (word order) are not in the index: the posts with
+every word of one are read and their words checked (:class:`Adjacent`), as are the
+texts for regexes (:class:`Finds`).
 
 Bump :data:`INDEX_VERSION` whenever analysis changes the forms or keys of a text: a
 stored index of another version is rebuilt (``tgmon index``).
@@ -85,6 +85,14 @@ class Finds:
 
 
 @dataclass(frozen=True)
+class Adjacent:
+    """Adjacent words, each with one of its part's keys (a phrase): decided from the
+    post's words and the forms the vocabulary files under each part's keys."""
+
+    parts: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
 class AllOf:
     parts: tuple[Formula, ...]
 
@@ -102,7 +110,7 @@ class Without:
     lack: Formula
 
 
-Formula = Has | Finds | AllOf | AnyOf | Without
+Formula = Has | Finds | Adjacent | AllOf | AnyOf | Without
 
 
 def plan(rule: CompiledRule) -> tuple[Formula | None, bool]:
@@ -116,6 +124,8 @@ def _plan(node: c._Node) -> tuple[Formula | None, bool]:
     if isinstance(node, c._Regex):
         return Finds(node.pattern), True
     if isinstance(node, c._Sequence):
+        if all(is_word_key(k) for part in node.parts for k in part):
+            return Adjacent(node.parts), True
         # every part somewhere in the post; their order is the matcher's to check
         return AllOf(tuple(Has(p) for p in node.parts)), False
     if isinstance(node, c._Term):
@@ -186,14 +196,16 @@ def union_plan(plans: Iterable[SearchPlan]) -> SearchPlan:
     return SearchPlan(formula, len(plans) == 1 and plans[0].exact)
 
 
-def has_regex(formula: Formula) -> bool:
+def reads_text(formula: Formula) -> bool:
+    """True when deciding the formula reads posts' texts (a regex, a phrase), not only
+    the index."""
     match formula:
-        case Finds():
+        case Finds() | Adjacent():
             return True
         case AllOf(parts=parts) | AnyOf(parts=parts):
-            return any(has_regex(p) for p in parts)
+            return any(reads_text(p) for p in parts)
         case Without(have=have, lack=lack):
-            return has_regex(have) or has_regex(lack)
+            return reads_text(have) or reads_text(lack)
     return False
 
 
