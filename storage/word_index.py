@@ -191,6 +191,14 @@ def words_with_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
+def words_containing(conn: sqlite3.Connection, piece: str, limit: int) -> list[str] | None:
+    """Every word of the vocabulary whose form (after its languages letter) contains
+    ``piece``; None when there are more than ``limit`` (too many to search for)."""
+    rows = conn.execute("SELECT word FROM index_words WHERE instr(substr(word, 2), ?) > 0 "
+                        "LIMIT ?", (piece, limit + 1)).fetchall()
+    return None if len(rows) > limit else [r[0] for r in rows]
+
+
 def channels_named(conn: sqlite3.Connection, username: str) -> list[int]:
     """Ids of the channels whose username is now ``username`` (any case)."""
     return [r[0] for r in conn.execute(

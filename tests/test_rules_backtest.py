@@ -37,6 +37,8 @@ WORDS = (
     # disguises: an invisible character, fullwidth letters, a combining accent, look-alikes
     "Кур\u200bск", "ＰＶＯ", "Белгоро\u0301д", "Тёткинo", "Bелгород", "#Kурск",
     "Шебе\u00adкино", "Шебекино", "𝐊𝐮𝐫𝐬𝐤", "Пoкровск",
+    # letters RE2's case folding reads as в, с, k (old Cyrillic forms, the Kelvin sign)
+    "Курᲃк", "ᲀсу", "\u212aursk", "Ёлка", "ЁЛКА", "елка",
 )
 RULES = (
     "Курск", "Kursk", "курская", "Курск OR Белгород", "курск обстрел", "курск -обстрел",
@@ -53,6 +55,9 @@ RULES = (
     # regexes searched in the joined texts of a period, or text by text when anchored
     "/^курск/", "/курск$/", r"/\bдрон\b/", r"/дрон\s+курск/", "/(?s)курск.*дрон/",
     r"/(?m)^\d/", "/ПВО\n/", "/(?-i)Ещ/", "/ё/", r"/е\s/", r"/\n\n*к/",
+    # regexes narrowed down by the words holding a piece of them
+    "/елка/", "/ёлка/", r"/(курск|белгород) \d/", r"/\d+:\d+/", "/всу/", "/урск/",
+    "/(?i)KURSK/", "/белгоро.|курс/",
     # phrases decided from the words and the vocabulary
     '"курск обстрел"', '"ещё ещё"', '"курская область" "санкт-петербург"', '"ку́рск 2024"',
     '"курская область" -"санкт-петербург"', '"kursk tyotkino" OR "курск курская"',

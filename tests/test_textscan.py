@@ -10,9 +10,12 @@ import random
 import pytest
 import re2
 
-from bot.rules.analysis import regex_texts
+from bot.rules.analysis import analyse, regex_texts
 from bot.rules.parser import regex_options
-from bot.rules.textscan import fold_yo_utf8, regex_hits
+from bot.rules.postwords import post_words
+from bot.rules.text import fold_text
+from bot.rules.textscan import WORD_LETTERS, fold_yo_utf8, regex_hits, regex_pieces
+from storage.normalise import normalise
 from tests.exportkit import NEWS, shared
 
 PIECES = ("Курск", "курской", "ёлка", "Ёлка", "ЁЖ", "елка", "5 человек", "12 человек",
@@ -56,7 +59,37 @@ def test_no_texts():
 
 
 def test_yo_is_folded_in_utf8_in_place():
-    text = "Ёлка, ёж, еЁё: Съёмка"
-    assert fold_yo_utf8(text.encode()) == text.replace("ё", "е").replace("Ё", "Е").encode()
+    text = "Ёлка, ёж, еЁё: Съёмка, Б"
+    assert fold_yo_utf8(text.encode()) == text.replace("ё", "е").encode()
     assert fold_yo_utf8("без них".encode()) == "без них".encode()
     assert fold_yo_utf8(b"") == b""
+
+
+@pytest.mark.parametrize(("pattern", "pieces"), [
+    (r"\d+ человек", {"человек"}), ("^Курск", {"курск"}), ("курск|Белгород", {"курск", "белгород"}),
+    ("(?i)ПВО", {"пво"}), ("(курск)+", {"курск"}), (r"\bдрон\b", {"дрон"}),
+    ("Kursk|Курск", {"kursk", "курск"}), ("к.рск", {"рск"}), ("x?курск", {"курск"}),
+    ("м'ясо", {"ясо"}), ("(?:abc|de)fgh", {"fgh"}),
+    # no piece every match has, or none long enough: every post is read
+    ("(курск)*", None), ("курск|ab", None), ("ab", None), ("a|b", None), (r"\d+", None),
+    # what Python's parser may read otherwise than RE2, or not at all
+    ("[[:word:]x]yzq", None), (r"\pL+курск", None), (r"\Qкурск\E", None),
+])
+def test_regex_pieces(pattern, pieces):
+    assert regex_pieces(pattern) == (None if pieces is None else frozenset(pieces))
+
+
+def test_every_character_re2_reads_as_a_word_letter_is_that_letter_in_the_words():
+    """A piece of a regex lowercased is a piece of a post's words (its text normalised
+    and folded), or the post is marked apart: for every character RE2's case folding
+    matches with one of the letters pieces are made of."""
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    joined = "\n".join(chars).encode()
+    options = regex_options()
+    wrong = []
+    for letter in sorted(WORD_LETTERS):
+        for m in re2.compile(re2.escape(letter), options).finditer(joined):
+            x = m.group().decode()
+            if fold_text(normalise(x)) != letter and not post_words(analyse(x), 1).apart:
+                wrong.append((letter, f"U+{ord(x):04X}"))
+    assert wrong == []

@@ -29,8 +29,8 @@ from typing import Generic, TypeVar
 from bot.rules import postwords as pw
 from bot.rules.analysis import AnalysedText, analyse
 from bot.rules.indexer import vocabulary_lookup
-from bot.rules.postwords import INDEX_VERSION, NAMESPACES, Formula, SearchPlan
-from bot.rules.textscan import adjacent_hits, regex_hits
+from bot.rules.postwords import APART, INDEX_VERSION, NAMESPACES, Formula, SearchPlan
+from bot.rules.textscan import adjacent_hits, regex_hits, regex_pieces
 from storage import word_index as wi
 from storage.db import Database
 from storage.models import StoredPost
@@ -38,6 +38,7 @@ from storage.posts import POST_SELECT, stored_post_from_row
 
 T = TypeVar("T")
 CHUNK = 500                 # candidates checked per call on the database thread
+MAX_PIECE_WORDS = 2_000     # words a regex's piece may be in and still narrow a search
 
 
 def _ids_json(ids: Iterable[int]) -> str:
@@ -113,12 +114,40 @@ class _Evaluator:
     # -- texts: regexes and phrases (bot.rules.textscan), a chunk of posts at a time --
 
     def scan(self, pattern: str) -> set[int]:
-        """Posts of the period whose text the regex finds something in."""
+        """Posts of the period whose text the regex finds something in: those filed
+        under a word with a piece of it (or marked apart), or else every post."""
         found = self._scanned.get(pattern)
         if found is None:
-            found = self._scanned[pattern] = self._regex(
-                wi.window_blobs(self.conn, self.since, self.until, self.channel_ids), pattern)
+            words = self.words_with_pieces(pattern)
+            if words is None:
+                rows = wi.window_blobs(self.conn, self.since, self.until, self.channel_ids)
+            else:
+                rows = wi.blobs(self.conn, self.filed_under(words))
+            found = self._scanned[pattern] = self._regex(rows, pattern)
         return found
+
+    def words_with_pieces(self, pattern: str) -> list[str] | None:
+        """The vocabulary's words holding one of the regex's pieces (None: it names
+        none, or they are too many to narrow the search down)."""
+        pieces = regex_pieces(pattern)
+        if pieces is None:
+            return None
+        words: set[str] = set()
+        for piece in pieces:
+            found = wi.words_containing(self.conn, piece, MAX_PIECE_WORDS - len(words))
+            if found is None:
+                return None
+            words.update(found)
+        return sorted(words)
+
+    def filed_under(self, words: list[str]) -> set[int]:
+        """Posts of the period filed under one of ``words`` or marked apart."""
+        terms = [*(wi.token(w) for w in words), APART]
+        found = " OR ".join(f'"{b}{t}"' for b in self.buckets for t in terms)
+        if not found:
+            return set()
+        return set(wi.indexed_posts(self.conn, found, self.since, self.until,
+                                    self.channel_ids))
 
     def finds(self, ids: set[int], pattern: str) -> set[int]:
         """Of posts ``ids``, those the regex finds something in."""

@@ -19,6 +19,7 @@ stored index of another version is rebuilt (``tgmon index``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,12 +29,18 @@ from bot.rules.compiler import CompiledRule
 from bot.rules.keys import BOTH
 from bot.rules.morph import RU, UK
 
-INDEX_VERSION = "2"          # 2: words read through storage.normalise (issue 16)
+INDEX_VERSION = "3"          # 2: words read through storage.normalise (issue 16)
+#                              3: posts whose words a regex literal may miss are marked
 
 # Words of posts read in these languages start with this letter.
 NAMESPACES: dict[tuple[str, ...], str] = {(RU,): "r", (UK,): "u", BOTH: "b"}
 TAG = "t"                  # a hashtag: "t" + the folded tag
 CHANNEL = "c"              # the post's channel: "c" + its id
+APART = "n1"               # a post whose text as written a regex may read otherwise
+
+# Old Cyrillic letter forms (ᲀ ᲁ ᲂ ᲃ ᲄ ᲅ ᲆ ᲇ ᲈ) that RE2's case folding reads as в д о с т т ъ
+# ѣ ꙋ, and lowercasing (so the words) does not: a regex literal may find them.
+_CASE_APART = re.compile("[\u1c80-\u1c88]")
 
 # Key kinds of post-level facts; every other key is a word's.
 TAG_KEY, CHANNEL_KEY, CHANNEL_ID_KEY, PREFIX_KEY, REGEX_KEY = "#:", "ch:", "chid:", "pre:", "re:"
@@ -54,16 +61,26 @@ class PostWords:
     channel_id: int
     keys: dict[str, tuple[str, ...]]          # form -> its keys (the vocabulary's entries)
 
+    apart: bool = False     # its words may not hold what regexes read (see post_words)
+
     def groups(self) -> list[tuple[str, Iterable[str]]]:
         """``(letter, names)``: the post is filed under letter + name for each name."""
-        return [(self.namespace, self.forms), (TAG, self.tags),
-                (CHANNEL, (str(self.channel_id),))]
+        out: list[tuple[str, Iterable[str]]] = [
+            (self.namespace, self.forms), (TAG, self.tags), (CHANNEL, (str(self.channel_id),))]
+        if self.apart:
+            out.append((APART[0], (APART[1:],)))
+        return out
 
 
 def post_words(post: AnalysedText, channel_id: int) -> PostWords:
+    """What the index holds of a post. A post is marked *apart* when a piece of a regex
+    found in its text might not be a piece of one of its words (lowercased): its text
+    changes when normalised (regexes read it as written too), or it has a letter RE2's
+    case folding reads otherwise. Regex backtests take marked posts as candidates."""
     keys = dict(zip(post.forms, post.word_keys, strict=True))
+    apart = post.normalised is not None or _CASE_APART.search(post.text) is not None
     return PostWords(namespace(post.languages), frozenset(keys),
-                     frozenset(tag for _, _, tag in post.tags), channel_id, keys)
+                     frozenset(tag for _, _, tag in post.tags), channel_id, keys, apart)
 
 
 # ---- what a rule asks ------------------------------------------------------------------
