@@ -227,11 +227,18 @@ def indexed_posts(conn: sqlite3.Connection, match: str, since: datetime, until: 
                   channel_ids: Sequence[int] | None = None) -> list[int]:
     """Ids of the posts of the period the index files under ``match`` (an FTS5
     expression over tokens)."""
+    found = {r[0] for r in conn.execute(
+        "SELECT rowid FROM post_words WHERE post_words MATCH ?", (match,))}
+    if len(found) > _FEW:
+        # many: the period's ids from the date index, not each post's row
+        return [pid for pid in window_ids(conn, since, until, channel_ids) if pid in found]
     where, extra = _window(channel_ids)
     return [r[0] for r in conn.execute(
-        "SELECT p.id FROM posts p "
-        f"WHERE p.id IN (SELECT rowid FROM post_words WHERE post_words MATCH ?) AND {where}",
-        [match, to_db(since), to_db(until), *extra])]
+        f"SELECT p.id FROM posts p WHERE p.id IN (SELECT value FROM json_each(?)) AND {where}",
+        [_ids_json(found), to_db(since), to_db(until), *extra])]
+
+
+_FEW = 2_000        # posts looked up one by one rather than the period's ids read
 
 
 def candidates(conn: sqlite3.Connection, ids: Iterable[int], since: datetime, until: datetime,

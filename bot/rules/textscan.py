@@ -210,16 +210,19 @@ def _joined_hits(regex: Any, joined: bytes, starts: list[int]) -> Iterator[int]:
     joined texts: a match inside one text is one of that text alone (a newline reads
     as a text's edge does to ``\\b``); one that runs over into the next text is checked
     on its text alone. Each search starts at a text's beginning, so every text gets its
-    turn: the leftmost match from there starts in that text or later."""
+    turn: the leftmost match from there starts in that text or later. (RE2's own
+    ``Match``, without the module's match objects: a search per matching text.)"""
+    search, unanchored = regex._regexp.Match, re2._Anchor.UNANCHORED
     pos, end = 0, len(joined)
     while pos <= end:
-        m = regex.search(joined, pos)
-        if m is None:
+        first, last = search(unanchored, joined, pos, end)[0]
+        if first < 0:
             return
-        i = bisect_right(starts, m.start()) - 1
-        if m.end() < starts[i + 1] or regex.search(joined[starts[i]:starts[i + 1] - 1]):
+        i = bisect_right(starts, first) - 1
+        nxt = starts[i + 1]
+        if last < nxt or search(unanchored, joined, starts[i], nxt - 1)[0][0] >= 0:
             yield i
-        pos = starts[i + 1]
+        pos = nxt
 
 
 def adjacent_hits(parts: Mapping[str, Sequence[frozenset[str]]],
