@@ -109,8 +109,11 @@ class RuleSet:
         self._then.pop(slot, None)
         self._sure.discard(slot)
         self._forms.clear()
-        self._reads.subtract(rule.reads())
-        self._reads = +self._reads                  # drop the zeros
+        reads = self._reads
+        for key in rule.reads():                    # not a copy of them all per rule
+            reads[key] -= 1
+            if reads[key] <= 0:
+                del reads[key]
         for key in rule.index_keys:
             slots = self._index[key]
             slots.discard(slot)
@@ -118,7 +121,7 @@ class RuleSet:
                 del self._index[key]
         if rule.prefixes:
             self._prefixes.subtract(rule.prefixes)
-            self._prefixes = +self._prefixes
+            self._prefixes = +self._prefixes        # drop the zeros
             self._prefixes_changed()
         if rule.regexes:
             self._regexes.subtract(rule.regexes)
