@@ -188,6 +188,68 @@ def test_ruleset_add_replaces_and_remove_forgets():
     assert ruleset.match(analyse("Обстрел Белгорода"))[0][0] == ("alice", 1)
 
 
+def test_ruleset_caches_follow_rules_added_and_removed_after_matching():
+    # The RuleSet caches, per word form, the rules it files and the keys of it the rules
+    # look for (a post's keys are read no further). Each change of the rules must reach
+    # the posts matched next, whatever was cached while matching the ones before.
+    posts = [analyse(t, channel=c) for t, c in (
+        ("Танки у Курска", "rybar"), ("Обстрел Курска", "wargonzo"),
+        ("Танкисты под Курском, бой", "rybar"), ("Курская область: 5 БПЛА", "mash"))]
+    steps = [
+        ("add", "a", "Курск"),
+        ("add", "b", "Курск -танк"),                # танк: a key no rule looked for yet
+        ("add", "c", "курск бой"),                  # decided by a second key
+        ("add", "d", "from:rybar Курск"),
+        ("add", "e", "танк*"),                      # prefixes file words anew
+        ("add", "f", '"курская область"'),
+        ("add", "g", r"/\d+ БПЛА/ курск"),
+        ("remove", "b", ""),                        # танк read by танк* alone now
+        ("add", "a", "Курск -бой"),                 # replaced under the same id
+        ("remove", "e", ""),
+        ("add", "h", "танк OR бой"),
+        ("remove", "a", ""),
+        ("remove", "c", ""),
+    ]
+    ruleset = RuleSet()
+    rules: dict[str, object] = {}
+    for action, rule_id, text in steps:
+        if action == "add":
+            rules[rule_id] = compile_rule(text)
+            ruleset.add(rule_id, rules[rule_id])
+        else:
+            del rules[rule_id]
+            ruleset.remove(rule_id)
+        for post in posts:
+            expected = [(i, r.match(post)) for i, r in rules.items()]
+            expected = [(i, m) for i, m in expected if m is not None]
+            got = ruleset.match(post)
+            assert sorted(i for i, _ in got) == sorted(i for i, _ in expected), (action, text)
+            alone = dict(expected)
+            assert [(m.spans, m.reason) for _, m in got] == [
+                (alone[i].spans, alone[i].reason) for i, _ in got]
+    assert [i for i, _ in ruleset.match(posts[2])] == ["d", "h"]
+
+
+def test_ruleset_matches_in_comments_rules_on_comments_like_each_rule_alone():
+    rules = {"any": compile_rule("in:comments"), "kursk": compile_rule("in:comments Курск"),
+             "post": compile_rule("Курск")}
+    ruleset = RuleSet()
+    for rule_id, rule in rules.items():
+        ruleset.add(rule_id, rule)
+    comment = analyse("А что в Курске?", channel="rybar", comment=True)
+    post = analyse("А что в Курске?", channel="rybar")
+    assert [i for i, _ in ruleset.match(comment)] == ["any", "kursk", "post"]
+    assert [i for i, _ in ruleset.match(post)] == ["post"]
+    assert "in:comments" in comment.keys and "in:comments" not in post.keys
+
+
+def test_analysed_keys_are_every_word_key_and_the_posts_own():
+    post = analyse("Танки у Курска #сводка", channel="@Rybar", channel_id=12)
+    assert post.keys == frozenset().union(*post.word_keys) | {"#:сводка", "ch:rybar", "chid:12"}
+    assert {"w:танки", "ru:курск", "w:сводка"} <= post.keys
+    assert post.post_keys == {"#:сводка", "ch:rybar", "chid:12"}
+
+
 def test_ruleset_regexes_too_heavy_to_scan_together_still_match():
     # Each pattern compiles alone; RE2 cannot build one set of them all, so the set is
     # split until it can.

@@ -29,12 +29,18 @@ class AnalysedText:
     forms: tuple[str, ...]                    # its words, folded, in order
     word_keys: tuple[tuple[str, ...], ...]    # keys of each word (:mod:`bot.rules.keys`)
     tags: tuple[tuple[int, int, str], ...]    # hashtags: start, end, folded tag
-    keys: frozenset[str]                      # every key of the post, channel included
+    post_keys: frozenset[str]                 # keys not of a word: hashtags, channel, comment
     languages: tuple[str, ...]                # "ru", "uk": how its Cyrillic words were read
     channel: str | None = None                # username, lowercase, without @
     channel_id: int | None = None
     normalised: str | None = None             # the normalised text; None: ``text`` itself
     offsets: Offsets | None = None            # from ``normalised`` back to ``text``
+
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """Every key of the post: its words' and ``post_keys`` (worked out when first
+        read: a RuleSet needs only the few of them its rules look for)."""
+        return self.post_keys.union(*self.word_keys)
 
     @cached_property
     def spans(self) -> tuple[Span, ...]:
@@ -109,32 +115,31 @@ def analyse(text: str, channel: str | None = None, channel_id: int | None = None
     normalised, offsets, folded, langs, forms = read_words(text)
     cache = text_keys_cache(langs)
     get = cache.get
-    word_keys = [get(f) for f in forms]
+    word_keys = list(map(get, forms))
     if None in word_keys and lookup is not None:
         cache.update(lookup(list({f for f, k in zip(forms, word_keys, strict=True)
                                   if k is None}), langs))
-        word_keys = [get(f) for f in forms]
+        word_keys = list(map(get, forms))
     if None in word_keys:
         for i, form in enumerate(forms):
             if word_keys[i] is None:
                 word_keys[i] = cache[form] = text_word_keys(form, langs)
-    extra: set[str] = set()
+    extra: list[str] = []
     tags: tuple[tuple[int, int, str], ...] = ()
     if "#" in text:
         tags = tuple((*_original(offsets, *m.span()), m.group(1))
                      for m in HASHTAG.finditer(folded))
-        extra.update("#:" + tag for _, _, tag in tags)
+        extra += ["#:" + tag for _, _, tag in tags]
     username = channel.lstrip("@").lower() if channel else None
     if username:
-        extra.add("ch:" + username)
+        extra.append("ch:" + username)
     if channel_id is not None:
-        extra.add(f"chid:{channel_id}")
+        extra.append(f"chid:{channel_id}")
     if comment:
-        extra.add(COMMENT_KEY)
+        extra.append(COMMENT_KEY)
     done: tuple[tuple[str, ...], ...] = tuple(word_keys)  # type: ignore[arg-type]
-    keys = frozenset(extra).union(*done)
-    return AnalysedText(text, folded, forms, done, tags, keys, langs, username, channel_id,
-                        None if offsets is None else normalised, offsets)
+    return AnalysedText(text, folded, forms, done, tags, frozenset(extra), langs, username,
+                        channel_id, None if offsets is None else normalised, offsets)
 
 
 def _original(offsets: Offsets | None, start: int, end: int) -> Span:

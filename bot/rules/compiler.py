@@ -4,7 +4,9 @@ Each term knows the keys (:mod:`bot.rules.keys`) a post must have for it to hold
 :class:`~bot.rules.ruleset.RuleSet` can skip rules whose keys a post lacks. Prefixes and
 regexes are not in a post's own keys: whoever matches looks for them in the post first
 and adds ``pre:`` and ``re:`` keys (:meth:`CompiledRule.match` for one rule,
-:meth:`~bot.rules.ruleset.RuleSet.keys_of` for many), then evaluates.
+:meth:`~bot.rules.ruleset.RuleSet.keys_of` for many), then evaluates. ``reads`` says
+which keys a rule looks at and ``then`` which it needs besides those it is filed under,
+so that a RuleSet reads no more of a post than its rules look for.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class _Node(ABC):
     def need(self) -> frozenset[str] | None:
         """Keys one of which every post this node holds for has; None: no such keys."""
 
+    @abstractmethod
+    def reads(self) -> frozenset[str]:
+        """Every key ``holds`` and ``collect`` look for: given a post's keys, they answer
+        the same given only those of them that are among these."""
+
     def exact(self) -> bool:
         """True when having one of ``need()`` is enough for the node to hold."""
         return False
@@ -51,6 +58,11 @@ class _Node(ABC):
         """Roughly how many posts have one of ``need()``, relatively: AND files a rule
         under its narrowest part."""
         return 1
+
+    def then(self) -> tuple[frozenset[str] | None, bool]:
+        """Keys one of which a post that has one of ``need()`` must also have for the
+        node to hold (None: none known), and whether having both is then enough."""
+        return None, self.exact()
 
 
 class _Term(_Node):
@@ -64,6 +76,9 @@ class _Term(_Node):
         return not self.keys.isdisjoint(keys)
 
     def need(self) -> frozenset[str] | None:
+        return self.keys
+
+    def reads(self) -> frozenset[str]:
         return self.keys
 
     def exact(self) -> bool:
@@ -104,14 +119,27 @@ class _Sequence(_Term):
     def exact(self) -> bool:
         return False
 
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*self.parts)
+
+    def then(self) -> tuple[frozenset[str] | None, bool]:
+        # The words of a phrase the post may lack: the part it is filed under is the
+        # smallest (its own keys); the next best, the next smallest.
+        others = [p for p in self.parts if p != self.keys]
+        return (min(others, key=len) if others else None), False
+
     def _starts(self, post: AnalysedText, first_only: bool = False) -> list[int]:
         wk, first, rest = post.word_keys, self.parts[0], self.parts[1:]
-        starts = []
-        # Plain loops, no generator per position: a post has ~80 words, a rule set
-        # hundreds of phrases.
-        for i in range(len(wk) - len(rest)):
-            if first.isdisjoint(wk[i]):
-                continue
+        starts: list[int] = []
+        # The words the first part fits found in C (a post has ~80 words, a rule set
+        # hundreds of phrases), the rest checked from those only.
+        misses = list(map(first.isdisjoint, wk[:max(0, len(wk) - len(rest))]))
+        i = -1
+        while True:
+            try:
+                i = misses.index(False, i + 1)
+            except ValueError:
+                return starts
             j = i
             for part in rest:
                 j += 1
@@ -120,8 +148,7 @@ class _Sequence(_Term):
             else:
                 starts.append(i)
                 if first_only:
-                    break
-        return starts
+                    return starts
 
     def spans(self, post: AnalysedText) -> list[Span]:
         n = len(self.parts)
@@ -215,6 +242,9 @@ class _Not(_Node):
     def need(self) -> frozenset[str] | None:
         return None
 
+    def reads(self) -> frozenset[str]:
+        return self.child.reads()
+
 
 class _And(_Node):
     __slots__ = ("children",)
@@ -232,6 +262,9 @@ class _And(_Node):
         for child in self.children:
             child.collect(keys, post, out)
 
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(c.reads() for c in self.children))
+
     def need(self) -> frozenset[str] | None:
         # Any one child's keys will do: the narrowest sends the fewest posts on.
         narrowest = self._narrowest()
@@ -240,6 +273,22 @@ class _And(_Node):
     def breadth(self) -> int:
         narrowest = self._narrowest()
         return 0 if narrowest is None else narrowest.breadth()
+
+    def then(self) -> tuple[frozenset[str] | None, bool]:
+        # Another child's keys (the narrowest of the others); enough when the rule is
+        # two exact children (``Курск танк``, ``from:rybar Курск``).
+        narrowest = self._narrowest()
+        best, best_size = None, 0
+        for child in self.children:
+            need = child.need()
+            if child is not narrowest and need is not None:
+                size = child.breadth() * len(need)
+                if best is None or size < best_size:
+                    best, best_size = child, size
+        if narrowest is None or best is None:
+            return None, False
+        return best.need(), (len(self.children) == 2 and narrowest.exact()
+                             and best.exact())
 
     def _narrowest(self) -> _Node | None:
         best, best_size = None, 0
@@ -269,6 +318,9 @@ class _Or(_Node):
             if child.holds(keys, post):
                 child.collect(keys, post, out)
 
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(c.reads() for c in self.children))
+
     def need(self) -> frozenset[str] | None:
         needs = [c.need() for c in self.children]
         if any(n is None for n in needs):
@@ -294,6 +346,18 @@ class CompiledRule:
     regexes: tuple[str, ...]           # its ``/regex/`` patterns (ё written е)
     root: Any = field(repr=False, compare=False)
     _compiled_regexes: tuple[Any, ...] = field(repr=False, compare=False, default=())
+
+    def reads(self) -> frozenset[str]:
+        """Every key the rule looks for (:meth:`match_keys` answers the same given only
+        those of a post's keys that are among these)."""
+        return frozenset(self.root.reads())
+
+    def then(self) -> tuple[frozenset[str] | None, bool]:
+        """Keys one of which a post with one of ``index_keys`` must also have for the
+        rule to match (None: none known), and whether having both is then enough."""
+        if self.exact:
+            return None, True
+        return self.root.then()
 
     def match(self, post: AnalysedText) -> Match | None:
         """Match one post on its own (a :class:`RuleSet` matches many rules at once)."""

@@ -2,17 +2,22 @@
 
 Each rule is filed under its ``index_keys``: keys one of which any post it matches must
 have. For a post, only the rules filed under one of the post's keys are evaluated.
-The rules a word form's keys and prefixes file are cached per form and the languages
-the post was read in (its keys depend on nothing else), so a post's candidates are a
-few lookups done in C; regexes are found through RE2 sets that scan the text once for
-all of them, so none costs a pass per rule.
+What a word form gives (the rules its keys and prefixes file, and the few of its keys
+some rule looks for) is cached per form and the languages the post was read in (its
+keys depend on nothing else), so a post's candidates are a few lookups done in C and
+its keys are read only as far as the rules look: no set of all of them is built. Exact
+rules match on being filed; the others are sifted in C by one more key they need
+(:meth:`CompiledRule.then`) before any is evaluated. Regexes are found through RE2
+sets that scan the text once for all of them, so none costs a pass per rule.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterator
-from typing import Any, cast
+from itertools import compress, repeat
+from operator import not_
+from typing import Any
 
 import re2
 
@@ -21,7 +26,6 @@ from bot.rules.compiler import CompiledRule
 from bot.rules.match import Match
 from bot.rules.parser import regex_options
 
-_PREFIX_CACHE_LIMIT = 200_000
 _FORM_CACHE_LIMIT = 200_000
 _SET_MEMORY = 64 << 20
 _SET_SIZE = 100
@@ -33,19 +37,26 @@ class RuleSet:
     def __init__(self) -> None:
         # Rules live in numbered slots, numbered in the order they were added: the index
         # holds slot numbers, which sort fast, so results come in that order.
-        # slot -> (rule id, rule, its root, exact, has prefixes or regexes)
-        self._slots: dict[int, tuple[Hashable, CompiledRule, Any, bool, bool]] = {}
+        self._slots: dict[int, tuple[Hashable, CompiledRule]] = {}
         self._slot_of: dict[Hashable, int] = {}
+        self._ids: dict[int, Hashable] = {}
+        self._roots: dict[int, Any] = {}
+        self._exact: set[int] = set()           # slots of rules that hold given a key
+        # The others: keys a post must have too (rule.then), and the slots of the rules
+        # that having them decides.
+        self._then: dict[int, frozenset[str]] = {}
+        self._sure: set[int] = set()
         self._next_slot = 0
         self._index: dict[str, set[int]] = {}
+        # Every key some rule looks for: a post's keys are read only as far as these.
+        self._reads: Counter[str] = Counter()
         self._prefixes: Counter[str] = Counter()
         self._prefix_lengths: tuple[int, ...] = ()
-        self._prefix_cache: dict[str, tuple[str, ...]] = {}
         self._regexes: Counter[str] = Counter()
         self._regex_scan: _RegexScan | None = None
-        # languages of a post -> form -> the slots the form's keys and prefixes file
-        self._forms: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
-        self._wide: set[int] = set()            # slots of rules with prefixes or regexes
+        # languages of a post -> form -> what its keys and prefixes give: () or
+        # (exact rules' slots, other slots, the keys of it the rules look for)
+        self._forms: dict[tuple[str, ...], dict[str, _FormEntry]] = {}
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -65,12 +76,19 @@ class RuleSet:
         self.remove(rule_id)
         slot = self._next_slot
         self._next_slot += 1
-        wide = bool(rule.prefixes or rule.regexes)
-        self._slots[slot] = (rule_id, rule, rule.root, rule.exact, wide)
+        self._slots[slot] = (rule_id, rule)
         self._slot_of[rule_id] = slot
-        if wide:
-            self._wide.add(slot)
+        self._ids[slot] = rule_id
+        self._roots[slot] = rule.root
+        if rule.exact:
+            self._exact.add(slot)
+        else:
+            then, sure = rule.then()
+            self._then[slot] = rule.index_keys if then is None else then
+            if sure:
+                self._sure.add(slot)
         self._forms.clear()
+        self._reads.update(rule.reads())
         for key in rule.index_keys:
             self._index.setdefault(key, set()).add(slot)
         if rule.prefixes:
@@ -86,8 +104,16 @@ class RuleSet:
         if slot is None:
             return
         rule = self._slots.pop(slot)[1]
-        self._wide.discard(slot)
+        del self._ids[slot], self._roots[slot]
+        self._exact.discard(slot)
+        self._then.pop(slot, None)
+        self._sure.discard(slot)
         self._forms.clear()
+        reads = self._reads
+        for key in rule.reads():                    # not a copy of them all per rule
+            reads[key] -= 1
+            if reads[key] <= 0:
+                del reads[key]
         for key in rule.index_keys:
             slots = self._index[key]
             slots.discard(slot)
@@ -104,34 +130,19 @@ class RuleSet:
 
     def _prefixes_changed(self) -> None:
         self._prefix_lengths = tuple(sorted({len(p) for p in self._prefixes}))
-        self._prefix_cache.clear()
         self._forms.clear()
 
-    def _prefix_keys(self, form: str) -> tuple[str, ...]:
-        found = tuple("pre:" + form[:n] for n in self._prefix_lengths
-                      if n <= len(form) and form[:n] in self._prefixes)
-        if len(self._prefix_cache) >= _PREFIX_CACHE_LIMIT:
-            self._prefix_cache.clear()
-        self._prefix_cache[form] = found
-        return found
-
-    def _post_prefix_keys(self, forms: tuple[str, ...]) -> list[str]:
-        """The ``pre:`` keys of these rules' prefixes the words ``forms`` start with."""
-        cache = self._prefix_cache
-        out: list[str] = []
-        for form in set(forms):
-            found = cache.get(form)
-            if found is None:
-                found = self._prefix_keys(form)
-            if found:
-                out += found
-        return out
+    def _prefix_keys(self, form: str) -> list[str]:
+        """The ``pre:`` keys of these rules' prefixes ``form`` starts with."""
+        return ["pre:" + form[:n] for n in self._prefix_lengths
+                if n <= len(form) and form[:n] in self._prefixes]
 
     def keys_of(self, post: AnalysedText) -> frozenset[str]:
         """The post's keys plus those of the prefixes and regexes of these rules it has."""
         extra: set[str] = set()
         if self._prefixes:
-            extra.update(self._post_prefix_keys(post.forms))
+            for form in set(post.forms):
+                extra.update(self._prefix_keys(form))
         if self._regexes:
             extra.update(self._regex_keys(post))
         return post.keys | extra if extra else post.keys
@@ -146,57 +157,65 @@ class RuleSet:
             found += self._regex_scan.keys(post.normalised_regex_text)
         return found
 
-    def _form_slots(self, form: str, word_keys: tuple[str, ...]) -> tuple[int, ...]:
-        index = self._index
-        prefix_keys = self._prefix_keys(form) if self._prefixes else ()
-        return tuple(set().union(*[index[k] for k in (*word_keys, *prefix_keys)
-                                   if k in index]))
+    def _form_entry(self, form: str, word_keys: tuple[str, ...]) -> _FormEntry:
+        reads = self._reads
+        keys = [k for k in word_keys if k in reads]
+        if self._prefixes:
+            keys += self._prefix_keys(form)
+        if not keys:
+            return ()
+        index, exact = self._index, self._exact
+        slots = set().union(*[index[k] for k in keys if k in index])
+        return tuple(slots & exact), tuple(slots - exact), tuple(keys)
 
     def match(self, post: AnalysedText) -> list[tuple[Hashable, Match]]:
         """``(rule id, match)`` of every rule that matches, in the order rules were added.
         The matches explain themselves (spans, reason) when asked."""
-        # The rules filed under the post's words and their prefixes, from the cache of
-        # the post's languages: looked up in C, worked out only for forms new to it ...
-        forms = post.forms
+        # What each distinct word gives, from the cache of the post's languages: looked
+        # up in C, worked out only for forms new to it ...
         table = self._forms.get(post.languages)
         if table is None or len(table) >= _FORM_CACHE_LIMIT:
             table = self._forms[post.languages] = {}
-        found = list(map(table.get, forms))
-        if None in found:
-            word_keys = post.word_keys
-            for i, slots in enumerate(found):
-                if slots is None:
-                    form = forms[i]
-                    slots = table.get(form)
-                    if slots is None:
-                        slots = table[form] = self._form_slots(form, word_keys[i])
-                    found[i] = slots
-        candidates: set[int] = set().union(*cast(list[tuple[int, ...]], found))
-        # ... and under its other keys: channel, hashtags, regexes (the keys analysis
-        # adds to the words' own, see bot.rules.analysis).
-        index = self._index
-        others = [f"#:{tag}" for _, _, tag in post.tags]
-        if post.channel:
-            others.append("ch:" + post.channel)
-        if post.channel_id is not None:
-            others.append(f"chid:{post.channel_id}")
+        forms = set(post.forms)
+        entries = list(map(table.get, forms))
+        if None in entries:
+            word_keys = dict(zip(post.forms, post.word_keys, strict=True))
+            for i, form in enumerate(forms):
+                if entries[i] is None:
+                    entries[i] = table[form] = self._form_entry(form, word_keys[form])
+        found = list(filter(None, entries))        # the forms some rule looks for
+        exact_slots, other_slots, read = zip(*found, strict=True) if found else ((), (), ())
+        # ... then the post's other keys (channel, hashtags) and the regexes found in it.
+        # Rules see the keys of the post they look for, prefixes and regexes included:
+        # they answer the same as given all of the post's keys.
         regex_keys = self._regex_keys(post) if self._regexes else []
-        candidates.update(*[index[k] for k in (*others, *regex_keys) if k in index])
-        # Rules with prefixes or regexes see the post's keys with those found in it; the
-        # others, and every post without such rules among its candidates, its own keys
-        # (no copy of a few hundred keys).
-        keys = full = post.keys
-        if not self._wide.isdisjoint(candidates):
-            extra = set(regex_keys)
-            if self._prefixes:
-                extra.update(self._post_prefix_keys(forms))
-            if extra:
-                full = keys | extra
-        # An exact rule holds for every post that has one of its index keys.
-        return [(rule_id, Match(root, full if wide else keys, post))
-                for rule_id, _, root, exact, wide in map(self._slots.__getitem__,
-                                                         sorted(candidates))
-                if exact or root.holds(full if wide else keys, post)]
+        keys = post.post_keys.union(*read, regex_keys)
+        matched: set[int] = set().union(*exact_slots)
+        candidates: set[int] = set().union(*other_slots)
+        index = self._index
+        more = [index[k] for k in (*post.post_keys, *regex_keys) if k in index]
+        if more:
+            more_slots: set[int] = set().union(*more)
+            matched |= more_slots & self._exact
+            candidates |= more_slots - self._exact
+        # An exact rule holds for every post that has one of its index keys. The others
+        # are sifted in C by the keys they also need; those having them decide are
+        # matched, the rest asked.
+        if candidates:
+            order = list(candidates)
+            lacking = map(keys.isdisjoint, map(self._then.__getitem__, order))
+            passed = set(compress(order, map(not_, lacking)))
+            matched |= passed & self._sure
+            passed -= self._sure
+            roots = self._roots
+            matched.update([s for s in passed if roots[s].holds(keys, post)])
+        order = sorted(matched)
+        return list(zip(map(self._ids.__getitem__, order),
+                        map(Match, map(self._roots.__getitem__, order), repeat(keys),
+                            repeat(post)), strict=True))
+
+
+_FormEntry = tuple[()] | tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...]]
 
 
 class _RegexScan:
