@@ -30,7 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import NEWS_POSTS, Figure
+from bench.common import NEWS_POSTS, Figure, peak_rss_mb
 
 CHANNELS = 50
 DAY_POSTS = 100_000
@@ -173,14 +173,6 @@ async def _baseline_once(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def _peak_rss_mb() -> float:
-    # VmHWM is this process's own high-water mark; ru_maxrss would carry over that of the
-    # benchmark process this one was started from (Linux keeps it across exec).
-    with open("/proc/self/status") as f:
-        kb = next(line.split()[1] for line in f if line.startswith("VmHWM"))
-    return int(kb) / 1024
-
-
 def _rss_mb() -> float:
     import os
     with open("/proc/self/statm") as f:
@@ -218,7 +210,7 @@ def phase(kind: str, path: Path) -> dict[str, float]:
             tracemalloc.stop()
         times.append(seconds)
     out["seconds"] = statistics.median(times)
-    out["rss_mb"] = _peak_rss_mb()
+    out["rss_mb"] = peak_rss_mb()
     out["growth_mb"] = out["rss_mb"] - out["rss_before_mb"]
     return out
 

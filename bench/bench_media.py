@@ -4,7 +4,7 @@ downloads (streamed to disk); push-to-row latency of new posts while ten large f
 download.
 
 Rates and latencies are real time (``perf_counter``) with the simulation answering at
-once. Memory is measured in a child process (``ru_maxrss``, the peak resident set), so
+once. Memory is measured in a child process (VmHWM, its own peak resident set), so
 nothing else the benchmark did counts against it.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure
+from bench.common import Figure, peak_rss_mb
 
 START = datetime(2024, 3, 12, 5, 0, tzinfo=UTC)
 MB = 1 << 20
@@ -147,7 +146,7 @@ def _child(tmp: str, size: int) -> None:
         client, ref = await _located(world, post)
         store = MediaStore(Path(tmp) / "big")
         store.ensure()
-        out["before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["before"] = peak_rss_mb()
         started = time.perf_counter()
         fetched = await fetch_file(store, 1, ".mp4", PartFetcher(client, ref), part=PART)
         out["seconds"] = time.perf_counter() - started
@@ -156,7 +155,7 @@ def _child(tmp: str, size: int) -> None:
         await client.disconnect()
 
     run_simulated(main, start=START, livelock_limit=None)
-    out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak"] = peak_rss_mb()
     print(json.dumps(out))
 
 
@@ -169,8 +168,9 @@ def _memory(quick: bool, tmp: Path) -> Figure:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     return Figure(f"peak memory while a {size // MB:,} MB file downloads", out["peak"], "MB",
                   "< 100 MB", out["peak"] < 100, baseline=out["before"],
-                  note="ru_maxrss of a child process; baseline: its peak before the "
-                       "download (Python, Telethon, the simulation, a connected client); "
+                  note="peak resident memory (VmHWM) of a child process; baseline: its "
+                       "peak before the download (Python, Telethon, the simulation, a "
+                       "connected client); "
                        f"{size / MB / out['seconds']:,.0f} MB/s")
 
 

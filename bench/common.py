@@ -48,3 +48,11 @@ def timed(clock: Callable[[], float] = time.perf_counter) -> Iterator[Stopwatch]
         yield watch
     finally:
         watch.seconds = clock() - start
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM): ru_maxrss would carry over that
+    of the benchmark process it was started from (Linux keeps it across exec)."""
+    with open("/proc/self/status") as f:
+        kb = next(line.split()[1] for line in f if line.startswith("VmHWM"))
+    return int(kb) / 1024
