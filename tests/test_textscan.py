@@ -93,3 +93,14 @@ def test_every_character_re2_reads_as_a_word_letter_is_that_letter_in_the_words(
             if fold_text(normalise(x)) != letter and not post_words(analyse(x), 1).apart:
                 wrong.append((letter, f"U+{ord(x):04X}"))
     assert wrong == []
+
+
+def test_a_failing_scan_for_texts_apart_is_not_lost(monkeypatch):
+    from bot.rules import textscan
+
+    def broken(joined, out):
+        raise MemoryError("no room for the scan")
+
+    monkeypatch.setattr(textscan, "_find_apart", broken)
+    with pytest.raises(MemoryError):
+        regex_hits("курск", [b"Kursk", b"\xd0\x9a\xd1\x83\xd1\x80\xd1\x81\xd0\xba"])

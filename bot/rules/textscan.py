@@ -153,8 +153,15 @@ def regex_hits(pattern: str, texts: Sequence[bytes]) -> set[int]:
     # Texts to search on their own: RE2 lets go of the GIL while it scans, so this scan
     # runs on another core while the regex is searched for in the joined texts.
     apart: list[tuple[int, bool]] = []
-    scan = threading.Thread(target=_find_apart, args=(joined, apart),
-                            name="tgmon-regex-apart")
+    failed: list[BaseException] = []        # raised here, not lost with the thread
+
+    def find_apart() -> None:
+        try:
+            _find_apart(joined, apart)
+        except BaseException as e:          # re-raised below
+            failed.append(e)
+
+    scan = threading.Thread(target=find_apart, name="tgmon-regex-apart")
     scan.start()
     try:
         folded = fold_yo_utf8(joined)
@@ -165,6 +172,8 @@ def regex_hits(pattern: str, texts: Sequence[bytes]) -> set[int]:
             found = set(_joined_hits(regex, folded, starts))
     finally:
         scan.join()
+    if failed:
+        raise failed[0]
     alone: dict[int, bool] = {}         # text -> whether it has an Ё
     for at, big_yo in apart:
         i = bisect_right(starts, at) - 1
