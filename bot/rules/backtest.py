@@ -4,8 +4,10 @@ the matcher verifies them (imperative shell around :mod:`bot.rules.postwords`).
 A rule's :func:`~bot.rules.postwords.plan` is evaluated over the posts of the period:
 its key sets become an FTS5 expression over the tokens of each month (keys become the
 vocabulary's words that have them, ``from:`` the channels of that name, ``word*`` a
-prefix of every word), and its regexes are run over the texts of the posts in
-question (all of the period only for a regex nothing else narrows down). Every post
+prefix of every word); its regexes are searched in the texts of the posts in question
+(for a regex nothing else narrows down: the posts filed under a word holding a piece of
+it and those marked apart, or else all of the period) and its phrases read from the
+words of the posts with all of theirs (:mod:`bot.rules.textscan`). Every post
 still waiting to be indexed (new, or edited since) is a candidate too, so an answer
 never depends on how far the indexer got. A candidate is analysed (its words' keys
 come from the vocabulary, not the dictionaries) and matched, unless the plan is exact:
@@ -161,9 +163,14 @@ class _Evaluator:
             out.update(ids[i] for i in regex_hits(pattern, blobs))
         return out
 
-    def adjacent(self, ids: set[int], parts: tuple[frozenset[str], ...]) -> set[int]:
-        """Of posts ``ids``, those with the phrase's words adjacent."""
-        ids = ids & self.indexed(pw.AllOf(tuple(pw.Has(p) for p in parts)))
+    def adjacent(self, parts: tuple[frozenset[str], ...], within: set[int] | None = None
+                 ) -> set[int]:
+        """The posts of the period (of ``within``, if given) with the phrase's words
+        adjacent: of those the index files under every word, the ones read to have them
+        in a row."""
+        ids = self.indexed(pw.AllOf(tuple(pw.Has(p) for p in parts)))
+        if within is not None:
+            ids &= within
         forms = self.forms(parts)
         out: set[int] = set()
         if not ids or not forms:
@@ -195,8 +202,7 @@ class _Evaluator:
             case pw.Finds(pattern=pattern):
                 return self.scan(pattern)
             case pw.Adjacent(parts=parts):
-                return self.adjacent(self.indexed(pw.AllOf(tuple(pw.Has(p) for p in parts))),
-                                     parts)
+                return self.adjacent(parts)
             case pw.AnyOf(parts=parts):
                 plain = [p for p in parts if not pw.reads_text(p)]
                 out = self.indexed(pw.AnyOf(tuple(plain))) if plain else set()
@@ -231,7 +237,7 @@ class _Evaluator:
                     return ids & self._scanned[pattern]
                 return self.finds(ids, pattern)
             case pw.Adjacent(parts=parts):
-                return self.adjacent(ids, parts)
+                return self.adjacent(parts, ids)
             case pw.AnyOf(parts=parts):
                 out: set[int] = set()
                 for p in parts:
