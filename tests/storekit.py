@@ -1,11 +1,14 @@
 """Reading the log back in tests: one post, its versions, the journal's last change, a
-summary of holes. The app never needs these (it streams and aggregates in SQL)."""
+summary of holes, the rows of a query on a database file. The app never needs these (it
+streams and aggregates in SQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.models import PostVersion, StoredPost
 from storage.posts import POST_SELECT, _media, stored_post_from_row
 from storage.stats import Holes, HoleTally, IdRange
@@ -41,3 +44,16 @@ def summarise_holes(ranges: Iterable[IdRange], keep: int = 5) -> Holes:
     for r in ranges:
         tally.add(r)
     return tally.holes()
+
+
+def read_rows(db_path: Any, sql: str, params: Any = (),
+              row: Callable[[Any], Any] = tuple) -> list[Any]:
+    """The rows of a query on the database at ``db_path``, each made by ``row`` (tuple,
+    dict): for tests that look at a run's database after it ended."""
+    async def go() -> list[Any]:
+        db = await open_database(db_path)
+        try:
+            return [row(r) for r in await db.fetchall(sql, params)]
+        finally:
+            await db.close()
+    return asyncio.run(go())

@@ -5,12 +5,11 @@ the admins are told once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bot.app import default_components
-from storage.db import open_database
+from tests.storekit import read_rows as read
 
 ADMIN = 700001
 START = datetime(2024, 3, 12, 0, 0, tzinfo=UTC)
@@ -44,14 +43,6 @@ def a_day(fault: dict | None, *, accounts=("main", "second", "third"), join_limi
             "events": events}
 
 
-def read(db_path, sql, params=()):
-    async def go():
-        db = await open_database(db_path)
-        try:
-            return [tuple(r) for r in await db.fetchall(sql, params)]
-        finally:
-            await db.close()
-    return asyncio.run(go())
 
 
 def test_a_banned_account_loses_no_post_and_its_channels_move(sim):

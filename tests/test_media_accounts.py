@@ -7,17 +7,20 @@ location as Telegram does."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.app import default_components
-from storage.db import open_database
+from tests.storekit import read_rows
 
 ADMIN = 700001
 START = datetime(2024, 3, 12, 0, 0, tzinfo=UTC)
+
+
+def read(db_path, sql, params=()):
+    return read_rows(db_path, sql, params, row=dict)
 
 
 def at(hours: float) -> str:
@@ -55,15 +58,6 @@ def a_day_with_a_ban(**settings) -> dict:
             "channels": channels, "users": [{"id": ADMIN, "first_name": "Desk"}],
             "events": events}
 
-
-def read(db_path, sql, params=()):
-    async def go():
-        db = await open_database(db_path)
-        try:
-            return [dict(r) for r in await db.fetchall(sql, params)]
-        finally:
-            await db.close()
-    return asyncio.run(go())
 
 
 def file_requests(world, file_id: int) -> list:
