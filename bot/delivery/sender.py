@@ -10,7 +10,6 @@ its pending messages dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,10 +18,9 @@ from bot.commands.context import Buttons
 from bot.delivery.fit import CAPTION_LIMIT, TEXT_LIMIT, plain_fallback, telegram_length
 from bot.delivery.limits import RateLimiter, SendLimits
 from bot.delivery.retry import Step, after_failure
-from bot.failures import failure, log_traceback
 from bot.media.policy import photo_alert
 from bot.runtime import Runtime
-from bot.tasks import stop_tasks
+from bot.tasks import run_rounds, stop_tasks
 from bot.telegram.errors import classify
 from bot.telegram.send import deliver
 from storage import media, outbox
@@ -64,19 +62,8 @@ class Sender:
 
     async def _run(self) -> None:
         assert self.rt is not None
-        wake = self.rt.outbox_changed
-        while True:
-            try:
-                wait = await self._round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.error("sender round failed: %s; retrying in 5 s", failure(e))
-                log_traceback(log, e)
-                wait = 5.0
-            if wait is None or wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), wait)
+        await run_rounds(self._round, self.rt.outbox_changed.wait, what="sender", retry=5.0,
+                         log=log)
 
     async def _round(self) -> float | None:
         """Send what may go now. Returns how long to wait before the next round

@@ -13,7 +13,6 @@ tells the chat (once a day at most).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import socket
@@ -32,9 +31,8 @@ from bot.delivery.webhooks import (
     sign,
     url_problem,
 )
-from bot.failures import failure, log_traceback
 from bot.runtime import Runtime
-from bot.tasks import stop_tasks
+from bot.tasks import run_rounds, stop_tasks
 from storage import outbox, webhooks
 
 log = logging.getLogger(__name__)
@@ -140,19 +138,8 @@ class WebhookSender:
 
     async def _run(self) -> None:
         assert self.rt is not None
-        wake = self.rt.webhooks_changed
-        while True:
-            try:
-                wait = await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.error("webhook round failed: %s; retrying in 5 s", failure(e))
-                log_traceback(log, e)
-                wait = 5.0
-            if wait is None or wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), wait)
+        await run_rounds(self.round, self.rt.webhooks_changed.wait, what="webhook",
+                         retry=5.0, log=log)
 
     async def round(self) -> float | None:
         """Deliver what is due. Returns how long to wait (None: until woken)."""

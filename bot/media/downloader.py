@@ -22,19 +22,18 @@ It wakes when the watcher stores posts (following ``rt.log_changed``) and polls 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from html import escape
 
-from bot.failures import failure, log_traceback
 from bot.media import policy
 from bot.media.fetch import Fetched, discard_partial, fetch_file
 from bot.media.phash import photo_hash
 from bot.runtime import Runtime, Signal
-from bot.tasks import stop_tasks
+from bot.tasks import run_rounds, stop_tasks
 from bot.telegram.errors import classify
 from bot.telegram.files import PART, PartFetcher, reread_file
 from bot.watcher.notify import notify_admins
@@ -129,19 +128,13 @@ class MediaDownloader:
         # The first worker takes only small files: photos never wait behind videos.
         max_size = SMALL if index == 0 and self.workers > 1 else None
         wake = self._wakers[index]
-        while True:
-            try:
-                wait = await self._one(max_size)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.error("media download round failed: %s; retrying in 30 s", failure(e))
-                log_traceback(log, e)
-                wait = 30.0
-            if wait is None or wait > 0:
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), wait)
+
+        def woken() -> Awaitable[bool]:
+            wake.clear()
+            return wake.wait()
+
+        await run_rounds(partial(self._one, max_size), woken, what="media download",
+                         retry=30.0, log=log)
 
     async def _one(self, max_size: int | None) -> float | None:
         """Handle the next item. Returns how long to wait before looking again (0: at
